@@ -1,0 +1,65 @@
+import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
+
+/**
+ * A DuckDB session: one in-memory instance and connection, UTC time zone, bound parameters only.
+ * Everything the lake reads or writes in bulk runs through here.
+ */
+export interface DuckDbOptions {
+  readonly threads?: number;
+  readonly memoryLimit?: string;
+  readonly path?: string;
+}
+
+export type SqlParams = readonly DuckDBValue[] | Record<string, DuckDBValue>;
+
+export class DuckDb {
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    readonly connection: DuckDBConnection,
+  ) {}
+
+  static async open(options: DuckDbOptions = {}): Promise<DuckDb> {
+    const config: Record<string, string> = {};
+    if (options.threads) config.threads = String(options.threads);
+    if (options.memoryLimit) config.memory_limit = options.memoryLimit;
+    const instance = await DuckDBInstance.create(options.path ?? ':memory:', config);
+    const connection = await instance.connect();
+    // ICU is bundled and loads with the instance, so the zone can only be set once connected.
+    await connection.run("SET TimeZone = 'UTC'");
+    return new DuckDb(instance, connection);
+  }
+
+  async run(sql: string, params?: SqlParams): Promise<void> {
+    await this.connection.run(sql, params as DuckDBValue[] | undefined);
+  }
+
+  /** Rows as plain JSON-friendly objects (bigints and decimals as strings, timestamps as text). */
+  async all<T = Record<string, unknown>>(sql: string, params?: SqlParams): Promise<T[]> {
+    const reader = await this.connection.runAndReadAll(sql, params as DuckDBValue[] | undefined);
+    return reader.getRowObjectsJson() as T[];
+  }
+
+  /** Rows with native JS values (bigint, Date-like DuckDB values). */
+  async rows(sql: string, params?: SqlParams): Promise<Record<string, DuckDBValue>[]> {
+    const reader = await this.connection.runAndReadAll(sql, params as DuckDBValue[] | undefined);
+    return reader.getRowObjects();
+  }
+
+  close(): void {
+    this.connection.closeSync();
+    this.instance.closeSync();
+  }
+}
+
+/** Quotes an identifier for DuckDB. Identifiers come from table schemas, never from free text. */
+export function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/**
+ * Quotes a string literal. Used only for internal file paths in view definitions, where DuckDB
+ * cannot take a bound parameter (a view's table function arguments are fixed at creation).
+ */
+export function quoteLiteral(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
+}
