@@ -16,6 +16,8 @@ export interface ObjectStore {
   readonly uri: string;
   /** Every object whose key starts with `prefix`, in no particular order. */
   list(prefix: string): Promise<ObjectInfo[]>;
+  /** Names of the immediate child folders of `prefix` (a folder key ending in `/`, or '' for the root). */
+  listFolders(prefix: string): Promise<string[]>;
   head(key: string): Promise<ObjectInfo | undefined>;
   get(key: string): Promise<Uint8Array>;
   /** Bytes `[start, end)` of an object. */
