@@ -1,0 +1,76 @@
+import { Command, Flags, type Interfaces } from '@oclif/core';
+import { resolveConfig } from '../config/resolve-config.js';
+import type { Config } from '../config/config-schema.js';
+import { ExitCode, isShopstreamError } from '../errors.js';
+
+/** Flags every command takes. */
+export const baseFlags = {
+  lake: Flags.string({ description: 'Lake location: a directory or file:// URI (env SHOPSTREAM_LAKE; default ./lake).', helpGroup: 'GLOBAL' }),
+  config: Flags.string({ description: 'Config file (env SHOPSTREAM_CONFIG; default ./shopstream.config.json if present).', helpGroup: 'GLOBAL' }),
+};
+
+export type BaseFlags = Interfaces.InferredFlags<typeof baseFlags>;
+
+/**
+ * Commands parse flags, call one service function and render its result. This base maps errors to
+ * the documented exit codes and prints them (as JSON with --json) on stderr.
+ */
+export abstract class ShopstreamCommand extends Command {
+  static override enableJsonFlag = true;
+  static override baseFlags = baseFlags;
+
+  protected resolveConfig(flags: { lake?: string; config?: string; maxBadRatio?: number }): Config {
+    return resolveConfig({
+      ...(flags.config !== undefined ? { config: flags.config } : {}),
+      ...(flags.lake !== undefined ? { lake: flags.lake } : {}),
+      ...(flags.maxBadRatio !== undefined ? { maxBadRatio: flags.maxBadRatio } : {}),
+    });
+  }
+
+  /** True when output goes to a person: progress bars and colour are allowed. */
+  protected get interactive(): boolean {
+    return Boolean(process.stderr.isTTY) && !this.jsonEnabled() && !process.env.CI;
+  }
+
+  protected override async catch(error: Interfaces.CommandError): Promise<void> {
+    const { code, exitCode, message, suggestions, location } = describeError(error);
+    if (this.jsonEnabled()) {
+      process.stderr.write(`${JSON.stringify({ error: { code, message, exitCode, location, suggestions } })}\n`);
+    } else {
+      process.stderr.write(`shopstream: error [${code}]: ${message}\n`);
+      for (const suggestion of suggestions) process.stderr.write(`  hint: ${suggestion}\n`);
+      if (exitCode === ExitCode.bug && error.stack) process.stderr.write(`${error.stack}\n`);
+    }
+    process.exitCode = exitCode;
+  }
+}
+
+interface DescribedError {
+  readonly code: string;
+  readonly exitCode: number;
+  readonly message: string;
+  readonly suggestions: readonly string[];
+  readonly location: string | undefined;
+}
+
+function describeError(error: Interfaces.CommandError): DescribedError {
+  if (isShopstreamError(error)) {
+    return { code: error.code, exitCode: error.exitCode, message: error.message, suggestions: error.suggestions, location: error.location };
+  }
+  // oclif's own parse errors (unknown flag, missing argument) carry exit 2.
+  const oclif = (error as { oclif?: { exit?: number } }).oclif;
+  if (oclif?.exit !== undefined && oclif.exit !== 0) {
+    return { code: 'USAGE', exitCode: ExitCode.usage, message: error.message, suggestions: ['run with --help for usage'], location: undefined };
+  }
+  const duck = /^(IO Error|Invalid Input Error|Conversion Error)/.exec(error.message);
+  if (duck) {
+    return { code: 'DATA', exitCode: ExitCode.data, message: error.message, suggestions: [], location: undefined };
+  }
+  return {
+    code: 'BUG',
+    exitCode: ExitCode.bug,
+    message: `${error.message} (this is a bug in shopstream; please report it with the command you ran)`,
+    suggestions: [],
+    location: undefined,
+  };
+}

@@ -1,0 +1,68 @@
+import { Args, Flags } from '@oclif/core';
+import { ShopstreamCommand } from '../cli/base-command.js';
+import { ProgressBar } from '../cli/progress.js';
+import { dataError } from '../errors.js';
+import { ingest, type IngestSummary } from '../ingest/ingest.js';
+import { closeLake, openLake } from '../lake/open-lake.js';
+
+export default class Ingest extends ShopstreamCommand {
+  static override description =
+    'Land raw clickstream events (NDJSON, .gz, CSV; files, directories, globs) in raw_events; bad records go to quarantine.';
+  static override examples = [
+    '<%= config.bin %> ingest events/2026-11-20.ndjson.gz',
+    `<%= config.bin %> ingest 'landing/**/*.ndjson' exports/orders.csv --json`,
+    '<%= config.bin %> ingest landing/ --max-bad-ratio 0.05 --lake /data/lake',
+  ];
+  static override strict = false;
+  static override args = { sources: Args.string({ description: 'files, directories or globs', required: true }) };
+  static override flags = {
+    'max-bad-ratio': Flags.string({ description: 'Fail (exit 65) when quarantined/read exceeds this (default 0.01).' }),
+  };
+
+  async run(): Promise<IngestSummary> {
+    const { argv, flags } = await this.parse(Ingest);
+    const maxBadRatio = flags['max-bad-ratio'] === undefined ? undefined : Number(flags['max-bad-ratio']);
+    const config = this.resolveConfig({ ...flags, ...(maxBadRatio !== undefined ? { maxBadRatio } : {}) });
+    const lake = await openLake(config);
+    const bar = new ProgressBar(this.interactive, 'ingest');
+    let summary: IngestSummary;
+    try {
+      summary = await ingest(lake, {
+        sources: argv as string[],
+        maxBadRatio: config.ingest.maxBadRatio,
+        maxFutureHours: config.ingest.maxFutureHours,
+        minEventDate: config.ingest.minEventDate,
+        onProgress: (p) => bar.update(p.phase === 'hash' ? 0 : p.bytesDone, p.bytesTotal, `${p.phase} ${p.filesDone}/${p.filesTotal} files`),
+      });
+    } finally {
+      bar.stop();
+      closeLake(lake);
+    }
+    if (!this.jsonEnabled()) this.log(describe(summary));
+    if (summary.badRatioExceeded) {
+      const first = summary.quarantineSamples[0];
+      if (this.jsonEnabled()) this.logJson(summary);
+      throw dataError(
+        'BAD_RATIO',
+        `${summary.quarantined} of ${summary.read} records were quarantined (${pct(summary.badRatio)} > --max-bad-ratio ${pct(summary.maxBadRatio)})` +
+          (first ? `; first: ${first.file}:${first.line} field ${first.field}: ${first.reason}` : ''),
+        { suggestions: ['good records were landed; inspect them with: shopstream query "SELECT * FROM quarantine"'] },
+      );
+    }
+    return summary;
+  }
+}
+
+function pct(ratio: number): string {
+  return `${(ratio * 100).toFixed(2)}%`;
+}
+
+function describe(s: IngestSummary): string {
+  const lines = [
+    `files: ${s.files.total} (${s.files.ingested} ingested, ${s.files.alreadyIngested} already ingested)`,
+    `read ${s.read}, written ${s.written}, duplicates ${s.duplicates}, quarantined ${s.quarantined}; quality ${pct(s.qualityRatio)}`,
+  ];
+  if (s.rawEventsVersion !== null) lines.push(`raw_events version ${s.rawEventsVersion}; partitions: ${s.partitions.length}`);
+  for (const q of s.quarantineSamples) lines.push(`  quarantined ${q.file}:${q.line} field ${q.field}: ${q.reason}`);
+  return lines.join('\n');
+}
