@@ -15,8 +15,9 @@ parsed AS (
         source_file,
         line_number,
         raw,
-        json_valid(raw) AND json_type(raw) = 'OBJECT' AS is_object,
-        CASE WHEN json_valid(raw) AND json_type(raw) = 'OBJECT' THEN from_json(raw, '{
+        -- starts_with, not json_type: json_type raises on invalid text and AND does not short-circuit.
+        json_valid(raw) AND starts_with(ltrim(raw), '{') AS is_object,
+        CASE WHEN json_valid(raw) AND starts_with(ltrim(raw), '{') THEN from_json(raw, '{
             "event_id": "VARCHAR", "event_type": "VARCHAR", "user_id": "VARCHAR", "session_id": "VARCHAR",
             "timestamp": "VARCHAR", "event_time": "VARCHAR", "received_at": "VARCHAR",
             "ip": "VARCHAR", "user_agent": "VARCHAR", "page_url": "VARCHAR", "referrer": "VARCHAR",

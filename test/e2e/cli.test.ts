@@ -1,0 +1,88 @@
+import { existsSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cli, fixture, tempDir } from '../helpers/cli.js';
+
+describe('shopstream CLI (built, as a user runs it)', () => {
+  it('demo prints the seed scenario PIPELINE RESULTS', () => {
+    const result = cli(['demo']);
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toContain('PIPELINE RESULTS');
+    expect(result.stdout).toMatch(/Events processed:\s+8/);
+    expect(result.stdout).toMatch(/Anomalies detected:\s+1 \(usr_suspicious\)/);
+    expect(result.stdout).toMatch(/Fraud value flagged:\s+\$79,999\.00/);
+    expect(result.stdout).toMatch(/Conversion view->cart: 40\.0%/);
+  });
+
+  it('demo --json gives the same figures to scripts', () => {
+    const result = cli(['demo', '--json']);
+    expect(result.status, result.stderr).toBe(0);
+    const json = JSON.parse(result.stdout);
+    expect(json).toMatchObject({ eventsProcessed: 8, anomaliesDetected: 1, anomalousUsers: ['usr_suspicious'], fraudValueFlagged: 79999, viewToCartRate: 0.4 });
+  });
+
+  it('ingest → query → table list/history/show on a lake given by flag, env or config file', () => {
+    const dir = tempDir('e2e');
+    const lake = path.join(dir, 'lake');
+    const ingest = cli(['ingest', fixture('demo', 'events.ndjson'), '--lake', lake, '--json']);
+    expect(ingest.status, ingest.stderr).toBe(0);
+    expect(JSON.parse(ingest.stdout)).toMatchObject({ read: 8, written: 8, quarantined: 0, rawEventsVersion: 1 });
+
+    const viaEnv = cli(['query', 'SELECT count(*)::INT AS n FROM raw_events', '--json'], { env: { SHOPSTREAM_LAKE: lake } });
+    expect(JSON.parse(viaEnv.stdout).rows).toEqual([{ n: 8 }]);
+
+    writeFileSync(path.join(dir, 'shopstream.config.json'), JSON.stringify({ lake }));
+    const viaFile = cli(['query', "SELECT user_id FROM raw_events WHERE cart_value > 10000", '--csv'], { cwd: dir });
+    expect(viaFile.stdout.trim()).toBe('user_id\nusr_suspicious');
+
+    const asOf = cli(['query', 'SELECT count(*)::INT AS n FROM raw_events', '--as-of', '0', '--json', '--lake', lake]);
+    expect(JSON.parse(asOf.stdout).rows).toEqual([{ n: 0 }]);
+
+    const list = JSON.parse(cli(['table', 'list', '--json', '--lake', lake]).stdout);
+    expect(list.map((t: { name: string }) => t.name)).toEqual(['quarantine', 'raw_events']);
+    const history = JSON.parse(cli(['table', 'history', 'raw_events', '--json', '--lake', lake]).stdout);
+    expect(history.map((h: { version: number }) => h.version)).toEqual([1, 0]);
+    const show = JSON.parse(cli(['table', 'show', 'raw_events', '--json', '--lake', lake]).stdout);
+    expect(show).toMatchObject({ version: 1, rows: 8, partitionColumns: ['dt', 'hour'], protocol: { minReaderVersion: 1, minWriterVersion: 2 } });
+  });
+
+  it('exits 65 when too many records are bad, naming file, line and field, after landing the good ones', () => {
+    const lake = path.join(tempDir('e2e-bad'), 'lake');
+    const result = cli(['ingest', fixture('ingest', 'mixed.ndjson'), '--lake', lake]);
+    expect(result.status).toBe(65);
+    expect(result.stderr).toMatch(/mixed\.ndjson:4 field properties\.quantity/);
+    const count = cli(['query', 'SELECT count(*)::INT AS n FROM raw_events', '--json', '--lake', lake]);
+    expect(JSON.parse(count.stdout).rows).toEqual([{ n: 4 }]);
+    expect(cli(['ingest', fixture('ingest', 'mixed.ndjson'), '--lake', lake, '--max-bad-ratio', '0.9']).status).toBe(0);
+  });
+
+  it('uses distinct exit codes: usage 64, bad data 65, config 78', () => {
+    expect(cli(['query']).status).toBe(64);
+    expect(cli(['ingest', '--no-such-flag', 'x']).status).toBe(64);
+    const missing = cli(['ingest', '/definitely/not/here.ndjson', '--lake', path.join(tempDir('e2e-missing'), 'lake')]);
+    expect(missing.status).toBe(65);
+    expect(missing.stderr).toContain('/definitely/not/here.ndjson');
+    const dir = tempDir('e2e-config');
+    writeFileSync(path.join(dir, 'shopstream.config.json'), '{"lake": 42}');
+    const bad = cli(['table', 'list', '--json'], { cwd: dir });
+    expect(bad.status).toBe(78);
+    expect(JSON.parse(bad.stderr).error.message).toMatch(/lake/);
+    expect(cli(['table', 'list'], { env: { SHOPSTREAM_MAX_BAD_RATIO: 'lots' } }).status).toBe(78);
+  });
+
+  it('every command has --help with examples', () => {
+    for (const command of [['ingest'], ['query'], ['demo'], ['table', 'list'], ['table', 'history'], ['table', 'show'], ['generate']]) {
+      const help = cli([...command, '--help']);
+      expect(help.status, command.join(' ')).toBe(0);
+      expect(help.stdout, command.join(' ')).toContain('EXAMPLES');
+    }
+  });
+
+  it('stays quiet on stderr in a pipe (no progress bar)', () => {
+    const lake = path.join(tempDir('e2e-quiet'), 'lake');
+    const result = cli(['ingest', fixture('demo', 'events.ndjson'), '--lake', lake]);
+    expect(result.status).toBe(0);
+    expect(result.stderr).toBe('');
+    expect(existsSync(path.join(lake, 'raw_events', '_delta_log', '00000000000000000001.json'))).toBe(true);
+  });
+});

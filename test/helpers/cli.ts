@@ -1,0 +1,32 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const BIN = path.join(ROOT, 'bin/run.js');
+export const fixture = (...parts: string[]) => path.join(ROOT, 'fixtures', ...parts);
+
+export interface CliResult {
+  readonly status: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the built CLI (dist/) as a user would, in a pipe (no TTY), with a clean SHOPSTREAM_* env. */
+export function cli(args: readonly string[], options: { cwd?: string; env?: Record<string, string> } = {}): CliResult {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('SHOPSTREAM_') && value !== undefined) env[key] = value;
+  const result = spawnSync(process.execPath, [BIN, ...args], {
+    cwd: options.cwd ?? tempDir('cli-cwd'),
+    env: { ...env, ...options.env },
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+export function tempDir(label: string): string {
+  return mkdtempSync(path.join(os.tmpdir(), `shopstream-test-${label}-`));
+}
