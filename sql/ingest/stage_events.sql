@@ -1,13 +1,13 @@
 -- staging: one row per input record of the batch, typed, with the first problem that disqualifies it.
 -- grain: one row per non-blank source line (NDJSON) or data row (CSV).
--- input: temp table __ingest_lines(source_file, line_number, raw) where raw is a JSON object's text.
+-- input: relation __ingest_lines(source_file, line_number, raw) where raw should be a JSON object's text.
 -- parameters: $ingested_at, $min_event_time, $max_event_time (ISO-8601 text, cast to TIMESTAMPTZ here).
--- output: __ingest_staged; error_field/error_reason are NULL for good rows; raw is kept only for bad ones.
-CREATE OR REPLACE TEMP TABLE __ingest_staged AS
+-- output: typed rows; error_field/error_reason are NULL for good rows; raw is kept only for bad ones.
+-- Hot path (every event goes through it): no per-row string copies (trim/ltrim) on good rows.
 WITH lines AS (
     SELECT source_file, line_number, raw
     FROM __ingest_lines
-    WHERE raw IS NOT NULL AND trim(raw) <> ''
+    WHERE raw IS NOT NULL AND raw <> ''
 ),
 
 parsed AS (
@@ -15,9 +15,8 @@ parsed AS (
         source_file,
         line_number,
         raw,
-        -- starts_with, not json_type: json_type raises on invalid text and AND does not short-circuit.
-        json_valid(raw) AND starts_with(ltrim(raw), '{') AS is_object,
-        CASE WHEN json_valid(raw) AND starts_with(ltrim(raw), '{') THEN from_json(raw, '{
+        -- try(): invalid JSON yields NULL instead of failing the batch.
+        try(from_json(raw, '{
             "event_id": "VARCHAR", "event_type": "VARCHAR", "user_id": "VARCHAR", "session_id": "VARCHAR",
             "timestamp": "VARCHAR", "event_time": "VARCHAR", "received_at": "VARCHAR",
             "ip": "VARCHAR", "user_agent": "VARCHAR", "page_url": "VARCHAR", "referrer": "VARCHAR",
@@ -27,7 +26,7 @@ parsed AS (
                 "product_id": "VARCHAR", "category": "VARCHAR", "quantity": "VARCHAR", "price": "VARCHAR",
                 "cart_value": "VARCHAR", "order_id": "VARCHAR", "amount": "VARCHAR", "currency": "VARCHAR"
             }
-        }') END AS j
+        }')) AS j
     FROM lines
 ),
 
@@ -36,25 +35,25 @@ fields AS (
         source_file,
         line_number,
         raw,
-        is_object,
-        nullif(trim(j.event_id), '') AS event_id,
-        nullif(lower(trim(j.event_type)), '') AS event_type,
-        nullif(trim(j.user_id), '') AS user_id,
-        nullif(trim(j.session_id), '') AS session_id,
-        coalesce(nullif(trim(j."timestamp"), ''), nullif(trim(j.event_time), '')) AS ts_text,
-        nullif(trim(j.received_at), '') AS received_text,
-        nullif(trim(j.ip), '') AS ip,
+        j IS NOT NULL AS is_json,
+        nullif(j.event_id, '') AS event_id,
+        nullif(lower(j.event_type), '') AS event_type,
+        nullif(j.user_id, '') AS user_id,
+        nullif(j.session_id, '') AS session_id,
+        coalesce(nullif(j."timestamp", ''), nullif(j.event_time, '')) AS ts_text,
+        nullif(j.received_at, '') AS received_text,
+        nullif(j.ip, '') AS ip,
         nullif(j.user_agent, '') AS user_agent,
         nullif(j.page_url, '') AS page_url,
         nullif(j.referrer, '') AS referrer,
-        nullif(trim(coalesce(j.properties.product_id, j.product_id)), '') AS product_id,
-        nullif(trim(coalesce(j.properties.category, j.category)), '') AS category,
-        nullif(trim(coalesce(j.properties.quantity, j.quantity)), '') AS quantity_text,
-        nullif(trim(coalesce(j.properties.price, j.price)), '') AS price_text,
-        nullif(trim(coalesce(j.properties.cart_value, j.cart_value)), '') AS cart_value_text,
-        nullif(trim(coalesce(j.properties.order_id, j.order_id)), '') AS order_id,
-        nullif(trim(coalesce(j.properties.amount, j.amount)), '') AS amount_text,
-        nullif(upper(trim(coalesce(j.properties.currency, j.currency))), '') AS currency
+        nullif(coalesce(j.properties.product_id, j.product_id), '') AS product_id,
+        nullif(coalesce(j.properties.category, j.category), '') AS category,
+        nullif(coalesce(j.properties.quantity, j.quantity), '') AS quantity_text,
+        nullif(coalesce(j.properties.price, j.price), '') AS price_text,
+        nullif(coalesce(j.properties.cart_value, j.cart_value), '') AS cart_value_text,
+        nullif(coalesce(j.properties.order_id, j.order_id), '') AS order_id,
+        nullif(coalesce(j.properties.amount, j.amount), '') AS amount_text,
+        nullif(upper(coalesce(j.properties.currency, j.currency)), '') AS currency
     FROM parsed
 ),
 
@@ -62,12 +61,13 @@ typed AS (
     SELECT
         *,
         CASE
-            WHEN regexp_full_match(ts_text, '-?[0-9]+(\.[0-9]+)?') THEN
+            WHEN TRY_CAST(ts_text AS TIMESTAMPTZ) IS NOT NULL THEN TRY_CAST(ts_text AS TIMESTAMPTZ)
+            -- epoch milliseconds (13 digits today) or seconds
+            WHEN TRY_CAST(ts_text AS DOUBLE) IS NOT NULL THEN
                 CASE WHEN abs(ts_text::DOUBLE) >= 1e11
                     THEN make_timestamptz(CAST(ts_text::DOUBLE * 1000 AS BIGINT))
                     ELSE make_timestamptz(CAST(ts_text::DOUBLE * 1000000 AS BIGINT))
                 END
-            ELSE TRY_CAST(ts_text AS TIMESTAMPTZ)
         END AS event_time,
         TRY_CAST(received_text AS TIMESTAMPTZ) AS received_at,
         TRY_CAST(quantity_text AS INTEGER) AS quantity,
@@ -81,7 +81,8 @@ checked AS (
     SELECT
         *,
         CASE
-            WHEN NOT is_object THEN 'record|not a JSON object (malformed line)'
+            WHEN NOT is_json THEN 'record|not valid JSON (malformed line)'
+            WHEN event_id IS NULL AND coalesce(try(json_type(raw)), '') <> 'OBJECT' THEN 'record|not a JSON object'
             WHEN event_id IS NULL THEN 'event_id|missing required field'
             WHEN event_type IS NULL THEN 'event_type|missing required field'
             WHEN NOT regexp_full_match(event_type, '[a-z][a-z0-9_]{0,63}') THEN 'event_type|not an event type name: ' || left(event_type, 64)
@@ -130,4 +131,6 @@ SELECT
     split_part(problem, '|', 1) AS error_field,
     nullif(substr(problem, length(split_part(problem, '|', 1)) + 2), '') AS error_reason,
     CASE WHEN problem IS NOT NULL THEN raw END AS raw
-FROM checked;
+FROM checked
+-- whitespace-only lines are blank, not records (trim only runs on rows that already failed)
+WHERE problem IS NULL OR trim(raw) <> ''

@@ -12,11 +12,11 @@ export function renderTable(rows: readonly Record<string, unknown>[], columns?: 
 
 export function renderCsv(rows: readonly Record<string, unknown>[], columns?: readonly string[]): string {
   const cols = columns ?? (rows[0] ? Object.keys(rows[0]) : []);
-  const escape = (value: unknown) => {
+  const escapeCell = (value: unknown) => {
     const text = formatCell(value, '');
     return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
   };
-  return [cols.map(escape).join(','), ...rows.map((row) => cols.map((c) => escape(row[c])).join(','))].join('\n');
+  return [cols.map(escapeCell).join(','), ...rows.map((row) => cols.map((c) => escapeCell(row[c])).join(','))].join('\n');
 }
 
 function formatCell(value: unknown, nullText = 'NULL'): string {

@@ -32,7 +32,7 @@ export default class Ingest extends ShopstreamCommand {
         maxBadRatio: config.ingest.maxBadRatio,
         maxFutureHours: config.ingest.maxFutureHours,
         minEventDate: config.ingest.minEventDate,
-        onProgress: (p) => bar.update(p.phase === 'hash' ? 0 : p.bytesDone, p.bytesTotal, `${p.phase} ${p.filesDone}/${p.filesTotal} files`),
+        onProgress: (p) => bar.update(p.bytesDone, p.bytesTotal, `${p.phase} ${p.filesDone}/${p.filesTotal} files`),
       });
     } finally {
       bar.stop();

@@ -1,8 +1,7 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { type DuckDb, quoteLiteral } from '../engine/duckdb.js';
 import { loadSql } from '../engine/sql-files.js';
 import type { PartitionValues, Txn } from '../lake/actions.js';
-import { mapLimit } from '../lake/delta-log.js';
 import type { Lake } from '../lake/lake.js';
 import { PARTITION_COLUMNS, QUARANTINE_COLUMNS, RAW_EVENTS_COLUMNS } from './event-schema.js';
 import { contentHash, resolveSources, type SourceFile } from './sources.js';
@@ -21,7 +20,7 @@ export interface IngestOptions {
 }
 
 export interface IngestProgress {
-  readonly phase: 'hash' | 'read' | 'write';
+  readonly phase: 'read' | 'write';
   readonly filesDone: number;
   readonly filesTotal: number;
   readonly bytesDone: number;
@@ -73,13 +72,6 @@ export async function ingest(lake: Lake, options: IngestOptions): Promise<Ingest
   const progress = (phase: IngestProgress['phase'], filesDone: number, bytesDone: number) =>
     options.onProgress?.({ phase, filesDone, filesTotal: files.length, bytesDone, bytesTotal });
 
-  let hashed = 0;
-  const hashes = await mapLimit(files, 4, async (file) => {
-    const hash = await contentHash(file.path);
-    progress('hash', ++hashed, 0);
-    return hash;
-  });
-
   const raw = lake.table(RAW_EVENTS);
   const quarantine = lake.table(QUARANTINE);
   const rawSnapshot = await raw.ensure({
@@ -93,14 +85,44 @@ export async function ingest(lake: Lake, options: IngestOptions): Promise<Ingest
     description: 'Records refused by ingest, with source file, line and reason.',
   });
 
-  const pending: { file: SourceFile; appId: string }[] = [];
+  const db = lake.db;
+  const stageParams = {
+    ingested_at: now.toISOString(),
+    min_event_time: `${options.minEventDate} 00:00:00+00`,
+    max_event_time: new Date(now.getTime() + options.maxFutureHours * 3600_000).toISOString(),
+  };
+  await db.run(
+    'CREATE OR REPLACE TEMP TABLE __ingest_rejects (source_file VARCHAR, source_line BIGINT, error_field VARCHAR, error_reason VARCHAR, raw VARCHAR)',
+  );
+  await db.run('DROP TABLE IF EXISTS __ingest_staged');
+
+  // A file seen before with the same path, size and mtime is skipped without reading it; otherwise
+  // its content hash (computed while DuckDB stages it) decides.
+  const pending: PendingFile[] = [];
   const seen = new Set<string>();
-  files.forEach((file, i) => {
-    const appId = sourceAppId(hashes[i]!);
-    if (seen.has(appId) || rawSnapshot.txnVersion(appId) !== undefined) return;
-    seen.add(appId);
-    pending.push({ file, appId });
-  });
+  let staged = false;
+  let bytesDone = 0;
+  for (const [index, file] of files.entries()) {
+    const statId = statAppId(file);
+    if (rawSnapshot.txnVersion(statId) === undefined) {
+      const [hash] = await Promise.all([
+        contentHash(file.path),
+        stageSource(db, file, staged, stageParams).then(() => {
+          staged = true;
+        }),
+      ]);
+      const appId = sourceAppId(hash);
+      if (seen.has(appId) || rawSnapshot.txnVersion(appId) !== undefined) {
+        await db.run('DELETE FROM __ingest_staged WHERE source_file = $1', [file.path]);
+        await db.run('DELETE FROM __ingest_rejects WHERE source_file = $1', [file.path]);
+      } else {
+        seen.add(appId);
+        pending.push({ file, appId, statId });
+      }
+    }
+    bytesDone += file.size;
+    progress('read', index + 1, bytesDone);
+  }
 
   const base = {
     runId,
@@ -108,6 +130,7 @@ export async function ingest(lake: Lake, options: IngestOptions): Promise<Ingest
     maxBadRatio: options.maxBadRatio,
   };
   if (pending.length === 0) {
+    await dropTemps(db);
     return {
       ...base,
       read: 0, written: 0, duplicates: 0, quarantined: 0, qualityRatio: 1, badRatio: 0, badRatioExceeded: false,
@@ -115,26 +138,6 @@ export async function ingest(lake: Lake, options: IngestOptions): Promise<Ingest
       durationMs: Date.now() - started,
     };
   }
-
-  const db = lake.db;
-  await db.run('CREATE OR REPLACE TEMP TABLE __ingest_lines (source_file VARCHAR, line_number BIGINT, raw VARCHAR)');
-  await db.run(
-    'CREATE OR REPLACE TEMP TABLE __ingest_rejects (source_file VARCHAR, source_line BIGINT, error_field VARCHAR, error_reason VARCHAR, raw VARCHAR)',
-  );
-  let bytesDone = 0;
-  for (const [index, { file }] of pending.entries()) {
-    await readSourceLines(db, file);
-    bytesDone += file.size;
-    progress('read', index + 1, bytesDone);
-  }
-
-  const minEventTime = `${options.minEventDate} 00:00:00+00`;
-  const maxEventTime = new Date(now.getTime() + options.maxFutureHours * 3600_000).toISOString();
-  await db.run(loadSql('ingest/stage_events'), {
-    ingested_at: now.toISOString(),
-    min_event_time: minEventTime,
-    max_event_time: maxEventTime,
-  });
 
   // Quarantine first: its txns say which sources' bad records are already kept.
   const quarantineFiles = pending.filter((p) => quarantineSnapshot.txnVersion(p.appId) === undefined);
@@ -147,8 +150,7 @@ export async function ingest(lake: Lake, options: IngestOptions): Promise<Ingest
        SELECT source_file, source_line, error_field, error_reason, raw,
               CAST($ingested_at AS TIMESTAMPTZ) AS ingested_at, $run_id AS run_id,
               CAST(CAST($ingested_at AS TIMESTAMPTZ) AS DATE) AS ingest_date
-       FROM (SELECT source_file, source_line, error_field, error_reason, raw FROM __ingest_staged WHERE error_reason IS NOT NULL
-             UNION ALL SELECT * FROM __ingest_rejects)
+       FROM __ingest_bad
        WHERE source_file IN (SELECT source_file FROM __ingest_quarantine_files)`,
       { ingested_at: now.toISOString(), run_id: runId },
     );
@@ -164,45 +166,54 @@ export async function ingest(lake: Lake, options: IngestOptions): Promise<Ingest
   }
 
   const [counts] = await db.all<{ read: string; bad: string }>(
-    `SELECT (SELECT count(*) FROM __ingest_staged) + (SELECT count(*) FROM __ingest_rejects) AS read,
-            (SELECT count(*) FROM __ingest_staged WHERE error_reason IS NOT NULL) + (SELECT count(*) FROM __ingest_rejects) AS bad`,
+    `SELECT (SELECT count(*) FROM __ingest_staged WHERE error_reason IS NULL) + (SELECT count(*) FROM __ingest_bad) AS read,
+            (SELECT count(*) FROM __ingest_bad) AS bad`,
   );
-  await db.run(
-    `CREATE OR REPLACE TEMP TABLE __ingest_good AS
-     SELECT * EXCLUDE (error_field, error_reason, raw) FROM __ingest_staged WHERE error_reason IS NULL
-     QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY source_file, source_line) = 1`,
+  const touched = await db.all<{ dt: string; hour: number }>(
+    'SELECT DISTINCT CAST(dt AS VARCHAR) AS dt, hour FROM __ingest_staged WHERE error_reason IS NULL ORDER BY 1, 2',
   );
-  const touched = await db.all<{ dt: string; hour: number }>('SELECT DISTINCT CAST(dt AS VARCHAR) AS dt, hour FROM __ingest_good ORDER BY 1, 2');
   const touchedDays = new Set(touched.map((t) => t.dt));
   await raw.register('__ingest_existing', { version: rawSnapshot.version }, (snapshot) =>
     snapshot.files.filter((f) => touchedDays.has(f.partitionValues.dt ?? '')),
   );
-  await db.run('DELETE FROM __ingest_good WHERE event_id IN (SELECT event_id FROM __ingest_existing)');
-  const [{ written }] = (await db.all<{ written: string }>('SELECT count(*) AS written FROM __ingest_good')) as [{ written: string }];
+  // Duplicates within the batch are rare: find them with a hash aggregate, keep the first occurrence.
+  await db.run(
+    `CREATE OR REPLACE TEMP TABLE __ingest_repeats AS
+     SELECT event_id, min({'file': source_file, 'line': source_line}) AS first
+     FROM __ingest_staged WHERE error_reason IS NULL
+     GROUP BY event_id HAVING count(*) > 1`,
+  );
+  await db.run(
+    `CREATE OR REPLACE TEMP VIEW __ingest_good AS
+     SELECT s.* EXCLUDE (error_field, error_reason, raw)
+     FROM __ingest_staged AS s
+     LEFT JOIN __ingest_repeats AS r ON s.event_id = r.event_id
+     WHERE s.error_reason IS NULL
+       AND (r.event_id IS NULL OR {'file': s.source_file, 'line': s.source_line} = r.first)
+       AND s.event_id NOT IN (SELECT event_id FROM __ingest_existing)`,
+  );
 
   progress('write', pending.length, bytesDone);
   const rawResult = await raw.write({
     relation: '__ingest_good',
     mode: 'append',
-    txns: pending.map((p) => txn(p.appId)),
+    txns: pending.flatMap((p) => [txn(p.appId), txn(p.statId)]),
     operation: 'WRITE',
     readSnapshot: rawSnapshot,
     parameters: { partitionBy: JSON.stringify(PARTITION_COLUMNS.map((c) => c.name)) },
     extraInfo: { runId, sources: pending.map((p) => p.file.path) },
   });
+  const writtenCount = rawResult.added.reduce((sum, add) => sum + (JSON.parse(add.stats ?? '{}').numRecords as number), 0);
 
   const samples = await db.all<{ file: string; line: string; field: string; reason: string }>(
     `SELECT source_file AS file, source_line AS line, error_field AS field, error_reason AS reason
-     FROM (SELECT source_file, source_line, error_field, error_reason FROM __ingest_staged WHERE error_reason IS NOT NULL
-           UNION ALL SELECT source_file, source_line, error_field, error_reason FROM __ingest_rejects)
-     ORDER BY source_file, source_line LIMIT 5`,
+     FROM __ingest_bad ORDER BY source_file, source_line LIMIT 5`,
   );
   await dropTemps(db);
 
   const read = Number(counts!.read);
   const quarantined = Number(counts!.bad);
   const good = read - quarantined;
-  const writtenCount = Number(written);
   const badRatio = read === 0 ? 0 : quarantined / read;
   return {
     ...base,
@@ -221,36 +232,62 @@ export async function ingest(lake: Lake, options: IngestOptions): Promise<Ingest
   };
 }
 
+interface PendingFile {
+  readonly file: SourceFile;
+  readonly appId: string;
+  readonly statId: string;
+}
+
+/** The txn appId that marks a path with this size and mtime as landed: lets reruns skip hashing. */
+export function statAppId(file: SourceFile): string {
+  const key = createHash('sha256').update(`${file.path}\0${file.size}\0${file.mtimeMs}`).digest('hex');
+  return `shopstream-ingest-file-${key}`;
+}
+
 function txn(appId: string): Txn {
   return { appId, version: 0 };
 }
 
-/** Appends one source's records to __ingest_lines as (file, line number, JSON object text). */
-async function readSourceLines(db: DuckDb, file: SourceFile): Promise<void> {
+/**
+ * Stages one source through sql/ingest/stage_events.sql into __ingest_staged, reading it as
+ * (file, line number, JSON object text) without materializing the lines.
+ */
+async function stageSource(db: DuckDb, file: SourceFile, append: boolean, params: Record<string, string>): Promise<void> {
   const compression = file.compression === 'gzip' ? 'gzip' : 'none';
   const fileLiteral = quoteLiteral(file.path);
   if (file.format === 'ndjson') {
     // One VARCHAR per physical line: \x1f (unit separator) cannot occur raw in valid JSON.
     await db.run(
-      `INSERT INTO __ingest_lines
-       SELECT ${fileLiteral}, row_number() OVER (), raw
+      `CREATE OR REPLACE TEMP VIEW __ingest_lines AS
+       SELECT ${fileLiteral} AS source_file, row_number() OVER () AS line_number, raw
        FROM read_csv(${fileLiteral}, columns = {'raw': 'VARCHAR'}, delim = E'\\x1f', quote = '', escape = '',
                      header = false, auto_detect = false, strict_mode = false, compression = '${compression}')`,
     );
-    return;
+  } else {
+    await db.run('DROP TABLE IF EXISTS __ingest_csv_rejects');
+    await db.run(
+      `CREATE OR REPLACE TEMP TABLE __ingest_csv_lines AS
+       SELECT ${fileLiteral} AS source_file, row_number() OVER () + 1 AS line_number, CAST(to_json(t) AS VARCHAR) AS raw
+       FROM read_csv(${fileLiteral}, header = true, all_varchar = true, store_rejects = true,
+                     rejects_table = '__ingest_csv_rejects', rejects_scan = '__ingest_csv_scans',
+                     compression = '${compression}') AS t`,
+    );
+    await db.run('CREATE OR REPLACE TEMP VIEW __ingest_lines AS SELECT * FROM __ingest_csv_lines');
+    await db.run(
+      `INSERT INTO __ingest_rejects
+       SELECT ${fileLiteral}, line, coalesce(column_name, 'record'), 'malformed CSV row: ' || error_message, csv_line
+       FROM __ingest_csv_rejects`,
+    );
   }
-  await db.run(
-    `INSERT INTO __ingest_lines
-     SELECT ${fileLiteral}, row_number() OVER () + 1, to_json(t)
-     FROM read_csv(${fileLiteral}, header = true, all_varchar = true, store_rejects = true,
-                   rejects_table = '__ingest_csv_rejects', rejects_scan = '__ingest_csv_scans',
-                   compression = '${compression}') AS t`,
-  );
-  await db.run(
-    `INSERT INTO __ingest_rejects
-     SELECT ${fileLiteral}, line, coalesce(column_name, 'record'), 'malformed CSV row: ' || error_message, csv_line
-     FROM __ingest_csv_rejects`,
-  );
+  const select = loadSql('ingest/stage_events');
+  await db.run(append ? `INSERT INTO __ingest_staged ${select}` : `CREATE TEMP TABLE __ingest_staged AS ${select}`, params);
+  if (!append) {
+    await db.run(
+      `CREATE OR REPLACE TEMP VIEW __ingest_bad AS
+       SELECT source_file, source_line, error_field, error_reason, raw FROM __ingest_staged WHERE error_reason IS NOT NULL
+       UNION ALL SELECT * FROM __ingest_rejects`,
+    );
+  }
 }
 
 async function insertStrings(db: DuckDb, table: string, values: readonly string[]): Promise<void> {
@@ -263,10 +300,12 @@ async function insertStrings(db: DuckDb, table: string, values: readonly string[
 }
 
 async function dropTemps(db: DuckDb): Promise<void> {
-  for (const name of ['__ingest_lines', '__ingest_rejects', '__ingest_staged', '__ingest_quarantine', '__ingest_good', '__ingest_quarantine_files']) {
-    await db.run(`DROP TABLE IF EXISTS ${name}`);
+  for (const view of ['__ingest_good', '__ingest_bad', '__ingest_existing', '__ingest_lines']) {
+    await db.run(`DROP VIEW IF EXISTS ${view}`);
   }
-  await db.run('DROP VIEW IF EXISTS __ingest_existing');
+  for (const table of ['__ingest_rejects', '__ingest_staged', '__ingest_quarantine', '__ingest_repeats', '__ingest_quarantine_files', '__ingest_csv_lines', '__ingest_csv_rejects']) {
+    await db.run(`DROP TABLE IF EXISTS ${table}`);
+  }
 }
 
 export type { PartitionValues };

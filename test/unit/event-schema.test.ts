@@ -23,7 +23,7 @@ describe('the event schema is defined once and everything agrees with it', () =>
     const db = await DuckDb.open();
     try {
       await db.run('CREATE TEMP TABLE __ingest_lines (source_file VARCHAR, line_number BIGINT, raw VARCHAR)');
-      await db.run(loadSql('ingest/stage_events'), {
+      await db.run(`CREATE TEMP TABLE __ingest_staged AS ${loadSql('ingest/stage_events')}`, {
         ingested_at: '2026-01-01T00:00:00Z',
         min_event_time: '2000-01-01T00:00:00Z',
         max_event_time: '2030-01-01T00:00:00Z',
