@@ -257,22 +257,24 @@ async function stageSource(db: DuckDb, file: SourceFile, append: boolean, params
   const fileLiteral = quoteLiteral(file.path);
   if (file.format === 'ndjson') {
     // One VARCHAR per physical line: \x1f (unit separator) cannot occur raw in valid JSON.
+    // Materialized: numbering lines is a window, and staging from a table runs in parallel.
     await db.run(
-      `CREATE OR REPLACE TEMP VIEW __ingest_lines AS
+      `CREATE OR REPLACE TEMP TABLE __ingest_file_lines AS
        SELECT ${fileLiteral} AS source_file, row_number() OVER () AS line_number, raw
        FROM read_csv(${fileLiteral}, columns = {'raw': 'VARCHAR'}, delim = E'\\x1f', quote = '', escape = '',
                      header = false, auto_detect = false, strict_mode = false, compression = '${compression}')`,
     );
+    await db.run('CREATE OR REPLACE TEMP VIEW __ingest_lines AS SELECT * FROM __ingest_file_lines');
   } else {
     await db.run('DROP TABLE IF EXISTS __ingest_csv_rejects');
     await db.run(
-      `CREATE OR REPLACE TEMP TABLE __ingest_csv_lines AS
+      `CREATE OR REPLACE TEMP TABLE __ingest_file_lines AS
        SELECT ${fileLiteral} AS source_file, row_number() OVER () + 1 AS line_number, CAST(to_json(t) AS VARCHAR) AS raw
        FROM read_csv(${fileLiteral}, header = true, all_varchar = true, store_rejects = true,
                      rejects_table = '__ingest_csv_rejects', rejects_scan = '__ingest_csv_scans',
                      compression = '${compression}') AS t`,
     );
-    await db.run('CREATE OR REPLACE TEMP VIEW __ingest_lines AS SELECT * FROM __ingest_csv_lines');
+    await db.run('CREATE OR REPLACE TEMP VIEW __ingest_lines AS SELECT * FROM __ingest_file_lines');
     await db.run(
       `INSERT INTO __ingest_rejects
        SELECT ${fileLiteral}, line, coalesce(column_name, 'record'), 'malformed CSV row: ' || error_message, csv_line
@@ -281,6 +283,8 @@ async function stageSource(db: DuckDb, file: SourceFile, append: boolean, params
   }
   const select = loadSql('ingest/stage_events');
   await db.run(append ? `INSERT INTO __ingest_staged ${select}` : `CREATE TEMP TABLE __ingest_staged AS ${select}`, params);
+  await db.run('DROP VIEW __ingest_lines');
+  await db.run('DROP TABLE __ingest_file_lines');
   if (!append) {
     await db.run(
       `CREATE OR REPLACE TEMP VIEW __ingest_bad AS
@@ -303,7 +307,7 @@ async function dropTemps(db: DuckDb): Promise<void> {
   for (const view of ['__ingest_good', '__ingest_bad', '__ingest_existing', '__ingest_lines']) {
     await db.run(`DROP VIEW IF EXISTS ${view}`);
   }
-  for (const table of ['__ingest_rejects', '__ingest_staged', '__ingest_quarantine', '__ingest_repeats', '__ingest_quarantine_files', '__ingest_csv_lines', '__ingest_csv_rejects']) {
+  for (const table of ['__ingest_rejects', '__ingest_staged', '__ingest_quarantine', '__ingest_repeats', '__ingest_quarantine_files', '__ingest_file_lines', '__ingest_csv_rejects']) {
     await db.run(`DROP TABLE IF EXISTS ${table}`);
   }
 }

@@ -68,7 +68,7 @@ export async function resolveSources(sources: readonly string[], cwd = process.c
 export function contentHash(file: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const hash = createHash('sha256');
-    createReadStream(file)
+    createReadStream(file, { highWaterMark: 1 << 20 })
       .on('error', (error) => reject(dataError('SOURCE_UNREADABLE', `cannot read source ${file}`, { cause: error })))
       .on('data', (chunk) => hash.update(chunk))
       .on('end', () => resolve(hash.digest('hex')));
