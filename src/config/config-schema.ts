@@ -16,6 +16,33 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    marts: z
+      .object({
+        /** A user's session ends after this many minutes without an event. */
+        sessionTimeoutMinutes: z.number().positive().default(30),
+        fraud: z
+          .object({
+            /** More events than this by one user in one event-time minute is suspicious. */
+            maxEventsPerMinute: z.number().int().positive().default(100),
+            /** More cart/purchase value than this by one user in one minute is suspicious. */
+            maxValuePerMinute: z.number().positive().default(50_000),
+            /** A single event with a larger quantity is suspicious. */
+            maxQuantity: z.number().int().positive().default(50),
+            /** A cart worth more than this is suspicious. */
+            maxCartValue: z.number().positive().default(10_000),
+            /** This many distinct IPs within a session, or within the window, is suspicious. */
+            multiIpThreshold: z.number().int().min(2).default(3),
+            multiIpWindowMinutes: z.number().int().positive().default(10),
+          })
+          .strict()
+          .prefault({}),
+        /** Quality ratio below this fails build-marts (the seed's SLO: > 99%). */
+        minQualityRatio: z.number().min(0).max(1).default(0.99),
+        /** Arrival later than this after event time counts as a late event. */
+        lateAfterMinutes: z.number().positive().default(60),
+      })
+      .strict()
+      .prefault({}),
     duckdb: z
       .object({
         threads: z.number().int().positive().optional(),

@@ -1,0 +1,38 @@
+-- model: fraud_user_minute
+-- materialized: delta
+-- depends_on: stg_events, scope_event_days
+-- partition_by: dt
+-- scope: scope_event_days
+-- unique_key: user_id, minute
+-- grain: one row per user per event-time minute: the seed's real-time fraud query as a batch mart.
+-- parameters: $max_events_per_minute, $max_value_per_minute
+WITH scoped AS (
+    SELECT * FROM stg_events WHERE dt IN (SELECT day FROM scope_event_days)
+),
+
+per_minute AS (
+    SELECT
+        user_id,
+        date_trunc('minute', event_time) AS minute,
+        count(*) AS events,
+        CAST(coalesce(sum(event_value), 0) AS DECIMAL(18, 2)) AS total_value,
+        count(DISTINCT ip) AS distinct_ips,
+        bool_or(is_bot) AS is_bot
+    FROM scoped
+    GROUP BY user_id, date_trunc('minute', event_time)
+)
+
+SELECT
+    user_id,
+    minute,
+    events,
+    total_value,
+    distinct_ips,
+    is_bot,
+    events > CAST($max_events_per_minute AS BIGINT) OR total_value > CAST($max_value_per_minute AS DECIMAL(18, 2)) AS is_flagged,
+    list_filter([
+        CASE WHEN events > CAST($max_events_per_minute AS BIGINT) THEN 'events_per_minute' END,
+        CASE WHEN total_value > CAST($max_value_per_minute AS DECIMAL(18, 2)) THEN 'value_per_minute' END
+    ], reason -> reason IS NOT NULL) AS reasons,
+    CAST(minute AS DATE) AS dt
+FROM per_minute

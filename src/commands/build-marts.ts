@@ -1,0 +1,59 @@
+import { Flags } from '@oclif/core';
+import { ShopstreamCommand } from '../cli/base-command.js';
+import { ProgressBar } from '../cli/progress.js';
+import { renderTable } from '../cli/render.js';
+import { dataError } from '../errors.js';
+import { closeLake, openLake } from '../lake/open-lake.js';
+import { type BuildSummary, buildMarts } from '../transforms/build-marts.js';
+
+export default class BuildMarts extends ShopstreamCommand {
+  static override description =
+    'Build the marts (sessions, conversion_daily, customer_ltv, fraud_user_minute, fraud_flags, metrics_minute) from raw_events, incrementally, then run the data quality checks.';
+  static override examples = [
+    '<%= config.bin %> build-marts',
+    '<%= config.bin %> build-marts --full-refresh',
+    '<%= config.bin %> build-marts --json --warn-only | jq .quality',
+  ];
+  static override flags = {
+    'full-refresh': Flags.boolean({ description: 'Rebuild every mart from all of raw_events.' }),
+    'warn-only': Flags.boolean({ description: 'Report failing quality checks but exit 0.' }),
+  };
+
+  async run(): Promise<BuildSummary> {
+    const { flags } = await this.parse(BuildMarts);
+    const config = this.resolveConfig(flags);
+    const lake = await openLake(config);
+    const bar = new ProgressBar(this.interactive, 'build-marts');
+    let summary: BuildSummary;
+    try {
+      summary = await buildMarts(lake, {
+        fullRefresh: flags['full-refresh'],
+        config: config.marts,
+        onProgress: (p) => bar.update(p.index, p.total, p.model),
+      });
+    } finally {
+      bar.stop();
+      closeLake(lake);
+    }
+    if (!this.jsonEnabled()) this.log(describe(summary));
+    if (!summary.quality.passed && !flags['warn-only']) {
+      if (this.jsonEnabled()) this.logJson(summary);
+      const failing = summary.quality.checks.filter((c) => !c.passed).map((c) => `${c.name} (${c.failing} of ${c.checked})`);
+      throw dataError(
+        'QUALITY_FAILED',
+        `data quality checks failed: ratio ${(summary.quality.qualityRatio * 100).toFixed(2)}% (minimum ${(summary.quality.minQualityRatio * 100).toFixed(2)}%); failing: ${failing.join(', ')}`,
+        { suggestions: ['the marts were written; rerun with --warn-only to accept, or inspect the failing checks'] },
+      );
+    }
+    return summary;
+  }
+}
+
+function describe(s: BuildSummary): string {
+  const lines = [`mode: ${s.mode} (raw_events version ${s.rawEventsVersion}${s.fromVersion !== null ? `, from ${s.fromVersion}` : ''})`];
+  lines.push(renderTable(s.marts.map((m) => ({ mart: m.name, version: m.version ?? 'unchanged', rows: m.rows, partitions: m.partitionsReplaced }))));
+  lines.push('');
+  lines.push(renderTable(s.quality.checks.map((c) => ({ check: c.name, severity: c.severity, checked: c.checked, failing: c.failing, ok: c.passed ? 'yes' : 'NO' }))));
+  lines.push(`quality ratio ${(s.quality.qualityRatio * 100).toFixed(3)}% (SLO ${(s.quality.minQualityRatio * 100).toFixed(2)}%): ${s.quality.passed ? 'pass' : 'FAIL'}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,67 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { type DuckDb, quoteIdent, quoteLiteral } from '../engine/duckdb.js';
+import { joinKey, type ObjectStore } from '../storage/object-store.js';
+import type { AddFile, PartitionValues } from './actions.js';
+import { mapLimit } from './delta-log.js';
+import { type CopiedFile, statsFromCopy } from './file-stats.js';
+import { encodeDataPath } from './paths.js';
+import type { DeltaSchema } from './schema.js';
+
+export interface DataWriteOptions {
+  readonly schema: DeltaSchema;
+  readonly partitionColumns: readonly string[];
+  /** Roll over to a new file past this size (DuckDB's FILE_SIZE_BYTES). */
+  readonly targetFileSize?: string;
+}
+
+const HIVE_NULL = '__HIVE_DEFAULT_PARTITION__';
+
+/**
+ * Writes the rows of `relation` (a table or view name in `db`) as zstd Parquet files under the
+ * table, Hive-partitioned, and returns their add actions. Files land first in a local temp folder,
+ * then move (or upload) into the store: until the caller commits the adds, no reader sees them.
+ */
+export async function writeDataFiles(
+  db: DuckDb,
+  store: ObjectStore,
+  tableKey: string,
+  relation: string,
+  options: DataWriteOptions,
+): Promise<AddFile[]> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'shopstream-write-'));
+  try {
+    const columns = options.schema.fields.map((f) => quoteIdent(f.name)).join(', ');
+    // DuckDB cannot roll files by size within partitions; unpartitioned output rolls at the target.
+    const layout = options.partitionColumns.length
+      ? `PARTITION_BY (${options.partitionColumns.map(quoteIdent).join(', ')}), `
+      : `FILE_SIZE_BYTES ${quoteLiteral(options.targetFileSize ?? '512MB')}, `;
+    const copied = await db.all<CopiedFile>(
+      `COPY (SELECT ${columns} FROM ${quoteIdent(relation)}) TO ${quoteLiteral(dir)}
+       (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, ${layout}FILENAME_PATTERN 'part-{uuid}', RETURN_STATS, OVERWRITE_OR_IGNORE)`,
+    );
+    const partitionSet = new Set(options.partitionColumns);
+    const dataFields = options.schema.fields.filter((f) => !partitionSet.has(f.name));
+    const now = Date.now();
+    const written = copied.filter((file) => Number(file.count) > 0);
+    return await mapLimit(written, 8, async (file) => {
+      const relative = path.relative(dir, file.filename).split(path.sep).join('/');
+      await store.putFile(file.filename, joinKey(tableKey, relative));
+      const partitionValues: Record<string, string | null> = {};
+      for (const { key, value } of file.partition_keys ?? []) {
+        partitionValues[key] = value === HIVE_NULL || value === 'NULL' ? null : value;
+      }
+      return {
+        path: encodeDataPath(relative),
+        partitionValues: partitionValues as PartitionValues,
+        size: Number(file.file_size_bytes),
+        modificationTime: now,
+        dataChange: true,
+        stats: JSON.stringify(statsFromCopy(file, dataFields)),
+      } satisfies AddFile;
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,177 @@
+import { randomUUID } from 'node:crypto';
+import type { DuckDb } from '../engine/duckdb.js';
+import { dataError } from '../errors.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { type Action, type AddFile, type Metadata, type PartitionValues, SUPPORTED_PROTOCOL, type Txn } from './actions.js';
+import { matchesPartition } from './conflicts.js';
+import { writeDataFiles } from './data-writer.js';
+import { DeltaLog, type SnapshotTarget } from './delta-log.js';
+import { type ColumnDef, schemaFromColumns, schemaToString } from './schema.js';
+import type { Snapshot } from './snapshot.js';
+import { registerSnapshot } from './table-scan.js';
+
+export interface TableDefinition {
+  readonly columns: readonly ColumnDef[];
+  readonly partitionColumns?: readonly string[];
+  readonly description?: string;
+  readonly configuration?: Record<string, string>;
+}
+
+export interface WriteRequest {
+  /** A table or view in the DuckDB session holding the rows to write. */
+  readonly relation: string;
+  readonly mode: 'append' | 'overwrite';
+  /** With overwrite: replace only files in partitions matching one of these; all files when absent. */
+  readonly replacePartitions?: readonly PartitionValues[];
+  readonly txns?: readonly Txn[];
+  readonly operation: string;
+  readonly parameters?: Record<string, unknown>;
+  readonly metrics?: Record<string, unknown>;
+  readonly extraInfo?: Record<string, unknown>;
+  /** The snapshot the rows were computed from (defaults to the latest). */
+  readonly readSnapshot?: Snapshot;
+  /** With a whole-table overwrite: replace the schema too (a new metaData action). */
+  readonly replaceColumns?: readonly ColumnDef[];
+}
+
+export interface WriteResult {
+  readonly version: number;
+  readonly added: readonly AddFile[];
+  readonly removed: number;
+}
+
+/** A Delta table in the lake: create, snapshot, scan and write in one place. */
+export class DeltaTable {
+  readonly log: DeltaLog;
+
+  constructor(
+    readonly store: ObjectStore,
+    readonly db: DuckDb,
+    readonly name: string,
+    readonly tableKey: string = name,
+  ) {
+    this.log = new DeltaLog(store, tableKey, db);
+  }
+
+  exists(): Promise<boolean> {
+    return this.log.exists();
+  }
+
+  snapshot(target?: SnapshotTarget): Promise<Snapshot> {
+    return this.log.snapshot(target);
+  }
+
+  /** Creates the table at version 0 unless it exists; a concurrent creator winning is fine. */
+  async ensure(definition: TableDefinition): Promise<Snapshot> {
+    if (!(await this.exists())) {
+      const metaData: Metadata = {
+        id: randomUUID(),
+        name: this.name,
+        description: definition.description ?? null,
+        format: { provider: 'parquet', options: {} },
+        schemaString: schemaToString(schemaFromColumns(definition.columns)),
+        partitionColumns: [...(definition.partitionColumns ?? [])],
+        configuration: { ...definition.configuration },
+        createdTime: Date.now(),
+      };
+      const actions: Action[] = [{ protocol: SUPPORTED_PROTOCOL }, { metaData }];
+      try {
+        await this.log.commit({
+          readVersion: -1,
+          actions,
+          operation: 'CREATE TABLE',
+          parameters: { partitionBy: JSON.stringify(metaData.partitionColumns) },
+          scope: { kind: 'rewrite' },
+        });
+      } catch (error) {
+        if (!(await this.exists())) throw error;
+      }
+    }
+    const snapshot = await this.snapshot();
+    assertWritable(snapshot, this.name);
+    return snapshot;
+  }
+
+  /** Registers the table (at a version) as a DuckDB view. */
+  async register(viewName: string, target?: SnapshotTarget, files?: (snapshot: Snapshot) => readonly AddFile[]): Promise<Snapshot> {
+    const snapshot = await this.snapshot(target);
+    await registerSnapshot(this.db, this.store, this.tableKey, snapshot, viewName, files ? files(snapshot) : snapshot.files);
+    return snapshot;
+  }
+
+  /** Writes rows and commits adds (and removes for overwrite) with the given txns in one commit. */
+  async write(request: WriteRequest): Promise<WriteResult> {
+    const snapshot = request.readSnapshot ?? (await this.snapshot());
+    assertWritable(snapshot, this.name);
+    let metaData: Metadata | undefined;
+    if (request.replaceColumns) {
+      if (request.mode !== 'overwrite' || request.replacePartitions) {
+        throw new Error('replacing the schema needs a whole-table overwrite');
+      }
+      metaData = { ...snapshot.metadata, schemaString: schemaToString(schemaFromColumns(request.replaceColumns)) };
+    }
+    const added = await writeDataFiles(this.db, this.store, this.tableKey, request.relation, {
+      schema: metaData ? schemaFromColumns(request.replaceColumns!) : snapshot.schema,
+      partitionColumns: snapshot.partitionColumns,
+    });
+    const now = Date.now();
+    const removed =
+      request.mode === 'overwrite'
+        ? snapshot.files.filter(
+            (file) => !request.replacePartitions || request.replacePartitions.some((p) => matchesPartition(file.partitionValues, p)),
+          )
+        : [];
+    if (removed.length > 0 && snapshot.metadata.configuration['delta.appendOnly'] === 'true') {
+      throw dataError('APPEND_ONLY', `table ${this.name} is append-only (delta.appendOnly=true); refusing to remove files`);
+    }
+    const actions: Action[] = [
+      ...(metaData ? [{ metaData }] : []),
+      ...(request.txns ?? []).map((txn) => ({ txn: { ...txn, lastUpdated: now } })),
+      ...removed.map((file) => ({
+        remove: {
+          path: file.path,
+          deletionTimestamp: now,
+          dataChange: true,
+          extendedFileMetadata: true,
+          partitionValues: file.partitionValues,
+          size: file.size,
+        },
+      })),
+      ...added.map((add) => ({ add })),
+    ];
+    const rows = added.reduce((sum, add) => sum + (JSON.parse(add.stats ?? '{}').numRecords ?? 0), 0);
+    const version = await this.log.commit({
+      readVersion: snapshot.version,
+      actions,
+      operation: request.operation,
+      parameters: {
+        mode: request.mode === 'append' ? 'Append' : 'Overwrite',
+        ...(request.replacePartitions ? { predicate: JSON.stringify(request.replacePartitions) } : {}),
+        ...request.parameters,
+      },
+      metrics: {
+        numFiles: added.length,
+        numOutputRows: rows,
+        numOutputBytes: added.reduce((sum, add) => sum + add.size, 0),
+        numRemovedFiles: removed.length,
+        ...request.metrics,
+      },
+      scope:
+        request.mode === 'append'
+          ? { kind: 'append' }
+          : { kind: 'rewrite', ...(request.replacePartitions ? { partitions: request.replacePartitions } : {}) },
+      ...(request.extraInfo ? { extraInfo: request.extraInfo } : {}),
+    });
+    return { version, added, removed: removed.length };
+  }
+}
+
+function assertWritable(snapshot: Snapshot, name: string): void {
+  const { minReaderVersion, minWriterVersion } = snapshot.protocol;
+  if (minReaderVersion > SUPPORTED_PROTOCOL.minReaderVersion || minWriterVersion > SUPPORTED_PROTOCOL.minWriterVersion) {
+    throw dataError(
+      'PROTOCOL_UNSUPPORTED',
+      `table ${name} uses Delta protocol reader ${minReaderVersion} / writer ${minWriterVersion}; shopstream writes reader 1 / writer 2 only`,
+    );
+  }
+}

@@ -1,0 +1,32 @@
+import type { DuckDb } from '../engine/duckdb.js';
+import { usageError } from '../errors.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { DeltaTable } from './delta-table.js';
+import { LOG_DIR } from './log-files.js';
+
+const TABLE_NAME = /^[a-z_][a-z0-9_]{0,127}$/;
+
+/** A lake: a store root whose top-level folders holding a `_delta_log/` are tables. */
+export class Lake {
+  constructor(
+    readonly store: ObjectStore,
+    readonly db: DuckDb,
+  ) {}
+
+  table(name: string): DeltaTable {
+    if (!TABLE_NAME.test(name)) {
+      throw usageError('TABLE_NAME', `invalid table name "${name}": use lower-case letters, digits and _`);
+    }
+    return new DeltaTable(this.store, this.db, name);
+  }
+
+  async tableNames(): Promise<string[]> {
+    const names: string[] = [];
+    for (const folder of await this.store.listFolders('')) {
+      if (!TABLE_NAME.test(folder)) continue;
+      const log = await this.store.list(`${folder}/${LOG_DIR}/`);
+      if (log.some((info) => /\/\d{20}\.(json|checkpoint\.parquet)$/.test(info.key))) names.push(folder);
+    }
+    return names.sort();
+  }
+}

@@ -1,0 +1,18 @@
+import type { Config } from '../config/config-schema.js';
+import { DuckDb } from '../engine/duckdb.js';
+import { openStore } from '../storage/open-store.js';
+import { Lake } from './lake.js';
+
+/** Opens the configured lake with a fresh DuckDB session. Call `closeLake` when done. */
+export async function openLake(config: Config): Promise<Lake> {
+  const store = openStore(config.lake);
+  const db = await DuckDb.open({
+    ...(config.duckdb.threads ? { threads: config.duckdb.threads } : {}),
+    ...(config.duckdb.memoryLimit ? { memoryLimit: config.duckdb.memoryLimit } : {}),
+  });
+  return new Lake(store, db);
+}
+
+export function closeLake(lake: Lake): void {
+  lake.db.close();
+}

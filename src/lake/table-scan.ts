@@ -1,0 +1,80 @@
+import { fileURLToPath } from 'node:url';
+import { type DuckDb, quoteIdent, quoteLiteral } from '../engine/duckdb.js';
+import { joinKey, type ObjectStore } from '../storage/object-store.js';
+import type { AddFile } from './actions.js';
+import { decodeDataPath, isAbsoluteUri } from './paths.js';
+import { duckDbType, isPrimitive } from './schema.js';
+import type { Snapshot } from './snapshot.js';
+
+/**
+ * Exposes a snapshot to DuckDB as a temporary view: exactly the live files of the log, partition
+ * values from `add.partitionValues` (never parsed from directory names), columns missing from older
+ * files read as NULL, every column cast to the table schema's type.
+ */
+export async function registerSnapshot(
+  db: DuckDb,
+  store: ObjectStore,
+  tableKey: string,
+  snapshot: Snapshot,
+  viewName: string,
+  files: readonly AddFile[] = snapshot.files,
+): Promise<void> {
+  const fields = snapshot.schema.fields;
+  const partitionColumns = new Set(snapshot.partitionColumns);
+  const view = quoteIdent(viewName);
+  if (files.length === 0) {
+    const columns = fields.map((f) => `CAST(NULL AS ${duckDbType(f.type)}) AS ${quoteIdent(f.name)}`);
+    await db.run(`CREATE OR REPLACE TEMP VIEW ${view} AS SELECT ${columns.join(', ')} WHERE false`);
+    return;
+  }
+  const locals = await Promise.all(files.map((file) => dataFileLocalPath(store, tableKey, file.path)));
+  const fileList = `[${locals.map(quoteLiteral).join(', ')}]`;
+  const described = await db.all<{ column_name: string }>(
+    `DESCRIBE SELECT * FROM read_parquet(${fileList}, union_by_name = true)`,
+  );
+  const present = new Set(described.map((c) => c.column_name));
+
+  let join = '';
+  if (partitionColumns.size > 0) {
+    const pvTable = `__partition_values_${viewName}`;
+    const pvColumns = [...partitionColumns];
+    await db.run(
+      `CREATE OR REPLACE TEMP TABLE ${quoteIdent(pvTable)} (__file VARCHAR, ${pvColumns.map((c) => `${quoteIdent(c)} VARCHAR`).join(', ')})`,
+    );
+    const appender = await db.connection.createAppender(pvTable, 'main', 'temp');
+    files.forEach((file, i) => {
+      appender.appendVarchar(locals[i]!);
+      for (const column of pvColumns) {
+        const value = file.partitionValues[column];
+        if (value == null) appender.appendNull();
+        else appender.appendVarchar(value);
+      }
+      appender.endRow();
+    });
+    appender.closeSync();
+    join = ` JOIN ${quoteIdent(pvTable)} AS __pv ON __data.filename = __pv.__file`;
+  }
+
+  const select = fields.map((field) => {
+    const name = quoteIdent(field.name);
+    const type = duckDbType(field.type);
+    if (partitionColumns.has(field.name)) {
+      if (field.type === 'binary') return `encode(__pv.${name}) AS ${name}`;
+      return `CAST(__pv.${name} AS ${type}) AS ${name}`;
+    }
+    if (!present.has(field.name)) return `CAST(NULL AS ${type}) AS ${name}`;
+    return isPrimitive(field.type) ? `CAST(__data.${name} AS ${type}) AS ${name}` : `__data.${name} AS ${name}`;
+  });
+  await db.run(
+    `CREATE OR REPLACE TEMP VIEW ${view} AS SELECT ${select.join(', ')} FROM read_parquet(${fileList}, filename = true, union_by_name = true) AS __data${join}`,
+  );
+}
+
+/** The local path of a data file named by an add/remove action. */
+export async function dataFileLocalPath(store: ObjectStore, tableKey: string, actionPath: string): Promise<string> {
+  if (isAbsoluteUri(actionPath)) {
+    if (actionPath.startsWith('file:')) return fileURLToPath(actionPath);
+    throw new Error(`absolute data file paths outside the table are not supported: ${actionPath}`);
+  }
+  return store.localPath(joinKey(tableKey, decodeDataPath(actionPath)));
+}

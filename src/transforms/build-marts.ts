@@ -1,0 +1,172 @@
+import type { Config } from '../config/config-schema.js';
+import type { DuckDb } from '../engine/duckdb.js';
+import { loadSql } from '../engine/sql-files.js';
+import { dataError } from '../errors.js';
+import { RAW_EVENTS } from '../ingest/ingest.js';
+import type { PartitionValues } from '../lake/actions.js';
+import type { DeltaTable } from '../lake/delta-table.js';
+import type { Lake } from '../lake/lake.js';
+import { type ColumnDef, deltaTypeOf, sameColumns, schemaFromColumns } from '../lake/schema.js';
+import type { Snapshot } from '../lake/snapshot.js';
+import { classifyUserAgents } from './bot-user-agents.js';
+import { loadModels, type Model } from './model.js';
+import { planBuild, type BuildPlan } from './plan.js';
+import { runQualityChecks, type QualityReport } from './quality.js';
+
+/** The txn appId under which each mart records the raw_events version it reflects. */
+export const BUILD_APP_ID = 'shopstream-build-marts';
+
+export interface BuildOptions {
+  readonly fullRefresh?: boolean;
+  readonly config: Config['marts'];
+  readonly runId?: string;
+  readonly onProgress?: (step: { readonly model: string; readonly index: number; readonly total: number }) => void;
+}
+
+export interface MartResult {
+  readonly name: string;
+  /** The version written, or null when the mart was already up to date. */
+  readonly version: number | null;
+  readonly rows: number;
+  readonly partitionsReplaced: number | 'all';
+}
+
+export interface BuildSummary {
+  readonly mode: 'full' | 'incremental' | 'up-to-date';
+  readonly rawEventsVersion: number;
+  readonly fromVersion: number | null;
+  readonly marts: readonly MartResult[];
+  readonly quality: QualityReport;
+  readonly durationMs: number;
+}
+
+/**
+ * Builds the marts from raw_events: plans what changed since each mart's recorded raw_events
+ * version, runs the SQL models in dependency order over exactly that scope, and writes each mart's
+ * touched partitions with the new raw_events version as a txn. No new raw data: nothing is written.
+ */
+export async function buildMarts(lake: Lake, options: BuildOptions): Promise<BuildSummary> {
+  const started = Date.now();
+  const raw = lake.table(RAW_EVENTS);
+  if (!(await raw.exists())) {
+    throw dataError('NO_RAW_EVENTS', 'the lake has no raw_events table yet', { suggestions: ['run shopstream ingest first'] });
+  }
+  const rawSnapshot = await raw.snapshot();
+  const models = loadModels();
+  const marts = models.filter((m) => m.materialized === 'delta');
+  const martTables = new Map(marts.map((m) => [m.name, lake.table(m.name)]));
+  const martSnapshots = new Map<string, Snapshot | undefined>();
+  for (const [name, table] of martTables) martSnapshots.set(name, (await table.exists()) ? await table.snapshot() : undefined);
+
+  const plan = await planBuild(lake, rawSnapshot, martSnapshots, {
+    fullRefresh: options.fullRefresh ?? false,
+    appId: BUILD_APP_ID,
+    sessionTimeoutMinutes: options.config.sessionTimeoutMinutes,
+  });
+  const db = lake.db;
+  const results: MartResult[] = [];
+  if (plan.mode !== 'up-to-date') {
+    await db.run(loadSql('macros/event_value'));
+    await classifyUserAgents(db, 'scoped_raw_events');
+    const params = modelParameters(options.config);
+    for (const [index, model] of models.entries()) {
+      options.onProgress?.({ model: model.name, index, total: models.length });
+      const bound = bindParameters(model, params);
+      if (model.materialized === 'temp') {
+        await db.run(`CREATE OR REPLACE TEMP TABLE ${model.name} AS ${model.sql}`, bound);
+        await plan.afterTempModel(model.name);
+        continue;
+      }
+      const table = martTables.get(model.name)!;
+      const result = await writeMart(db, table, martSnapshots.get(model.name), model, bound, plan, rawSnapshot.version, options.runId);
+      results.push(result);
+      await plan.registerMartForDownstream(model.name, await table.snapshot());
+    }
+  } else {
+    for (const mart of marts) results.push({ name: mart.name, version: null, rows: 0, partitionsReplaced: 0 });
+  }
+  const quality = await runQualityChecks(lake, options.config);
+  return {
+    mode: plan.mode,
+    rawEventsVersion: rawSnapshot.version,
+    fromVersion: plan.fromVersion,
+    marts: results,
+    quality,
+    durationMs: Date.now() - started,
+  };
+}
+
+async function writeMart(
+  db: DuckDb,
+  table: DeltaTable,
+  existing: Snapshot | undefined,
+  model: Model,
+  params: Record<string, string>,
+  plan: BuildPlan,
+  rawVersion: number,
+  runId: string | undefined,
+): Promise<MartResult> {
+  if (existing && plan.mode === 'incremental' && (existing.txnVersion(BUILD_APP_ID) ?? -1) >= rawVersion) {
+    return { name: model.name, version: null, rows: 0, partitionsReplaced: 0 };
+  }
+  const relation = `__mart_${model.name}`;
+  await db.run(`CREATE OR REPLACE TEMP TABLE ${relation} AS ${model.sql}`, params);
+  const described = await db.all<{ column_name: string; column_type: string }>(`DESCRIBE ${relation}`);
+  const columns: ColumnDef[] = described.map((c) => ({ name: c.column_name, type: deltaTypeOf(c.column_type) }));
+  const partitionColumns = model.partitionBy ? [model.partitionBy] : [];
+  const snapshot = await table.ensure({ columns, partitionColumns, description: model.grain });
+  const schemaChanged = !sameColumns(snapshot.schema, schemaFromColumns(columns));
+  if (schemaChanged && plan.mode !== 'full') {
+    throw dataError('MART_SCHEMA_CHANGED', `the model ${model.name} now produces different columns than the table holds`, {
+      suggestions: ['rebuild with: shopstream build-marts --full-refresh'],
+    });
+  }
+  let replacePartitions: PartitionValues[] | undefined;
+  if (plan.mode === 'incremental' && model.partitionBy) {
+    if (!model.scope) throw new Error(`${model.file}: a partitioned mart needs a "-- scope:" table`);
+    replacePartitions = await plan.partitionsFor(model.scope, model.partitionBy);
+  }
+  const [{ rows }] = (await db.all<{ rows: string }>(`SELECT count(*) AS rows FROM ${relation}`)) as [{ rows: string }];
+  const written = await table.write({
+    relation,
+    mode: 'overwrite',
+    ...(replacePartitions ? { replacePartitions } : {}),
+    ...(schemaChanged ? { replaceColumns: columns } : {}),
+    txns: [{ appId: BUILD_APP_ID, version: rawVersion }],
+    operation: plan.mode === 'full' ? 'CREATE OR REPLACE TABLE AS SELECT' : 'WRITE',
+    readSnapshot: snapshot,
+    parameters: { model: model.name, buildMode: plan.mode },
+    extraInfo: { runId, inputs: [{ table: RAW_EVENTS, version: rawVersion, fromVersion: plan.fromVersion }] },
+  });
+  await db.run(`DROP TABLE ${relation}`);
+  return {
+    name: model.name,
+    version: written.version,
+    rows: Number(rows),
+    partitionsReplaced: replacePartitions ? replacePartitions.length : 'all',
+  };
+}
+
+function modelParameters(config: Config['marts']): Record<string, string> {
+  return {
+    session_timeout_minutes: String(config.sessionTimeoutMinutes),
+    max_events_per_minute: String(config.fraud.maxEventsPerMinute),
+    max_value_per_minute: String(config.fraud.maxValuePerMinute),
+    max_quantity: String(config.fraud.maxQuantity),
+    max_cart_value: String(config.fraud.maxCartValue),
+    multi_ip_threshold: String(config.fraud.multiIpThreshold),
+    multi_ip_window_minutes: String(config.fraud.multiIpWindowMinutes),
+    late_after_minutes: String(config.lateAfterMinutes),
+    default_orders_per_year: '1',
+  };
+}
+
+function bindParameters(model: Model, params: Record<string, string>): Record<string, string> {
+  const bound: Record<string, string> = {};
+  for (const name of model.parameters) {
+    const value = params[name];
+    if (value === undefined) throw new Error(`${model.file}: unknown parameter $${name}`);
+    bound[name] = value;
+  }
+  return bound;
+}

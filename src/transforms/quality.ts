@@ -1,0 +1,81 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Config } from '../config/config-schema.js';
+import { SQL_DIR } from '../engine/sql-files.js';
+import type { Lake } from '../lake/lake.js';
+
+/**
+ * Data quality checks (sql/checks/*.sql), each one query returning `checked` and `failing` row
+ * counts over the latest tables. Error checks must pass; every check counts toward the quality
+ * ratio (1 - failing / checked over all checks), which must stay above the SLO.
+ */
+export interface CheckResult {
+  readonly name: string;
+  readonly severity: 'error' | 'warn';
+  readonly description: string;
+  readonly checked: number;
+  readonly failing: number;
+  readonly passed: boolean;
+}
+
+export interface QualityReport {
+  readonly checks: readonly CheckResult[];
+  readonly qualityRatio: number;
+  readonly minQualityRatio: number;
+  readonly passed: boolean;
+}
+
+interface CheckDefinition {
+  readonly name: string;
+  readonly severity: 'error' | 'warn';
+  readonly tables: readonly string[];
+  readonly description: string;
+  readonly sql: string;
+}
+
+export function loadChecks(dir = path.join(SQL_DIR, 'checks')): CheckDefinition[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.sql'))
+    .sort()
+    .map((file) => {
+      const sql = readFileSync(path.join(dir, file), 'utf8');
+      const header = (key: string) => new RegExp(`^--\\s*${key}:\\s*(.*)$`, 'm').exec(sql)?.[1]?.trim() ?? '';
+      const description = sql
+        .split('\n')
+        .filter((l) => l.startsWith('--') && !/^--\s*(check|severity|tables):/.test(l))
+        .map((l) => l.replace(/^--\s*/, ''))
+        .join(' ');
+      const severity = header('severity') === 'error' ? 'error' : 'warn';
+      return { name: header('check') || path.basename(file, '.sql'), severity, tables: header('tables').split(/,\s*/).filter(Boolean), description, sql };
+    });
+}
+
+export async function runQualityChecks(lake: Lake, config: Config['marts']): Promise<QualityReport> {
+  const checks = loadChecks();
+  const available = new Set(await lake.tableNames());
+  const registered = new Set<string>();
+  const results: CheckResult[] = [];
+  for (const check of checks) {
+    if (!check.tables.every((t) => available.has(t))) continue;
+    for (const table of check.tables) {
+      if (!registered.has(table)) {
+        await lake.table(table).register(table);
+        registered.add(table);
+      }
+    }
+    const [row] = await lake.db.all<{ checked: string | null; failing: string | null }>(check.sql);
+    const checked = Number(row?.checked ?? 0);
+    const failing = Number(row?.failing ?? 0);
+    results.push({ name: check.name, severity: check.severity, description: check.description, checked, failing, passed: failing === 0 });
+  }
+  const checked = results.reduce((sum, r) => sum + r.checked, 0);
+  const failing = results.reduce((sum, r) => sum + r.failing, 0);
+  const qualityRatio = checked === 0 ? 1 : 1 - failing / checked;
+  const errorsPass = results.every((r) => r.severity !== 'error' || r.passed);
+  return {
+    checks: results,
+    qualityRatio,
+    minQualityRatio: config.minQualityRatio,
+    passed: errorsPass && qualityRatio >= config.minQualityRatio,
+  };
+}
