@@ -1,30 +1,32 @@
--- The demo's PIPELINE RESULTS, computed from raw_events (marts take this over in a later stage).
--- grain: one row. Rules as in the seed: a cart over $10,000 or a quantity over 50 is an anomaly.
--- parameters: $cart_threshold, $quantity_threshold.
-WITH events AS (
-    SELECT * FROM raw_events
+-- The demo's PIPELINE RESULTS, read from the marts.
+-- grain: one row.
+-- anomalies: users with at least one fraud flag; fraud value: the value of the distinct carts and
+-- purchases the flags cover (an event hit by several rules counts once); conversion: sessions that
+-- added to cart / sessions that viewed a product, over all days, all devices, bots excluded.
+WITH flagged_events AS (
+    SELECT DISTINCT unnest(covered_event_ids) AS event_id FROM fraud_flags
 ),
 
-anomalies AS (
-    SELECT user_id, cart_value
-    FROM events
-    WHERE cart_value > CAST($cart_threshold AS DECIMAL(18, 2)) OR quantity > CAST($quantity_threshold AS INTEGER)
+flagged_value AS (
+    SELECT coalesce(sum(event_value(e.event_type, e.amount, e.cart_value, e.price, e.quantity)), 0) AS value
+    FROM raw_events AS e
+    WHERE e.event_id IN (SELECT event_id FROM flagged_events)
 ),
 
 funnel AS (
-    SELECT
-        count(DISTINCT user_id) FILTER (WHERE event_type = 'product_view') AS viewers,
-        count(DISTINCT user_id) FILTER (WHERE event_type = 'add_to_cart') AS carters
-    FROM events
+    SELECT sum(carted_sessions) AS carted, sum(product_viewed_sessions) AS viewed
+    FROM conversion_daily
+    WHERE device = 'all'
 ),
 
 final AS (
     SELECT
-        (SELECT count(*) FROM events) AS events_processed,
-        (SELECT count(*) FROM anomalies) AS anomalies_detected,
-        (SELECT coalesce(list(DISTINCT user_id ORDER BY user_id), []) FROM anomalies) AS anomalous_users,
-        (SELECT coalesce(sum(cart_value), 0) FROM anomalies) AS fraud_value_flagged,
-        (SELECT CASE WHEN viewers = 0 THEN NULL ELSE round(carters / viewers, 4) END FROM funnel) AS view_to_cart_rate
+        (SELECT count(*) FROM raw_events) AS events_processed,
+        (SELECT count(DISTINCT user_id) FROM fraud_flags) AS anomalies_detected,
+        (SELECT coalesce(list(DISTINCT user_id ORDER BY user_id), []) FROM fraud_flags) AS anomalous_users,
+        (SELECT value FROM flagged_value) AS fraud_value_flagged,
+        (SELECT CASE WHEN viewed = 0 THEN NULL ELSE round(carted / viewed, 4) END FROM funnel) AS view_to_cart_rate,
+        (SELECT count(*) FROM fraud_flags) AS flags
 )
 
 SELECT * FROM final;

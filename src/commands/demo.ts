@@ -29,7 +29,8 @@ function render(r: PipelineResults): string {
     `Fraud value flagged:   ${money.format(r.fraudValueFlagged)}`,
     `Conversion view->cart: ${r.viewToCartRate === null ? 'n/a' : `${(r.viewToCartRate * 100).toFixed(1)}%`}`,
     `Processing latency:    ${r.processingLatencyMs} ms (${r.stages.map((s) => `${s.stage} ${s.ms} ms`).join(', ')})`,
-    `Data quality:          ${(r.ingest.qualityRatio * 100).toFixed(2)}% (${r.ingest.quarantined} quarantined)`,
+    `Data quality:          ingest ${(r.ingest.qualityRatio * 100).toFixed(2)}% (${r.ingest.quarantined} quarantined), marts ${(r.build.quality.qualityRatio * 100).toFixed(2)}% (${r.build.quality.checks.length} checks)`,
+    `Marts built:           ${r.build.marts.map((m) => `${m.name} ${m.rows}`).join(', ')}`,
     `Lake:                  ${r.lake}`,
     '===========================================================',
   ].join('\n');
