@@ -3,51 +3,38 @@
 -- depends_on: stg_events, scope_session_ranges
 -- grain: one row per event of the users and time ranges whose sessions this build recomputes.
 -- parameters: $session_timeout_minutes
--- A new session starts at a user's first event and after every gap longer than the timeout.
--- session_id is a hash of user and start time: the same events give the same id on every rebuild.
+-- A new session starts at a user's first event and after every gap longer than the timeout. Every
+-- window here shares one ordering (user, event time, event id), so DuckDB sorts once.
 WITH scoped AS (
-    SELECT e.*
+    SELECT
+        e.user_id, e.event_time, e.event_id, e.event_type, e.ip, e.page_url, e.device, e.browser, e.is_bot,
+        e.quantity, e.cart_value, e.event_value
     FROM stg_events AS e
-    JOIN scope_session_ranges AS r
+    SEMI JOIN scope_session_ranges AS r
         ON e.user_id = r.user_id AND e.event_time BETWEEN r.lo AND r.hi
 ),
 
-gaps AS (
+neighbours AS (
     SELECT
         *,
-        lag(event_time) OVER (PARTITION BY user_id ORDER BY event_time, event_id) AS previous_time
+        lag(event_time) OVER by_user AS previous_time,
+        lead(event_time) OVER by_user AS next_time
     FROM scoped
+    WINDOW by_user AS (PARTITION BY user_id ORDER BY event_time, event_id)
 ),
 
-starts AS (
+bounds AS (
     SELECT
-        *,
-        CASE
-            WHEN previous_time IS NULL
-                OR event_time - previous_time > to_minutes(CAST($session_timeout_minutes AS BIGINT))
-                THEN 1
-            ELSE 0
-        END AS is_session_start
-    FROM gaps
-),
-
-numbered AS (
-    SELECT
-        *,
-        sum(is_session_start) OVER (
-            PARTITION BY user_id ORDER BY event_time, event_id ROWS UNBOUNDED PRECEDING
-        ) AS session_number
-    FROM starts
-),
-
-final AS (
-    SELECT
-        * EXCLUDE (previous_time, is_session_start, session_number),
-        min(event_time) OVER (PARTITION BY user_id, session_number) AS session_start
-    FROM numbered
+        * EXCLUDE (previous_time, next_time),
+        -- microsecond arithmetic: comparing INTERVALs row by row is several times slower
+        previous_time IS NULL OR epoch_us(event_time) - epoch_us(previous_time) > timeout_us AS is_session_start,
+        next_time IS NULL OR epoch_us(next_time) - epoch_us(event_time) > timeout_us AS is_session_end
+    FROM neighbours, (SELECT CAST($session_timeout_minutes AS BIGINT) * 60000000 AS timeout_us)
 )
 
 SELECT
-    *,
-    'ses_' || left(md5(user_id || '|' || CAST(epoch_us(session_start) AS VARCHAR)), 24) AS session_key
-FROM final
+    * EXCLUDE (timeout_us),
+    max(CASE WHEN is_session_start THEN event_time END) OVER (
+        PARTITION BY user_id ORDER BY event_time, event_id ROWS UNBOUNDED PRECEDING
+    ) AS session_start
+FROM bounds

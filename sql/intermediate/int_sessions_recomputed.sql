@@ -8,22 +8,23 @@ WITH events AS (
 ),
 
 per_minute AS (
-    SELECT session_key, max(n) AS max_events_per_minute
+    SELECT user_id, session_start, max(n) AS max_events_per_minute
     FROM (
-        SELECT session_key, count(*) AS n
+        SELECT user_id, session_start, count(*) AS n
         FROM events
-        GROUP BY session_key, date_trunc('minute', event_time)
+        GROUP BY user_id, session_start, date_trunc('minute', event_time)
     )
-    GROUP BY session_key
+    GROUP BY user_id, session_start
 ),
 
 recomputed AS (
     SELECT
-        e.session_key AS session_id,
+        -- stable: the same events give the same id on every rebuild
+        'ses_' || left(md5(e.user_id || '|' || CAST(epoch_us(e.session_start) AS VARCHAR)), 24) AS session_id,
         e.user_id,
-        min(e.event_time) AS start_time,
+        e.session_start AS start_time,
         max(e.event_time) AS end_time,
-        CAST(epoch(max(e.event_time)) - epoch(min(e.event_time)) AS BIGINT) AS duration_s,
+        CAST(epoch(max(e.event_time)) - epoch(e.session_start) AS BIGINT) AS duration_s,
         count(*) AS event_count,
         count(*) FILTER (WHERE e.event_type = 'page_view') AS page_views,
         count(*) FILTER (WHERE e.event_type = 'product_view') AS product_views,
@@ -34,16 +35,16 @@ recomputed AS (
         coalesce(sum(e.event_value) FILTER (WHERE e.event_type = 'add_to_cart'), 0) AS total_cart_value,
         coalesce(sum(e.event_value) FILTER (WHERE e.event_type = 'purchase'), 0) AS revenue,
         count(DISTINCT e.ip) AS distinct_ips,
-        arg_min(e.page_url, (e.event_time, e.event_id)) AS first_page,
-        arg_max(e.page_url, (e.event_time, e.event_id)) AS last_page,
-        arg_min(e.device, (e.event_time, e.event_id)) AS device,
-        arg_min(e.browser, (e.event_time, e.event_id)) AS browser,
+        any_value(e.page_url) FILTER (WHERE e.is_session_start) AS first_page,
+        any_value(e.page_url) FILTER (WHERE e.is_session_end) AS last_page,
+        any_value(e.device) FILTER (WHERE e.is_session_start) AS device,
+        any_value(e.browser) FILTER (WHERE e.is_session_start) AS browser,
         bool_or(e.is_bot) AS is_bot,
         max(e.quantity) AS max_quantity,
         any_value(m.max_events_per_minute) AS max_events_per_minute
     FROM events AS e
-    JOIN per_minute AS m ON e.session_key = m.session_key
-    GROUP BY e.session_key, e.user_id
+    JOIN per_minute AS m ON e.user_id = m.user_id AND e.session_start = m.session_start
+    GROUP BY e.user_id, e.session_start
 ),
 
 flagged AS (

@@ -5,12 +5,16 @@
 -- Adds the event's monetary value, device, browser and the bot flag (isbot, computed per distinct
 -- user agent before the build).
 WITH source AS (
-    SELECT * FROM scoped_raw_events
+    -- only what the marts use: every later step carries these columns through sorts and joins
+    SELECT
+        event_id, event_type, user_id, event_time, received_at, ingested_at, ip, user_agent, page_url,
+        product_id, quantity, price, cart_value, amount, dt
+    FROM scoped_raw_events
 ),
 
 enriched AS (
     SELECT
-        source.*,
+        source.* EXCLUDE (ingested_at),
         CAST(event_value(event_type, amount, cart_value, price, quantity) AS DECIMAL(18, 2)) AS event_value,
         CASE
             WHEN user_agent IS NULL THEN 'unknown'
