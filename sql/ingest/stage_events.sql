@@ -15,8 +15,9 @@ parsed AS (
         source_file,
         line_number,
         raw,
-        -- try(): invalid JSON yields NULL instead of failing the batch.
-        try(from_json(raw, '{
+        -- json_valid guards from_json: invalid JSON yields NULL instead of failing the batch (try()
+        -- would too, but it re-runs a whole vector row by row after any error: slow on dirty input).
+        CASE WHEN json_valid(raw) THEN from_json(raw, '{
             "event_id": "VARCHAR", "event_type": "VARCHAR", "user_id": "VARCHAR", "session_id": "VARCHAR",
             "timestamp": "VARCHAR", "event_time": "VARCHAR", "received_at": "VARCHAR",
             "ip": "VARCHAR", "user_agent": "VARCHAR", "page_url": "VARCHAR", "referrer": "VARCHAR",
@@ -26,7 +27,7 @@ parsed AS (
                 "product_id": "VARCHAR", "category": "VARCHAR", "quantity": "VARCHAR", "price": "VARCHAR",
                 "cart_value": "VARCHAR", "order_id": "VARCHAR", "amount": "VARCHAR", "currency": "VARCHAR"
             }
-        }')) AS j
+        }') END AS j
     FROM lines
 ),
 
