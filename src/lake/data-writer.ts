@@ -7,7 +7,7 @@ import type { AddFile, PartitionValues } from './actions.js';
 import { mapLimit } from './delta-log.js';
 import { type CopiedFile, statsFromCopy } from './file-stats.js';
 import { encodeDataPath } from './paths.js';
-import type { DeltaSchema } from './schema.js';
+import { type DeltaSchema, duckDbType, isPrimitive } from './schema.js';
 
 export interface DataWriteOptions {
   readonly schema: DeltaSchema;
@@ -32,7 +32,10 @@ export async function writeDataFiles(
 ): Promise<AddFile[]> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'shopstream-write-'));
   try {
-    const columns = options.schema.fields.map((f) => quoteIdent(f.name)).join(', ');
+    // Cast to the table's types: the files must hold what the schema says, whatever the query produced.
+    const columns = options.schema.fields
+      .map((f) => (isPrimitive(f.type) ? `CAST(${quoteIdent(f.name)} AS ${duckDbType(f.type)}) AS ${quoteIdent(f.name)}` : quoteIdent(f.name)))
+      .join(', ');
     // DuckDB cannot roll files by size within partitions; unpartitioned output rolls at the target.
     const layout = options.partitionColumns.length
       ? `PARTITION_BY (${options.partitionColumns.map(quoteIdent).join(', ')}), `

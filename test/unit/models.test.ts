@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { externalInputs, loadModels, orderByDependencies, parseModel } from '../../src/transforms/model.js';
+
+describe('SQL models', () => {
+  it('loads every model under sql/ in dependency order, staging before marts', () => {
+    const models = loadModels();
+    const names = models.map((m) => m.name);
+    for (const model of models) {
+      for (const dep of model.dependsOn) {
+        if (names.includes(dep)) expect(names.indexOf(dep), `${dep} before ${model.name}`).toBeLessThan(names.indexOf(model.name));
+      }
+    }
+    expect(models.filter((m) => m.materialized === 'delta').map((m) => m.name).sort()).toEqual(
+      ['conversion_daily', 'customer_ltv', 'fraud_flags', 'fraud_user_minute', 'metrics_minute', 'sessions'],
+    );
+    expect(externalInputs(models)).toEqual([
+      'all_raw_events', 'bot_user_agents', 'existing_customer_ltv', 'existing_sessions', 'scope_event_days',
+      'scope_flag_days', 'scope_ltv_users', 'scope_session_dates', 'scope_session_ranges', 'scoped_raw_events',
+    ]);
+    for (const mart of models.filter((m) => m.materialized === 'delta' && m.partitionBy)) expect(mart.scope, mart.name).toMatch(/^scope_/);
+  });
+
+  it('takes parameters from the SQL, not from comments', () => {
+    const model = parseModel('/x/marts/m.sql', '-- model: m\n-- uses $ignored in a comment\nSELECT $a, $b, $a');
+    expect(model.parameters).toEqual(['a', 'b']);
+    expect(model.materialized).toBe('delta');
+  });
+
+  it('refuses a dependency cycle', () => {
+    const a = parseModel('/x/staging/a.sql', '-- depends_on: b\nSELECT 1');
+    const b = parseModel('/x/staging/b.sql', '-- depends_on: a\nSELECT 1');
+    expect(() => orderByDependencies([a, b])).toThrow(/cycle/);
+  });
+});
