@@ -70,8 +70,38 @@ describe('shopstream CLI (built, as a user runs it)', () => {
     expect(cli(['table', 'list'], { env: { SHOPSTREAM_MAX_BAD_RATIO: 'lots' } }).status).toBe(78);
   });
 
+  it('build-marts builds every mart, then changes nothing when no raw data is new', () => {
+    const lake = path.join(tempDir('e2e-marts'), 'lake');
+    expect(cli(['build-marts', '--lake', lake]).status).toBe(65); // no raw_events yet
+    expect(cli(['ingest', fixture('demo', 'events.ndjson'), '--lake', lake]).status).toBe(0);
+    const first = cli(['build-marts', '--lake', lake, '--json']);
+    expect(first.status, first.stderr).toBe(0);
+    const summary = JSON.parse(first.stdout);
+    expect(summary.mode).toBe('full');
+    expect(summary.marts.map((m: { name: string }) => m.name).sort()).toEqual(
+      ['conversion_daily', 'customer_ltv', 'fraud_flags', 'fraud_user_minute', 'metrics_minute', 'sessions'],
+    );
+    expect(summary.quality).toMatchObject({ passed: true, qualityRatio: 1 });
+    const again = JSON.parse(cli(['build-marts', '--lake', lake, '--json']).stdout);
+    expect(again.mode).toBe('up-to-date');
+    expect(again.marts.every((m: { version: number | null }) => m.version === null)).toBe(true);
+    const conversion = JSON.parse(cli(['query', "SELECT view_to_cart_rate FROM conversion_daily WHERE device = 'all'", '--json', '--lake', lake]).stdout);
+    expect(conversion.rows).toEqual([{ view_to_cart_rate: 0.4 }]);
+  });
+
+  it('build-marts exits 65 when quality is below the SLO, 0 with --warn-only', () => {
+    const dir = tempDir('e2e-quality');
+    const lake = path.join(dir, 'lake');
+    writeFileSync(path.join(dir, 'shopstream.config.json'), JSON.stringify({ lake, marts: { lateAfterMinutes: 0.001 } }));
+    expect(cli(['ingest', fixture('demo', 'events.ndjson')], { cwd: dir }).status).toBe(0);
+    const failed = cli(['build-marts'], { cwd: dir });
+    expect(failed.status).toBe(65);
+    expect(failed.stderr).toMatch(/late_event_share \(8 of 8\)/);
+    expect(cli(['build-marts', '--full-refresh', '--warn-only'], { cwd: dir }).status).toBe(0);
+  });
+
   it('every command has --help with examples', () => {
-    for (const command of [['ingest'], ['query'], ['demo'], ['table', 'list'], ['table', 'history'], ['table', 'show'], ['generate']]) {
+    for (const command of [['ingest'], ['query'], ['demo'], ['table', 'list'], ['table', 'history'], ['table', 'show'], ['generate'], ['build-marts']]) {
       const help = cli([...command, '--help']);
       expect(help.status, command.join(' ')).toBe(0);
       expect(help.stdout, command.join(' ')).toContain('EXAMPLES');
