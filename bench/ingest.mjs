@@ -30,9 +30,10 @@ async function duckdbBaseline(file, partitioned) {
   const started = performance.now();
   if (partitioned) {
     // The same output layout as shopstream: typed event time, dt/hour Hive partitions, zstd.
-    await c.run(`COPY (SELECT *, CAST("timestamp" AS TIMESTAMPTZ) AS event_time,
-                        CAST(CAST("timestamp" AS TIMESTAMPTZ) AS DATE) AS dt, hour(CAST("timestamp" AS TIMESTAMPTZ)) AS hour
-                      FROM read_json('${file}', format = 'newline_delimited', ignore_errors = true))
+    await c.run(`COPY (SELECT *, CAST(event_time AS DATE) AS dt, hour(event_time) AS hour
+                      FROM (SELECT *, TRY_CAST("timestamp" AS TIMESTAMPTZ) AS event_time
+                            FROM read_json('${file}', format = 'newline_delimited', ignore_errors = true))
+                      WHERE event_time IS NOT NULL)
                  TO '${out}' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (dt, hour))`);
   } else {
     await c.run(`COPY (SELECT * FROM read_json('${file}', format = 'newline_delimited', ignore_errors = true))
@@ -48,11 +49,15 @@ async function duckdbBaseline(file, partitioned) {
 function shopstreamIngest(file) {
   const lake = mkdtempSync(path.join(os.tmpdir(), 'bench-lake-'));
   const started = performance.now();
-  const stdout = execFileSync(process.execPath, [bin, 'ingest', file, '--lake', lake, '--json', '--max-bad-ratio', '1'], {
-    encoding: 'utf8',
-    env: { ...process.env, CI: 'true' },
-    maxBuffer: 1 << 26,
-  });
+  const stdout = execFileSync(
+    process.execPath,
+    [bin, 'ingest', file, '--lake', lake, '--json', '--max-bad-ratio', '1'],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, CI: 'true' },
+      maxBuffer: 1 << 26,
+    },
+  );
   const wall = performance.now() - started;
   const summary = JSON.parse(stdout);
   rmSync(lake, { recursive: true, force: true });
@@ -63,7 +68,9 @@ const rows = [];
 for (const n of sizes) {
   const file = path.join(dataDir, `events-${n}.ndjson`);
   if (!existsSync(file)) {
-    execFileSync(process.execPath, [bin, 'generate', '--events', String(n), '--out', file, '--seed', '1'], { stdio: 'inherit' });
+    execFileSync(process.execPath, [bin, 'generate', '--events', String(n), '--out', file, '--seed', '1'], {
+      stdio: 'inherit',
+    });
   }
   const bytes = statSync(file).size;
   const plain = [];
@@ -73,7 +80,9 @@ for (const n of sizes) {
     plain.push(await duckdbBaseline(file, false));
     partitioned.push(await duckdbBaseline(file, true));
     ours.push(shopstreamIngest(file));
-    process.stderr.write(`events ${n} run ${r + 1}/${runs}: duckdb ${plain.at(-1).toFixed(0)} ms, partitioned ${partitioned.at(-1).toFixed(0)} ms, shopstream ${ours.at(-1).inProcess} ms (wall ${ours.at(-1).wall.toFixed(0)} ms)\n`);
+    process.stderr.write(
+      `events ${n} run ${r + 1}/${runs}: duckdb ${plain.at(-1).toFixed(0)} ms, partitioned ${partitioned.at(-1).toFixed(0)} ms, shopstream ${ours.at(-1).inProcess} ms (wall ${ours.at(-1).wall.toFixed(0)} ms)\n`,
+    );
   }
   const read = ours[0].read;
   const mPlain = median(plain);
@@ -85,7 +94,9 @@ for (const n of sizes) {
 
 const eps = (count, ms) => Math.round(count / (ms / 1000)).toLocaleString('en-US');
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-const duckdbVersion = JSON.parse(readFileSync(path.join(root, 'node_modules/@duckdb/node-api/package.json'), 'utf8')).version;
+const duckdbVersion = JSON.parse(
+  readFileSync(path.join(root, 'node_modules/@duckdb/node-api/package.json'), 'utf8'),
+).version;
 const lines = [
   '',
   `## ingest — ${new Date().toISOString().slice(0, 10)}`,
@@ -102,6 +113,10 @@ const lines = [
   'Ratio = DuckDB time ÷ shopstream time (throughput relative to raw DuckDB; 100% = as fast).',
 ];
 const results = path.join(root, 'bench/RESULTS.md');
-if (!existsSync(results)) writeFileSync(results, '# Benchmark results\n\nEach section is one run of a `bench/` script on the machine it names.\n');
+if (!existsSync(results))
+  writeFileSync(
+    results,
+    '# Benchmark results\n\nEach section is one run of a `bench/` script on the machine it names.\n',
+  );
 writeFileSync(results, readFileSync(results, 'utf8') + lines.join('\n') + '\n');
 process.stdout.write(`${lines.join('\n')}\n`);

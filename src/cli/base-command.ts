@@ -1,12 +1,18 @@
 import { Command, Flags, type Interfaces } from '@oclif/core';
-import { resolveConfig } from '../config/resolve-config.js';
 import type { Config } from '../config/config-schema.js';
+import { resolveConfig } from '../config/resolve-config.js';
 import { ExitCode, isShopstreamError } from '../errors.js';
 
 /** Flags every command takes. */
 export const baseFlags = {
-  lake: Flags.string({ description: 'Lake location: a directory or file:// URI (env SHOPSTREAM_LAKE; default ./lake).', helpGroup: 'GLOBAL' }),
-  config: Flags.string({ description: 'Config file (env SHOPSTREAM_CONFIG; default ./shopstream.config.json if present).', helpGroup: 'GLOBAL' }),
+  lake: Flags.string({
+    description: 'Lake location: a directory or file:// URI (env SHOPSTREAM_LAKE; default ./lake).',
+    helpGroup: 'GLOBAL',
+  }),
+  config: Flags.string({
+    description: 'Config file (env SHOPSTREAM_CONFIG; default ./shopstream.config.json if present).',
+    helpGroup: 'GLOBAL',
+  }),
 };
 
 export type BaseFlags = Interfaces.InferredFlags<typeof baseFlags>;
@@ -35,7 +41,9 @@ export abstract class ShopstreamCommand extends Command {
   protected override async catch(error: Interfaces.CommandError): Promise<void> {
     const { code, exitCode, message, suggestions, location } = describeError(error);
     if (this.jsonEnabled()) {
-      process.stderr.write(`${JSON.stringify({ error: { code, message, exitCode, location, suggestions } })}\n`);
+      process.stderr.write(
+        `${JSON.stringify({ error: { code, message, exitCode, location, suggestions } })}\n`,
+      );
     } else {
       process.stderr.write(`shopstream: error [${code}]: ${message}\n`);
       for (const suggestion of suggestions) process.stderr.write(`  hint: ${suggestion}\n`);
@@ -55,16 +63,34 @@ interface DescribedError {
 
 function describeError(error: Interfaces.CommandError): DescribedError {
   if (isShopstreamError(error)) {
-    return { code: error.code, exitCode: error.exitCode, message: error.message, suggestions: error.suggestions, location: error.location };
+    return {
+      code: error.code,
+      exitCode: error.exitCode,
+      message: error.message,
+      suggestions: error.suggestions,
+      location: error.location,
+    };
   }
   // oclif's own parse errors (unknown flag, missing argument) carry exit 2.
   const oclif = (error as { oclif?: { exit?: number } }).oclif;
   if (oclif?.exit !== undefined && oclif.exit !== 0) {
-    return { code: 'USAGE', exitCode: ExitCode.usage, message: error.message, suggestions: ['run with --help for usage'], location: undefined };
+    return {
+      code: 'USAGE',
+      exitCode: ExitCode.usage,
+      message: error.message,
+      suggestions: ['run with --help for usage'],
+      location: undefined,
+    };
   }
   const duck = /^(IO Error|Invalid Input Error|Conversion Error)/.exec(error.message);
   if (duck) {
-    return { code: 'DATA', exitCode: ExitCode.data, message: error.message, suggestions: [], location: undefined };
+    return {
+      code: 'DATA',
+      exitCode: ExitCode.data,
+      message: error.message,
+      suggestions: [],
+      location: undefined,
+    };
   }
   return {
     code: 'BUG',

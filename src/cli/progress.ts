@@ -13,7 +13,12 @@ export class ProgressBar {
     if (!this.enabled) return;
     if (!this.bar) {
       this.bar = new cliProgress.SingleBar(
-        { format: `${this.label} [{bar}] {percentage}% | {detail}`, stream: process.stderr, hideCursor: true, clearOnComplete: true },
+        {
+          format: `${this.label} [{bar}] {percentage}% | {detail}`,
+          stream: process.stderr,
+          hideCursor: true,
+          clearOnComplete: true,
+        },
         cliProgress.Presets.shades_classic,
       );
       this.bar.start(total, 0, { detail });

@@ -38,11 +38,17 @@ export default class BuildMarts extends ShopstreamCommand {
     if (!this.jsonEnabled()) this.log(describe(summary));
     if (!summary.quality.passed && !flags['warn-only']) {
       if (this.jsonEnabled()) this.logJson(summary);
-      const failing = summary.quality.checks.filter((c) => !c.passed).map((c) => `${c.name} (${c.failing} of ${c.checked})`);
+      const failing = summary.quality.checks
+        .filter((c) => !c.passed)
+        .map((c) => `${c.name} (${c.failing} of ${c.checked})`);
       throw dataError(
         'QUALITY_FAILED',
         `data quality checks failed: ratio ${(summary.quality.qualityRatio * 100).toFixed(2)}% (minimum ${(summary.quality.minQualityRatio * 100).toFixed(2)}%); failing: ${failing.join(', ')}`,
-        { suggestions: ['the marts were written; rerun with --warn-only to accept, or inspect the failing checks'] },
+        {
+          suggestions: [
+            'the marts were written; rerun with --warn-only to accept, or inspect the failing checks',
+          ],
+        },
       );
     }
     return summary;
@@ -50,10 +56,33 @@ export default class BuildMarts extends ShopstreamCommand {
 }
 
 function describe(s: BuildSummary): string {
-  const lines = [`mode: ${s.mode} (raw_events version ${s.rawEventsVersion}${s.fromVersion !== null ? `, from ${s.fromVersion}` : ''})`];
-  lines.push(renderTable(s.marts.map((m) => ({ mart: m.name, version: m.version ?? 'unchanged', rows: m.rows, partitions: m.partitionsReplaced }))));
+  const lines = [
+    `mode: ${s.mode} (raw_events version ${s.rawEventsVersion}${s.fromVersion !== null ? `, from ${s.fromVersion}` : ''})`,
+  ];
+  lines.push(
+    renderTable(
+      s.marts.map((m) => ({
+        mart: m.name,
+        version: m.version ?? 'unchanged',
+        rows: m.rows,
+        partitions: m.partitionsReplaced,
+      })),
+    ),
+  );
   lines.push('');
-  lines.push(renderTable(s.quality.checks.map((c) => ({ check: c.name, severity: c.severity, checked: c.checked, failing: c.failing, ok: c.passed ? 'yes' : 'NO' }))));
-  lines.push(`quality ratio ${(s.quality.qualityRatio * 100).toFixed(3)}% (SLO ${(s.quality.minQualityRatio * 100).toFixed(2)}%): ${s.quality.passed ? 'pass' : 'FAIL'}`);
+  lines.push(
+    renderTable(
+      s.quality.checks.map((c) => ({
+        check: c.name,
+        severity: c.severity,
+        checked: c.checked,
+        failing: c.failing,
+        ok: c.passed ? 'yes' : 'NO',
+      })),
+    ),
+  );
+  lines.push(
+    `quality ratio ${(s.quality.qualityRatio * 100).toFixed(3)}% (SLO ${(s.quality.minQualityRatio * 100).toFixed(2)}%): ${s.quality.passed ? 'pass' : 'FAIL'}`,
+  );
   return lines.join('\n');
 }

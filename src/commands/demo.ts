@@ -5,7 +5,11 @@ import { type PipelineResults, runDemo } from '../demo/run-demo.js';
 export default class Demo extends ShopstreamCommand {
   static override description =
     'Run the whole pipeline on the built-in seed scenario (8 events) in a fresh temporary lake, offline, and print PIPELINE RESULTS.';
-  static override examples = ['<%= config.bin %> demo', '<%= config.bin %> demo --json', '<%= config.bin %> demo --lake ./demo-lake'];
+  static override examples = [
+    '<%= config.bin %> demo',
+    '<%= config.bin %> demo --json',
+    '<%= config.bin %> demo --lake ./demo-lake',
+  ];
   static override flags = {
     source: Flags.string({ description: 'Use this event file instead of the built-in fixture.' }),
   };
@@ -13,14 +17,22 @@ export default class Demo extends ShopstreamCommand {
   async run(): Promise<PipelineResults> {
     const { flags } = await this.parse(Demo);
     const config = this.resolveConfig({ ...(flags.config ? { config: flags.config } : {}) });
-    const results = await runDemo({ config, ...(flags.lake ? { lake: flags.lake } : {}), ...(flags.source ? { source: flags.source } : {}) });
+    const results = await runDemo({
+      config,
+      ...(flags.lake ? { lake: flags.lake } : {}),
+      ...(flags.source ? { source: flags.source } : {}),
+    });
     if (!this.jsonEnabled()) this.log(render(results));
     return results;
   }
 }
 
 function render(r: PipelineResults): string {
-  const money = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', maximumFractionDigits: 2 });
+  const money = new Intl.NumberFormat('en-US', {
+    style: 'currency',
+    currency: 'USD',
+    maximumFractionDigits: 2,
+  });
   return [
     '',
     '==================== PIPELINE RESULTS ====================',

@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { ShopstreamCommand } from '../cli/base-command.js';
 import { ProgressBar } from '../cli/progress.js';
 import { dataError } from '../errors.js';
-import { ingest, type IngestSummary } from '../ingest/ingest.js';
+import { type IngestSummary, ingest } from '../ingest/ingest.js';
 import { closeLake, openLake } from '../lake/open-lake.js';
 
 export default class Ingest extends ShopstreamCommand {
@@ -14,9 +14,13 @@ export default class Ingest extends ShopstreamCommand {
     '<%= config.bin %> ingest landing/ --max-bad-ratio 0.05 --lake /data/lake',
   ];
   static override strict = false;
-  static override args = { sources: Args.string({ description: 'files, directories or globs', required: true }) };
+  static override args = {
+    sources: Args.string({ description: 'files, directories or globs', required: true }),
+  };
   static override flags = {
-    'max-bad-ratio': Flags.string({ description: 'Fail (exit 65) when quarantined/read exceeds this (default 0.01).' }),
+    'max-bad-ratio': Flags.string({
+      description: 'Fail (exit 65) when quarantined/read exceeds this (default 0.01).',
+    }),
   };
 
   async run(): Promise<IngestSummary> {
@@ -32,7 +36,8 @@ export default class Ingest extends ShopstreamCommand {
         maxBadRatio: config.ingest.maxBadRatio,
         maxFutureHours: config.ingest.maxFutureHours,
         minEventDate: config.ingest.minEventDate,
-        onProgress: (p) => bar.update(p.bytesDone, p.bytesTotal, `${p.phase} ${p.filesDone}/${p.filesTotal} files`),
+        onProgress: (p) =>
+          bar.update(p.bytesDone, p.bytesTotal, `${p.phase} ${p.filesDone}/${p.filesTotal} files`),
       });
     } finally {
       bar.stop();
@@ -46,7 +51,11 @@ export default class Ingest extends ShopstreamCommand {
         'BAD_RATIO',
         `${summary.quarantined} of ${summary.read} records were quarantined (${pct(summary.badRatio)} > --max-bad-ratio ${pct(summary.maxBadRatio)})` +
           (first ? `; first: ${first.file}:${first.line} field ${first.field}: ${first.reason}` : ''),
-        { suggestions: ['good records were landed; inspect them with: shopstream query "SELECT * FROM quarantine"'] },
+        {
+          suggestions: [
+            'good records were landed; inspect them with: shopstream query "SELECT * FROM quarantine"',
+          ],
+        },
       );
     }
     return summary;
@@ -62,7 +71,9 @@ function describe(s: IngestSummary): string {
     `files: ${s.files.total} (${s.files.ingested} ingested, ${s.files.alreadyIngested} already ingested)`,
     `read ${s.read}, written ${s.written}, duplicates ${s.duplicates}, quarantined ${s.quarantined}; quality ${pct(s.qualityRatio)}`,
   ];
-  if (s.rawEventsVersion !== null) lines.push(`raw_events version ${s.rawEventsVersion}; partitions: ${s.partitions.length}`);
-  for (const q of s.quarantineSamples) lines.push(`  quarantined ${q.file}:${q.line} field ${q.field}: ${q.reason}`);
+  if (s.rawEventsVersion !== null)
+    lines.push(`raw_events version ${s.rawEventsVersion}; partitions: ${s.partitions.length}`);
+  for (const q of s.quarantineSamples)
+    lines.push(`  quarantined ${q.file}:${q.line} field ${q.field}: ${q.reason}`);
   return lines.join('\n');
 }

@@ -5,7 +5,8 @@ import { closeLake, openLake } from '../lake/open-lake.js';
 import { type QueryResult, runQuery } from '../query/run-query.js';
 
 export default class Query extends ShopstreamCommand {
-  static override description = 'Run DuckDB SQL over the lake; every table the query names is registered as a view.';
+  static override description =
+    'Run DuckDB SQL over the lake; every table the query names is registered as a view.';
   static override examples = [
     `<%= config.bin %> query "SELECT event_type, count(*) FROM raw_events GROUP BY 1"`,
     `<%= config.bin %> query "SELECT count(*) FROM raw_events" --as-of 3`,
@@ -21,8 +22,14 @@ export default class Query extends ShopstreamCommand {
     const { args, flags } = await this.parse(Query);
     const lake = await openLake(this.resolveConfig(flags));
     try {
-      const result = await runQuery(lake, { sql: args.sql, ...(flags['as-of'] ? { asOf: flags['as-of'] } : {}) });
-      if (!this.jsonEnabled()) this.log(flags.csv ? renderCsv(result.rows, result.columns) : renderTable(result.rows, result.columns));
+      const result = await runQuery(lake, {
+        sql: args.sql,
+        ...(flags['as-of'] ? { asOf: flags['as-of'] } : {}),
+      });
+      if (!this.jsonEnabled())
+        this.log(
+          flags.csv ? renderCsv(result.rows, result.columns) : renderTable(result.rows, result.columns),
+        );
       return result;
     } finally {
       closeLake(lake);

@@ -12,7 +12,10 @@ export const ConfigSchema = z
         /** Events more than this many hours after ingest time are impossible (quarantined). */
         maxFutureHours: z.number().min(0).default(24),
         /** Events before this date are impossible (quarantined). */
-        minEventDate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).default('2000-01-01'),
+        minEventDate: z
+          .string()
+          .regex(/^\d{4}-\d{2}-\d{2}$/)
+          .default('2000-01-01'),
       })
       .strict()
       .prefault({}),

@@ -43,7 +43,9 @@ export function resolveConfig(
   if (flags.maxBadRatio !== undefined) setPath(merged, ['ingest', 'maxBadRatio'], flags.maxBadRatio);
   const parsed = ConfigSchema.safeParse(merged);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    const problems = parsed.error.issues.map(
+      (issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`,
+    );
     throw configError('CONFIG_INVALID', `invalid configuration: ${problems.join('; ')}`, {
       suggestions: ['see "Configuration" in the README for every key and its type'],
     });

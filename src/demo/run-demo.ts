@@ -4,11 +4,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/config-schema.js';
 import { loadSql } from '../engine/sql-files.js';
-import { ingest, type IngestSummary } from '../ingest/ingest.js';
+import { type IngestSummary, ingest } from '../ingest/ingest.js';
 import { closeLake, openLake } from '../lake/open-lake.js';
 import { type BuildSummary, buildMarts } from '../transforms/build-marts.js';
 
-export const DEMO_FIXTURE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures/demo/events.ndjson');
+export const DEMO_FIXTURE = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../fixtures/demo/events.ndjson',
+);
 
 export interface DemoOptions {
   /** Lake to use; a fresh temp directory when absent. */
@@ -50,7 +53,8 @@ export async function runDemo(options: DemoOptions): Promise<PipelineResults> {
     const build = await buildMarts(lake, { config: config.marts });
     stages.push({ stage: 'build-marts', ms: Date.now() - t1 });
     const t2 = Date.now();
-    for (const table of ['raw_events', 'fraud_flags', 'conversion_daily']) await lake.table(table).register(table);
+    for (const table of ['raw_events', 'fraud_flags', 'conversion_daily'])
+      await lake.table(table).register(table);
     await lake.db.run(loadSql('macros/event_value'));
     const [row] = await lake.db.all<{
       events_processed: string;

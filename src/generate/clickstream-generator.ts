@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
 import { PassThrough } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { Random } from './random.js';
 
@@ -92,7 +92,16 @@ export async function generateClickstream(
   const meanSessionGap = spanMs / expectedSessions;
 
   const byType: Record<string, number> = {};
-  const injected = { botSessions: 0, burstSessions: 0, highCarts: 0, highQuantities: 0, multiIpSessions: 0, late: 0, duplicates: 0, malformed: 0 };
+  const injected = {
+    botSessions: 0,
+    burstSessions: 0,
+    highCarts: 0,
+    highQuantities: 0,
+    multiIpSessions: 0,
+    late: 0,
+    duplicates: 0,
+    malformed: 0,
+  };
   let lines = 0;
   let sessions = 0;
   let buffer = '';
@@ -138,8 +147,10 @@ export async function generateClickstream(
     const id = `evt_${(++eventSeq).toString(36)}`;
     const kind = rng.int(0, 3);
     if (kind === 0) return `{"event_id":"${id}","event_type":"page_view","user_id":"usr_1","timest\n`;
-    if (kind === 1) return `{"event_id":"${id}","event_type":"page_view","timestamp":"2026-11-01T00:00:00Z"}\n`;
-    if (kind === 2) return `{"event_id":"${id}","event_type":"page_view","user_id":"usr_2","timestamp":"not-a-date"}\n`;
+    if (kind === 1)
+      return `{"event_id":"${id}","event_type":"page_view","timestamp":"2026-11-01T00:00:00Z"}\n`;
+    if (kind === 2)
+      return `{"event_id":"${id}","event_type":"page_view","user_id":"usr_2","timestamp":"not-a-date"}\n`;
     return `{"event_id":"${id}","event_type":"add_to_cart","user_id":"usr_3","timestamp":"2026-11-01T00:00:00Z","properties":{"quantity":"lots"}}\n`;
   };
 
@@ -148,7 +159,10 @@ export async function generateClickstream(
     clock += rng.exponential(meanSessionGap);
     if (clock >= start + spanMs) clock = start + rng.next() * spanMs;
     sessions++;
-    const user = `usr_${rng.zipf(userCount, Math.max(1, Math.round(userCount / 20))).toString(36).padStart(4, '0')}`;
+    const user = `usr_${rng
+      .zipf(userCount, Math.max(1, Math.round(userCount / 20)))
+      .toString(36)
+      .padStart(4, '0')}`;
     const sessionId = `s_${sessions.toString(36)}`;
     const roll = rng.next();
     const isBot = roll < 0.01;
@@ -181,7 +195,8 @@ export async function generateClickstream(
       const n = rng.int(120, 200);
       for (let i = 0; i < n && lines < total; i++) event('product_view', productProps(rng), 300);
     } else {
-      for (let i = rng.int(1, 3); i > 0 && lines < total; i--) event(rng.chance(0.15) ? 'search' : 'page_view', '', 40_000);
+      for (let i = rng.int(1, 3); i > 0 && lines < total; i--)
+        event(rng.chance(0.15) ? 'search' : 'page_view', '', 40_000);
       if (rng.chance(0.85)) {
         let viewed = '';
         for (let i = rng.int(1, 4); i > 0 && lines < total; i--) {
@@ -196,13 +211,21 @@ export async function generateClickstream(
           const quantity = bulk ? rng.int(51, 200) : rng.int(1, 3);
           const price = high ? rng.int(10_000, 90_000) : rng.int(5, 400) + 0.99;
           cart += quantity * price;
-          event('add_to_cart', `,"properties":{"product_id":"p_${rng.zipf(PRODUCTS)}","category":"${rng.pick(CATEGORIES)}","quantity":${quantity},"price":${price.toFixed(2)},"cart_value":${cart.toFixed(2)},"currency":"USD"}`, 60_000);
+          event(
+            'add_to_cart',
+            `,"properties":{"product_id":"p_${rng.zipf(PRODUCTS)}","category":"${rng.pick(CATEGORIES)}","quantity":${quantity},"price":${price.toFixed(2)},"cart_value":${cart.toFixed(2)},"currency":"USD"}`,
+            60_000,
+          );
           if (rng.chance(0.08)) event('remove_from_cart', '', 30_000);
           if (rng.chance(0.45)) {
             event('checkout', `,"properties":{"cart_value":${cart.toFixed(2)},"currency":"USD"}`, 90_000);
             if (rng.chance(0.85)) {
               const order = `ord_${(++orderSeq).toString(36)}`;
-              event('purchase', `,"properties":{"order_id":"${order}","amount":${cart.toFixed(2)},"cart_value":${cart.toFixed(2)},"currency":"USD"}`, 60_000);
+              event(
+                'purchase',
+                `,"properties":{"order_id":"${order}","amount":${cart.toFixed(2)},"cart_value":${cart.toFixed(2)},"currency":"USD"}`,
+                60_000,
+              );
             }
           }
         }
@@ -210,7 +233,8 @@ export async function generateClickstream(
     }
     await flush(false);
   }
-  for (const due of [...delayed.keys()].sort((a, b) => a - b)) for (const line of delayed.get(due)!) emitLine(line);
+  for (const due of [...delayed.keys()].sort((a, b) => a - b))
+    for (const line of delayed.get(due)!) emitLine(line);
   await flush(true);
   return { lines, users: userCount, sessions, byType, injected };
 }

@@ -133,8 +133,17 @@ export async function ingest(lake: Lake, options: IngestOptions): Promise<Ingest
     await dropTemps(db);
     return {
       ...base,
-      read: 0, written: 0, duplicates: 0, quarantined: 0, qualityRatio: 1, badRatio: 0, badRatioExceeded: false,
-      partitions: [], rawEventsVersion: null, quarantineVersion: null, quarantineSamples: [],
+      read: 0,
+      written: 0,
+      duplicates: 0,
+      quarantined: 0,
+      qualityRatio: 1,
+      badRatio: 0,
+      badRatioExceeded: false,
+      partitions: [],
+      rawEventsVersion: null,
+      quarantineVersion: null,
+      quarantineSamples: [],
       durationMs: Date.now() - started,
     };
   }
@@ -144,7 +153,11 @@ export async function ingest(lake: Lake, options: IngestOptions): Promise<Ingest
   let quarantineVersion: number | null = null;
   if (quarantineFiles.length > 0) {
     await db.run('CREATE OR REPLACE TEMP TABLE __ingest_quarantine_files (source_file VARCHAR)');
-    await insertStrings(db, '__ingest_quarantine_files', quarantineFiles.map((p) => p.file.path));
+    await insertStrings(
+      db,
+      '__ingest_quarantine_files',
+      quarantineFiles.map((p) => p.file.path),
+    );
     await db.run(
       `CREATE OR REPLACE TEMP TABLE __ingest_quarantine AS
        SELECT source_file, source_line, error_field, error_reason, raw,
@@ -203,7 +216,10 @@ export async function ingest(lake: Lake, options: IngestOptions): Promise<Ingest
     parameters: { partitionBy: JSON.stringify(PARTITION_COLUMNS.map((c) => c.name)) },
     extraInfo: { runId, sources: pending.map((p) => p.file.path) },
   });
-  const writtenCount = rawResult.added.reduce((sum, add) => sum + (JSON.parse(add.stats ?? '{}').numRecords as number), 0);
+  const writtenCount = rawResult.added.reduce(
+    (sum, add) => sum + (JSON.parse(add.stats ?? '{}').numRecords as number),
+    0,
+  );
 
   const samples = await db.all<{ file: string; line: string; field: string; reason: string }>(
     `SELECT source_file AS file, source_line AS line, error_field AS field, error_reason AS reason
@@ -227,7 +243,12 @@ export async function ingest(lake: Lake, options: IngestOptions): Promise<Ingest
     partitions: touched.map((t) => `dt=${t.dt}/hour=${t.hour}`),
     rawEventsVersion: rawResult.version,
     quarantineVersion,
-    quarantineSamples: samples.map((s) => ({ file: s.file, line: Number(s.line), field: s.field, reason: s.reason })),
+    quarantineSamples: samples.map((s) => ({
+      file: s.file,
+      line: Number(s.line),
+      field: s.field,
+      reason: s.reason,
+    })),
     durationMs: Date.now() - started,
   };
 }
@@ -252,7 +273,12 @@ function txn(appId: string): Txn {
  * Stages one source through sql/ingest/stage_events.sql into __ingest_staged, reading it as
  * (file, line number, JSON object text) without materializing the lines.
  */
-async function stageSource(db: DuckDb, file: SourceFile, append: boolean, params: Record<string, string>): Promise<void> {
+async function stageSource(
+  db: DuckDb,
+  file: SourceFile,
+  append: boolean,
+  params: Record<string, string>,
+): Promise<void> {
   const compression = file.compression === 'gzip' ? 'gzip' : 'none';
   const fileLiteral = quoteLiteral(file.path);
   if (file.format === 'ndjson') {
@@ -282,7 +308,10 @@ async function stageSource(db: DuckDb, file: SourceFile, append: boolean, params
     );
   }
   const select = loadSql('ingest/stage_events');
-  await db.run(append ? `INSERT INTO __ingest_staged ${select}` : `CREATE TEMP TABLE __ingest_staged AS ${select}`, params);
+  await db.run(
+    append ? `INSERT INTO __ingest_staged ${select}` : `CREATE TEMP TABLE __ingest_staged AS ${select}`,
+    params,
+  );
   await db.run('DROP VIEW __ingest_lines');
   await db.run('DROP TABLE __ingest_file_lines');
   if (!append) {
@@ -307,7 +336,15 @@ async function dropTemps(db: DuckDb): Promise<void> {
   for (const view of ['__ingest_good', '__ingest_bad', '__ingest_existing', '__ingest_lines']) {
     await db.run(`DROP VIEW IF EXISTS ${view}`);
   }
-  for (const table of ['__ingest_rejects', '__ingest_staged', '__ingest_quarantine', '__ingest_repeats', '__ingest_quarantine_files', '__ingest_file_lines', '__ingest_csv_rejects']) {
+  for (const table of [
+    '__ingest_rejects',
+    '__ingest_staged',
+    '__ingest_quarantine',
+    '__ingest_repeats',
+    '__ingest_quarantine_files',
+    '__ingest_file_lines',
+    '__ingest_csv_rejects',
+  ]) {
     await db.run(`DROP TABLE IF EXISTS ${table}`);
   }
 }

@@ -1,6 +1,6 @@
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
 import path from 'node:path';
 import fg from 'fast-glob';
 import { dataError } from '../errors.js';
@@ -36,10 +36,15 @@ export async function resolveSources(sources: readonly string[], cwd = process.c
     const info = await stat(absolute).catch(() => undefined);
     let matches: string[];
     if (info?.isDirectory()) {
-      matches = (await fg('**/*', { cwd: absolute, absolute: true, onlyFiles: true, dot: false })).filter((f) => formatOf(f));
+      matches = (await fg('**/*', { cwd: absolute, absolute: true, onlyFiles: true, dot: false })).filter(
+        (f) => formatOf(f),
+      );
     } else if (info?.isFile()) {
       if (!formatOf(absolute)) {
-        throw dataError('SOURCE_FORMAT', `${source}: unknown format (expected .ndjson, .jsonl, .json, .csv, optionally .gz)`);
+        throw dataError(
+          'SOURCE_FORMAT',
+          `${source}: unknown format (expected .ndjson, .jsonl, .json, .csv, optionally .gz)`,
+        );
       }
       matches = [absolute];
     } else if (fg.isDynamicPattern(source)) {
@@ -69,7 +74,9 @@ export function contentHash(file: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const hash = createHash('sha256');
     createReadStream(file, { highWaterMark: 1 << 20 })
-      .on('error', (error) => reject(dataError('SOURCE_UNREADABLE', `cannot read source ${file}`, { cause: error })))
+      .on('error', (error) =>
+        reject(dataError('SOURCE_UNREADABLE', `cannot read source ${file}`, { cause: error })),
+      )
       .on('data', (chunk) => hash.update(chunk))
       .on('end', () => resolve(hash.digest('hex')));
   });

@@ -26,7 +26,9 @@ const CHECKPOINT_TYPES: Record<(typeof ACTION_COLUMNS)[number], string> = {
 
 /** Reads the actions of one checkpoint part (a local Parquet file). */
 export async function readCheckpointFile(db: DuckDb, localPath: string): Promise<Action[]> {
-  const described = await db.all<{ column_name: string }>('DESCRIBE SELECT * FROM read_parquet($1)', [localPath]);
+  const described = await db.all<{ column_name: string }>('DESCRIBE SELECT * FROM read_parquet($1)', [
+    localPath,
+  ]);
   const present = new Set(described.map((c) => c.column_name));
   const columns = ACTION_COLUMNS.filter((c) => present.has(c));
   const select = columns.map((c) => `to_json("${c}") AS "${c}"`).join(', ');
@@ -74,12 +76,18 @@ export function checkpointActions(snapshot: Snapshot, tombstoneRetentionMs: numb
 }
 
 /** Writes `actions` as a Parquet checkpoint at `localPath`; returns the row count. */
-export async function writeCheckpointFile(db: DuckDb, actions: readonly Action[], localPath: string): Promise<number> {
+export async function writeCheckpointFile(
+  db: DuckDb,
+  actions: readonly Action[],
+  localPath: string,
+): Promise<number> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'shopstream-ckpt-'));
   try {
     const jsonPath = path.join(dir, `${randomUUID()}.ndjson`);
     await writeFile(jsonPath, `${actions.map((a) => JSON.stringify(a)).join('\n')}\n`);
-    const columns = ACTION_COLUMNS.map((c) => `'${c}': '${CHECKPOINT_TYPES[c].replaceAll("'", "''")}'`).join(', ');
+    const columns = ACTION_COLUMNS.map((c) => `'${c}': '${CHECKPOINT_TYPES[c].replaceAll("'", "''")}'`).join(
+      ', ',
+    );
     await db.run(
       `COPY (SELECT * FROM read_json(${quoteLiteral(jsonPath)}, format = 'newline_delimited', columns = {${columns}}))
        TO ${quoteLiteral(localPath)} (FORMAT parquet, COMPRESSION zstd)`,

@@ -34,7 +34,11 @@ export async function writeDataFiles(
   try {
     // Cast to the table's types: the files must hold what the schema says, whatever the query produced.
     const columns = options.schema.fields
-      .map((f) => (isPrimitive(f.type) ? `CAST(${quoteIdent(f.name)} AS ${duckDbType(f.type)}) AS ${quoteIdent(f.name)}` : quoteIdent(f.name)))
+      .map((f) =>
+        isPrimitive(f.type)
+          ? `CAST(${quoteIdent(f.name)} AS ${duckDbType(f.type)}) AS ${quoteIdent(f.name)}`
+          : quoteIdent(f.name),
+      )
       .join(', ');
     // DuckDB cannot roll files by size within partitions; unpartitioned output rolls at the target.
     const layout = options.partitionColumns.length

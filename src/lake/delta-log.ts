@@ -6,7 +6,7 @@ import { conflictError, dataError, ShopstreamError } from '../errors.js';
 import { joinKey, type ObjectInfo, type ObjectStore } from '../storage/object-store.js';
 import { type Action, type CommitInfo, SUPPORTED_PROTOCOL } from './actions.js';
 import { checkpointActions, readCheckpointFile, writeCheckpointFile } from './checkpoint.js';
-import { detectConflict, type ConflictScope } from './conflicts.js';
+import { type ConflictScope, detectConflict } from './conflicts.js';
 import { checkpointFileName, commitFileName, LOG_DIR, parseLogFileName } from './log-files.js';
 import { parseCommit, ReplayState, type Snapshot } from './snapshot.js';
 
@@ -160,7 +160,9 @@ export class DeltaLog {
 
   async history(limit?: number): Promise<HistoryEntry[]> {
     const listing = await this.list();
-    const versions = [...listing.commits.keys()].sort((a, b) => b - a).slice(0, limit ?? Number.MAX_SAFE_INTEGER);
+    const versions = [...listing.commits.keys()]
+      .sort((a, b) => b - a)
+      .slice(0, limit ?? Number.MAX_SAFE_INTEGER);
     return mapLimit(versions, 16, async (version) => {
       const actions = await this.readCommit(version);
       const counts: Record<string, number> = {};
@@ -170,7 +172,12 @@ export class DeltaLog {
         counts[kind] = (counts[kind] ?? 0) + 1;
         if ('commitInfo' in action) commitInfo = action.commitInfo;
       }
-      return { version, timestamp: listing.commits.get(version)!.lastModified, commitInfo, actionCounts: counts };
+      return {
+        version,
+        timestamp: listing.commits.get(version)!.lastModified,
+        commitInfo,
+        actionCounts: counts,
+      };
     });
   }
 
@@ -202,19 +209,27 @@ export class DeltaLog {
       const winning = await this.readCommit(version);
       const conflict = detectConflict(request, winning);
       if (conflict) {
-        throw conflictError('COMMIT_CONFLICT', `${this.describe()}: version ${version} was taken by a concurrent writer: ${conflict}`, {
-          suggestions: ['rerun the command; it resumes from the new table state'],
-        });
+        throw conflictError(
+          'COMMIT_CONFLICT',
+          `${this.describe()}: version ${version} was taken by a concurrent writer: ${conflict}`,
+          {
+            suggestions: ['rerun the command; it resumes from the new table state'],
+          },
+        );
       }
       version++;
     }
-    throw conflictError('COMMIT_RETRIES', `${this.describe()}: gave up after ${MAX_COMMIT_ATTEMPTS} concurrent commits`);
+    throw conflictError(
+      'COMMIT_RETRIES',
+      `${this.describe()}: gave up after ${MAX_COMMIT_ATTEMPTS} concurrent commits`,
+    );
   }
 
   /** Writes a Parquet checkpoint for `version` and points `_last_checkpoint` at it. */
   async checkpoint(version?: number): Promise<number> {
     const snapshot = await this.snapshot(version === undefined ? {} : { version });
-    const retention = parseDurationMs(snapshot.metadata.configuration['delta.deletedFileRetentionDuration']) ?? 7 * DAY_MS;
+    const retention =
+      parseDurationMs(snapshot.metadata.configuration['delta.deletedFileRetentionDuration']) ?? 7 * DAY_MS;
     const actions = checkpointActions(snapshot, retention, Date.now());
     const dir = await mkdtemp(path.join(os.tmpdir(), 'shopstream-ckpt-'));
     try {
@@ -242,17 +257,32 @@ function latestOf(listing: LogListing): number | undefined {
   return versions.length ? Math.max(...versions) : undefined;
 }
 
-function resolveTargetVersion(listing: LogListing, latest: number, target: SnapshotTarget, where: string): number {
+function resolveTargetVersion(
+  listing: LogListing,
+  latest: number,
+  target: SnapshotTarget,
+  where: string,
+): number {
   if (target.version !== undefined) {
     if (target.version < 0 || target.version > latest) {
-      throw new ShopstreamError('usage', 'VERSION_NOT_FOUND', `${where} has versions up to ${latest}; version ${target.version} does not exist`);
+      throw new ShopstreamError(
+        'usage',
+        'VERSION_NOT_FOUND',
+        `${where} has versions up to ${latest}; version ${target.version} does not exist`,
+      );
     }
     return target.version;
   }
   if (target.timestamp !== undefined) {
-    const eligible = [...listing.commits.entries()].filter(([, info]) => info.lastModified <= target.timestamp!);
+    const eligible = [...listing.commits.entries()].filter(
+      ([, info]) => info.lastModified <= target.timestamp!,
+    );
     if (eligible.length === 0) {
-      throw new ShopstreamError('usage', 'VERSION_NOT_FOUND', `${where} has no version committed at or before ${new Date(target.timestamp).toISOString()}`);
+      throw new ShopstreamError(
+        'usage',
+        'VERSION_NOT_FOUND',
+        `${where} has no version committed at or before ${new Date(target.timestamp).toISOString()}`,
+      );
     }
     return Math.max(...eligible.map(([v]) => v));
   }
@@ -264,7 +294,9 @@ export function parseDurationMs(text: string | undefined): number | undefined {
   if (!text) return undefined;
   const match = /^(?:interval\s+)?(\d+)\s*(second|minute|hour|day|week)s?$/i.exec(text.trim());
   if (!match) return undefined;
-  const unit = { second: 1e3, minute: 6e4, hour: 36e5, day: DAY_MS, week: 7 * DAY_MS }[match[2]!.toLowerCase() as 'day'];
+  const unit = { second: 1e3, minute: 6e4, hour: 36e5, day: DAY_MS, week: 7 * DAY_MS }[
+    match[2]!.toLowerCase() as 'day'
+  ];
   return Number(match[1]) * unit;
 }
 
@@ -272,7 +304,11 @@ function range(from: number, to: number): number[] {
   return Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
 }
 
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {

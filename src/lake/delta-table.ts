@@ -2,7 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { DuckDb } from '../engine/duckdb.js';
 import { dataError } from '../errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { type Action, type AddFile, type Metadata, type PartitionValues, SUPPORTED_PROTOCOL, type Txn } from './actions.js';
+import {
+  type Action,
+  type AddFile,
+  type Metadata,
+  type PartitionValues,
+  SUPPORTED_PROTOCOL,
+  type Txn,
+} from './actions.js';
 import { matchesPartition } from './conflicts.js';
 import { writeDataFiles } from './data-writer.js';
 import { DeltaLog, type SnapshotTarget } from './delta-log.js';
@@ -93,9 +100,20 @@ export class DeltaTable {
   }
 
   /** Registers the table (at a version) as a DuckDB view. */
-  async register(viewName: string, target?: SnapshotTarget, files?: (snapshot: Snapshot) => readonly AddFile[]): Promise<Snapshot> {
+  async register(
+    viewName: string,
+    target?: SnapshotTarget,
+    files?: (snapshot: Snapshot) => readonly AddFile[],
+  ): Promise<Snapshot> {
     const snapshot = await this.snapshot(target);
-    await registerSnapshot(this.db, this.store, this.tableKey, snapshot, viewName, files ? files(snapshot) : snapshot.files);
+    await registerSnapshot(
+      this.db,
+      this.store,
+      this.tableKey,
+      snapshot,
+      viewName,
+      files ? files(snapshot) : snapshot.files,
+    );
     return snapshot;
   }
 
@@ -108,7 +126,10 @@ export class DeltaTable {
       if (request.mode !== 'overwrite' || request.replacePartitions) {
         throw new Error('replacing the schema needs a whole-table overwrite');
       }
-      metaData = { ...snapshot.metadata, schemaString: schemaToString(schemaFromColumns(request.replaceColumns)) };
+      metaData = {
+        ...snapshot.metadata,
+        schemaString: schemaToString(schemaFromColumns(request.replaceColumns)),
+      };
     }
     const added = await writeDataFiles(this.db, this.store, this.tableKey, request.relation, {
       schema: metaData ? schemaFromColumns(request.replaceColumns!) : snapshot.schema,
@@ -118,11 +139,16 @@ export class DeltaTable {
     const removed =
       request.mode === 'overwrite'
         ? snapshot.files.filter(
-            (file) => !request.replacePartitions || request.replacePartitions.some((p) => matchesPartition(file.partitionValues, p)),
+            (file) =>
+              !request.replacePartitions ||
+              request.replacePartitions.some((p) => matchesPartition(file.partitionValues, p)),
           )
         : [];
     if (removed.length > 0 && snapshot.metadata.configuration['delta.appendOnly'] === 'true') {
-      throw dataError('APPEND_ONLY', `table ${this.name} is append-only (delta.appendOnly=true); refusing to remove files`);
+      throw dataError(
+        'APPEND_ONLY',
+        `table ${this.name} is append-only (delta.appendOnly=true); refusing to remove files`,
+      );
     }
     const actions: Action[] = [
       ...(metaData ? [{ metaData }] : []),
@@ -159,7 +185,10 @@ export class DeltaTable {
       scope:
         request.mode === 'append'
           ? { kind: 'append' }
-          : { kind: 'rewrite', ...(request.replacePartitions ? { partitions: request.replacePartitions } : {}) },
+          : {
+              kind: 'rewrite',
+              ...(request.replacePartitions ? { partitions: request.replacePartitions } : {}),
+            },
       ...(request.extraInfo ? { extraInfo: request.extraInfo } : {}),
     });
     return { version, added, removed: removed.length };
@@ -168,7 +197,10 @@ export class DeltaTable {
 
 function assertWritable(snapshot: Snapshot, name: string): void {
   const { minReaderVersion, minWriterVersion } = snapshot.protocol;
-  if (minReaderVersion > SUPPORTED_PROTOCOL.minReaderVersion || minWriterVersion > SUPPORTED_PROTOCOL.minWriterVersion) {
+  if (
+    minReaderVersion > SUPPORTED_PROTOCOL.minReaderVersion ||
+    minWriterVersion > SUPPORTED_PROTOCOL.minWriterVersion
+  ) {
     throw dataError(
       'PROTOCOL_UNSUPPORTED',
       `table ${name} uses Delta protocol reader ${minReaderVersion} / writer ${minWriterVersion}; shopstream writes reader 1 / writer 2 only`,

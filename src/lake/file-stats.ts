@@ -17,7 +17,9 @@ const STRING_PREFIX = 32;
  * primitive data columns, minValues/maxValues/nullCount in the JSON form Delta readers expect.
  */
 export function statsFromCopy(file: CopiedFile, dataFields: readonly DeltaField[]): FileStats {
-  const byName = new Map(file.column_statistics.map((c) => [unquote(c.key), new Map(c.value.map((v) => [v.key, v.value]))]));
+  const byName = new Map(
+    file.column_statistics.map((c) => [unquote(c.key), new Map(c.value.map((v) => [v.key, v.value]))]),
+  );
   const minValues: Record<string, unknown> = {};
   const maxValues: Record<string, unknown> = {};
   const nullCount: Record<string, number> = {};

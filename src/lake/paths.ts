@@ -6,7 +6,9 @@
 export function encodeDataPath(relativePath: string): string {
   return relativePath
     .split('/')
-    .map((segment) => encodeURIComponent(segment).replaceAll('%3D', '=').replaceAll('%2B', '+').replaceAll('%3A', ':'))
+    .map((segment) =>
+      encodeURIComponent(segment).replaceAll('%3D', '=').replaceAll('%2B', '+').replaceAll('%3A', ':'),
+    )
     .join('/');
 }
 

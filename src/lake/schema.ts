@@ -126,6 +126,8 @@ export function deltaTypeOf(duckDbType: string): DeltaType {
 export function sameColumns(a: DeltaSchema, b: DeltaSchema): boolean {
   return (
     a.fields.length === b.fields.length &&
-    a.fields.every((f, i) => f.name === b.fields[i]!.name && JSON.stringify(f.type) === JSON.stringify(b.fields[i]!.type))
+    a.fields.every(
+      (f, i) => f.name === b.fields[i]!.name && JSON.stringify(f.type) === JSON.stringify(b.fields[i]!.type),
+    )
   );
 }

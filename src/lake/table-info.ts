@@ -17,7 +17,12 @@ export interface TableDetail extends TableSummary {
   readonly protocol: { readonly minReaderVersion: number; readonly minWriterVersion: number };
   readonly columns: readonly { readonly name: string; readonly type: string; readonly nullable: boolean }[];
   readonly configuration: Readonly<Record<string, string>>;
-  readonly partitions: readonly { readonly partition: string; readonly files: number; readonly rows: number | null; readonly bytes: number }[];
+  readonly partitions: readonly {
+    readonly partition: string;
+    readonly files: number;
+    readonly rows: number | null;
+    readonly bytes: number;
+  }[];
   readonly lastModified: string | null;
 }
 
@@ -36,7 +41,9 @@ export async function showTable(lake: Lake, name: string, version?: number): Pro
   const snapshot = await table.snapshot(version === undefined ? {} : { version });
   const partitions = new Map<string, { files: number; rows: number | null; bytes: number }>();
   for (const file of snapshot.files) {
-    const key = snapshot.partitionColumns.map((c) => `${c}=${file.partitionValues[c] ?? 'null'}`).join('/') || '(unpartitioned)';
+    const key =
+      snapshot.partitionColumns.map((c) => `${c}=${file.partitionValues[c] ?? 'null'}`).join('/') ||
+      '(unpartitioned)';
     const entry = partitions.get(key) ?? { files: 0, rows: 0, bytes: 0 };
     const rows = file.stats ? (JSON.parse(file.stats) as { numRecords?: number }).numRecords : undefined;
     entry.files += 1;
@@ -50,14 +57,23 @@ export async function showTable(lake: Lake, name: string, version?: number): Pro
     id: snapshot.metadata.id,
     description: snapshot.metadata.description ?? null,
     protocol: snapshot.protocol,
-    columns: snapshot.schema.fields.map((f) => ({ name: f.name, type: typeof f.type === 'string' ? f.type : f.type.type, nullable: f.nullable })),
+    columns: snapshot.schema.fields.map((f) => ({
+      name: f.name,
+      type: typeof f.type === 'string' ? f.type : f.type.type,
+      nullable: f.nullable,
+    })),
     configuration: snapshot.metadata.configuration,
-    partitions: [...partitions.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([partition, v]) => ({ partition, ...v })),
+    partitions: [...partitions.entries()]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([partition, v]) => ({ partition, ...v })),
     lastModified: snapshot.timestamp === undefined ? null : new Date(snapshot.timestamp).toISOString(),
   };
 }
 
-function summarize(name: string, snapshot: Awaited<ReturnType<ReturnType<Lake['table']>['snapshot']>>): TableSummary {
+function summarize(
+  name: string,
+  snapshot: Awaited<ReturnType<ReturnType<Lake['table']>['snapshot']>>,
+): TableSummary {
   return {
     name,
     version: snapshot.version,

@@ -63,7 +63,9 @@ export async function registerSnapshot(
       return `CAST(__pv.${name} AS ${type}) AS ${name}`;
     }
     if (!present.has(field.name)) return `CAST(NULL AS ${type}) AS ${name}`;
-    return isPrimitive(field.type) ? `CAST(__data.${name} AS ${type}) AS ${name}` : `__data.${name} AS ${name}`;
+    return isPrimitive(field.type)
+      ? `CAST(__data.${name} AS ${type}) AS ${name}`
+      : `__data.${name} AS ${name}`;
   });
   await db.run(
     `CREATE OR REPLACE TEMP VIEW ${view} AS SELECT ${select.join(', ')} FROM read_parquet(${fileList}, filename = true, union_by_name = true) AS __data${join}`,
@@ -71,7 +73,11 @@ export async function registerSnapshot(
 }
 
 /** The local path of a data file named by an add/remove action. */
-export async function dataFileLocalPath(store: ObjectStore, tableKey: string, actionPath: string): Promise<string> {
+export async function dataFileLocalPath(
+  store: ObjectStore,
+  tableKey: string,
+  actionPath: string,
+): Promise<string> {
   if (isAbsoluteUri(actionPath)) {
     if (actionPath.startsWith('file:')) return fileURLToPath(actionPath);
     throw new Error(`absolute data file paths outside the table are not supported: ${actionPath}`);

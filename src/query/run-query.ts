@@ -20,7 +20,8 @@ export function parseAsOf(asOf: string | undefined): SnapshotTarget {
   if (asOf === undefined) return {};
   if (/^\d+$/.test(asOf)) return { version: Number(asOf) };
   const ms = Date.parse(asOf);
-  if (Number.isNaN(ms)) throw usageError('AS_OF', `--as-of "${asOf}" is neither a version number nor a timestamp`);
+  if (Number.isNaN(ms))
+    throw usageError('AS_OF', `--as-of "${asOf}" is neither a version number nor a timestamp`);
   return { timestamp: ms };
 }
 
@@ -38,5 +39,9 @@ export async function runQuery(lake: Lake, options: QueryOptions): Promise<Query
     tables[name] = snapshot.version;
   }
   const reader = await lake.db.connection.runAndReadAll(options.sql);
-  return { columns: reader.columnNames(), rows: reader.getRowObjectsJson() as Record<string, unknown>[], tables };
+  return {
+    columns: reader.columnNames(),
+    rows: reader.getRowObjectsJson() as Record<string, unknown>[],
+    tables,
+  };
 }

@@ -10,8 +10,8 @@ import { type ColumnDef, deltaTypeOf, sameColumns, schemaFromColumns } from '../
 import type { Snapshot } from '../lake/snapshot.js';
 import { classifyUserAgents } from './bot-user-agents.js';
 import { loadModels, type Model } from './model.js';
-import { planBuild, type BuildPlan } from './plan.js';
-import { runQualityChecks, type QualityReport } from './quality.js';
+import { type BuildPlan, planBuild } from './plan.js';
+import { type QualityReport, runQualityChecks } from './quality.js';
 
 /** The txn appId under which each mart records the raw_events version it reflects. */
 export const BUILD_APP_ID = 'shopstream-build-marts';
@@ -20,7 +20,11 @@ export interface BuildOptions {
   readonly fullRefresh?: boolean;
   readonly config: Config['marts'];
   readonly runId?: string;
-  readonly onProgress?: (step: { readonly model: string; readonly index: number; readonly total: number }) => void;
+  readonly onProgress?: (step: {
+    readonly model: string;
+    readonly index: number;
+    readonly total: number;
+  }) => void;
 }
 
 export interface MartResult {
@@ -49,14 +53,17 @@ export async function buildMarts(lake: Lake, options: BuildOptions): Promise<Bui
   const started = Date.now();
   const raw = lake.table(RAW_EVENTS);
   if (!(await raw.exists())) {
-    throw dataError('NO_RAW_EVENTS', 'the lake has no raw_events table yet', { suggestions: ['run shopstream ingest first'] });
+    throw dataError('NO_RAW_EVENTS', 'the lake has no raw_events table yet', {
+      suggestions: ['run shopstream ingest first'],
+    });
   }
   const rawSnapshot = await raw.snapshot();
   const models = loadModels();
   const marts = models.filter((m) => m.materialized === 'delta');
   const martTables = new Map(marts.map((m) => [m.name, lake.table(m.name)]));
   const martSnapshots = new Map<string, Snapshot | undefined>();
-  for (const [name, table] of martTables) martSnapshots.set(name, (await table.exists()) ? await table.snapshot() : undefined);
+  for (const [name, table] of martTables)
+    martSnapshots.set(name, (await table.exists()) ? await table.snapshot() : undefined);
 
   const plan = await planBuild(lake, rawSnapshot, martSnapshots, {
     fullRefresh: options.fullRefresh ?? false,
@@ -78,12 +85,22 @@ export async function buildMarts(lake: Lake, options: BuildOptions): Promise<Bui
         continue;
       }
       const table = martTables.get(model.name)!;
-      const result = await writeMart(db, table, martSnapshots.get(model.name), model, bound, plan, rawSnapshot.version, options.runId);
+      const result = await writeMart(
+        db,
+        table,
+        martSnapshots.get(model.name),
+        model,
+        bound,
+        plan,
+        rawSnapshot.version,
+        options.runId,
+      );
       results.push(result);
       await plan.registerMartForDownstream(model.name, await table.snapshot());
     }
   } else {
-    for (const mart of marts) results.push({ name: mart.name, version: null, rows: 0, partitionsReplaced: 0 });
+    for (const mart of marts)
+      results.push({ name: mart.name, version: null, rows: 0, partitionsReplaced: 0 });
   }
   const quality = await runQualityChecks(lake, options.config);
   return {
@@ -112,21 +129,30 @@ async function writeMart(
   const relation = `__mart_${model.name}`;
   await db.run(`CREATE OR REPLACE TEMP TABLE ${relation} AS ${model.sql}`, params);
   const described = await db.all<{ column_name: string; column_type: string }>(`DESCRIBE ${relation}`);
-  const columns: ColumnDef[] = described.map((c) => ({ name: c.column_name, type: deltaTypeOf(c.column_type) }));
+  const columns: ColumnDef[] = described.map((c) => ({
+    name: c.column_name,
+    type: deltaTypeOf(c.column_type),
+  }));
   const partitionColumns = model.partitionBy ? [model.partitionBy] : [];
   const snapshot = await table.ensure({ columns, partitionColumns, description: model.grain });
   const schemaChanged = !sameColumns(snapshot.schema, schemaFromColumns(columns));
   if (schemaChanged && plan.mode !== 'full') {
-    throw dataError('MART_SCHEMA_CHANGED', `the model ${model.name} now produces different columns than the table holds`, {
-      suggestions: ['rebuild with: shopstream build-marts --full-refresh'],
-    });
+    throw dataError(
+      'MART_SCHEMA_CHANGED',
+      `the model ${model.name} now produces different columns than the table holds`,
+      {
+        suggestions: ['rebuild with: shopstream build-marts --full-refresh'],
+      },
+    );
   }
   let replacePartitions: PartitionValues[] | undefined;
   if (plan.mode === 'incremental' && model.partitionBy) {
     if (!model.scope) throw new Error(`${model.file}: a partitioned mart needs a "-- scope:" table`);
     replacePartitions = await plan.partitionsFor(model.scope, model.partitionBy);
   }
-  const [{ rows }] = (await db.all<{ rows: string }>(`SELECT count(*) AS rows FROM ${relation}`)) as [{ rows: string }];
+  const [{ rows }] = (await db.all<{ rows: string }>(`SELECT count(*) AS rows FROM ${relation}`)) as [
+    { rows: string },
+  ];
   const written = await table.write({
     relation,
     mode: 'overwrite',

@@ -34,14 +34,16 @@ export function parseModel(file: string, text: string): Model {
     if (/^--\s*grain:/.test(line)) grainLines.push(line.replace(/^--\s*grain:\s*/, ''));
   }
   const name = header.get('model') ?? path.basename(file, '.sql');
-  if (name !== path.basename(file, '.sql')) throw new Error(`${file}: model name "${name}" must match the file name`);
+  if (name !== path.basename(file, '.sql'))
+    throw new Error(`${file}: model name "${name}" must match the file name`);
   const list = (key: string) =>
     (header.get(key) ?? '')
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean);
   const materialized = header.get('materialized') ?? (layer === 'marts' ? 'delta' : 'temp');
-  if (materialized !== 'temp' && materialized !== 'delta') throw new Error(`${file}: materialized must be temp or delta`);
+  if (materialized !== 'temp' && materialized !== 'delta')
+    throw new Error(`${file}: materialized must be temp or delta`);
   return {
     name,
     layer,
@@ -62,7 +64,9 @@ export function loadModels(sqlDir: string = SQL_DIR): Model[] {
   const models: Model[] = [];
   for (const layer of MODEL_LAYERS) {
     const dir = path.join(sqlDir, layer);
-    for (const file of readdirSync(dir).filter((f) => f.endsWith('.sql')).sort()) {
+    for (const file of readdirSync(dir)
+      .filter((f) => f.endsWith('.sql'))
+      .sort()) {
       const full = path.join(dir, file);
       models.push(parseModel(full, readFileSync(full, 'utf8')));
     }
@@ -77,7 +81,8 @@ export function orderByDependencies(models: readonly Model[]): Model[] {
   const visit = (model: Model, trail: readonly string[]) => {
     const seen = state.get(model.name);
     if (seen === 'done') return;
-    if (seen === 'visiting') throw new Error(`models depend on each other in a cycle: ${[...trail, model.name].join(' -> ')}`);
+    if (seen === 'visiting')
+      throw new Error(`models depend on each other in a cycle: ${[...trail, model.name].join(' -> ')}`);
     state.set(model.name, 'visiting');
     for (const dep of model.dependsOn) {
       const upstream = byName.get(dep);

@@ -125,10 +125,34 @@ export async function planBuild(
        FROM (SELECT day FROM scope_flag_days UNION SELECT day FROM scope_session_dates), (VALUES (-1), (0), (1)) AS t(o)`,
     );
     readDays = new Set(scoped.map((r) => r.day));
-    await registerSnapshot(db, lake.store, rawTable.tableKey, raw, 'scoped_raw_events', raw.files.filter((f) => readDays!.has(f.partitionValues.dt ?? '')));
-    const sessionDates = new Set((await db.all<{ day: string }>('SELECT CAST(day AS VARCHAR) AS day FROM scope_session_dates')).map((r) => r.day));
-    await registerSnapshot(db, lake.store, 'sessions', sessions, 'existing_sessions', sessions.files.filter((f) => sessionDates.has(f.partitionValues.session_date ?? '')));
-    await registerSnapshot(db, lake.store, 'customer_ltv', marts.get('customer_ltv')!, 'existing_customer_ltv');
+    await registerSnapshot(
+      db,
+      lake.store,
+      rawTable.tableKey,
+      raw,
+      'scoped_raw_events',
+      raw.files.filter((f) => readDays!.has(f.partitionValues.dt ?? '')),
+    );
+    const sessionDates = new Set(
+      (await db.all<{ day: string }>('SELECT CAST(day AS VARCHAR) AS day FROM scope_session_dates')).map(
+        (r) => r.day,
+      ),
+    );
+    await registerSnapshot(
+      db,
+      lake.store,
+      'sessions',
+      sessions,
+      'existing_sessions',
+      sessions.files.filter((f) => sessionDates.has(f.partitionValues.session_date ?? '')),
+    );
+    await registerSnapshot(
+      db,
+      lake.store,
+      'customer_ltv',
+      marts.get('customer_ltv')!,
+      'existing_customer_ltv',
+    );
     registered.add('existing_sessions').add('existing_customer_ltv');
   }
 
@@ -136,7 +160,9 @@ export async function planBuild(
     mode: full ? 'full' : 'incremental',
     fromVersion,
     async partitionsFor(scopeTable, column) {
-      const rows = await db.all<{ day: string }>(`SELECT DISTINCT CAST(day AS VARCHAR) AS day FROM ${scopeTable} ORDER BY 1`);
+      const rows = await db.all<{ day: string }>(
+        `SELECT DISTINCT CAST(day AS VARCHAR) AS day FROM ${scopeTable} ORDER BY 1`,
+      );
       return rows.map((r) => ({ [column]: r.day }));
     },
     async afterTempModel(model) {
@@ -149,7 +175,9 @@ export async function planBuild(
     async registerMartForDownstream(name, snapshot) {
       const [partition] = snapshot.partitionColumns;
       const files =
-        readDays && partition ? snapshot.files.filter((f) => readDays!.has(f.partitionValues[partition] ?? '')) : snapshot.files;
+        readDays && partition
+          ? snapshot.files.filter((f) => readDays!.has(f.partitionValues[partition] ?? ''))
+          : snapshot.files;
       await registerSnapshot(db, lake.store, name, snapshot, name, files);
     },
   };
@@ -162,7 +190,8 @@ async function changedFiles(lake: Lake, raw: Snapshot, fromVersion: number): Pro
   const out = new Map<string, AddFile>();
   for (let version = fromVersion + 1; version <= raw.version; version++) {
     for (const action of await log.readCommit(version)) {
-      if ('add' in action && action.add.dataChange && live.has(action.add.path)) out.set(action.add.path, action.add);
+      if ('add' in action && action.add.dataChange && live.has(action.add.path))
+        out.set(action.add.path, action.add);
       if ('remove' in action && action.remove.dataChange) {
         const key = `${RAW_EVENTS}/${decodeURIComponent(action.remove.path)}`;
         if (await lake.store.head(key)) {

@@ -46,7 +46,13 @@ export function loadChecks(dir = path.join(SQL_DIR, 'checks')): CheckDefinition[
         .map((l) => l.replace(/^--\s*/, ''))
         .join(' ');
       const severity = header('severity') === 'error' ? 'error' : 'warn';
-      return { name: header('check') || path.basename(file, '.sql'), severity, tables: header('tables').split(/,\s*/).filter(Boolean), description, sql };
+      return {
+        name: header('check') || path.basename(file, '.sql'),
+        severity,
+        tables: header('tables').split(/,\s*/).filter(Boolean),
+        description,
+        sql,
+      };
     });
 }
 
@@ -66,7 +72,14 @@ export async function runQualityChecks(lake: Lake, config: Config['marts']): Pro
     const [row] = await lake.db.all<{ checked: string | null; failing: string | null }>(check.sql);
     const checked = Number(row?.checked ?? 0);
     const failing = Number(row?.failing ?? 0);
-    results.push({ name: check.name, severity: check.severity, description: check.description, checked, failing, passed: failing === 0 });
+    results.push({
+      name: check.name,
+      severity: check.severity,
+      description: check.description,
+      checked,
+      failing,
+      passed: failing === 0,
+    });
   }
   const checked = results.reduce((sum, r) => sum + r.checked, 0);
   const failing = results.reduce((sum, r) => sum + r.failing, 0);

@@ -18,7 +18,13 @@ describe('shopstream CLI (built, as a user runs it)', () => {
     const result = cli(['demo', '--json']);
     expect(result.status, result.stderr).toBe(0);
     const json = JSON.parse(result.stdout);
-    expect(json).toMatchObject({ eventsProcessed: 8, anomaliesDetected: 1, anomalousUsers: ['usr_suspicious'], fraudValueFlagged: 79999, viewToCartRate: 0.4 });
+    expect(json).toMatchObject({
+      eventsProcessed: 8,
+      anomaliesDetected: 1,
+      anomalousUsers: ['usr_suspicious'],
+      fraudValueFlagged: 79999,
+      viewToCartRate: 0.4,
+    });
   });
 
   it('ingest → query → table list/history/show on a lake given by flag, env or config file', () => {
@@ -26,16 +32,33 @@ describe('shopstream CLI (built, as a user runs it)', () => {
     const lake = path.join(dir, 'lake');
     const ingest = cli(['ingest', fixture('demo', 'events.ndjson'), '--lake', lake, '--json']);
     expect(ingest.status, ingest.stderr).toBe(0);
-    expect(JSON.parse(ingest.stdout)).toMatchObject({ read: 8, written: 8, quarantined: 0, rawEventsVersion: 1 });
+    expect(JSON.parse(ingest.stdout)).toMatchObject({
+      read: 8,
+      written: 8,
+      quarantined: 0,
+      rawEventsVersion: 1,
+    });
 
-    const viaEnv = cli(['query', 'SELECT count(*)::INT AS n FROM raw_events', '--json'], { env: { SHOPSTREAM_LAKE: lake } });
+    const viaEnv = cli(['query', 'SELECT count(*)::INT AS n FROM raw_events', '--json'], {
+      env: { SHOPSTREAM_LAKE: lake },
+    });
     expect(JSON.parse(viaEnv.stdout).rows).toEqual([{ n: 8 }]);
 
     writeFileSync(path.join(dir, 'shopstream.config.json'), JSON.stringify({ lake }));
-    const viaFile = cli(['query', "SELECT user_id FROM raw_events WHERE cart_value > 10000", '--csv'], { cwd: dir });
+    const viaFile = cli(['query', 'SELECT user_id FROM raw_events WHERE cart_value > 10000', '--csv'], {
+      cwd: dir,
+    });
     expect(viaFile.stdout.trim()).toBe('user_id\nusr_suspicious');
 
-    const asOf = cli(['query', 'SELECT count(*)::INT AS n FROM raw_events', '--as-of', '0', '--json', '--lake', lake]);
+    const asOf = cli([
+      'query',
+      'SELECT count(*)::INT AS n FROM raw_events',
+      '--as-of',
+      '0',
+      '--json',
+      '--lake',
+      lake,
+    ]);
     expect(JSON.parse(asOf.stdout).rows).toEqual([{ n: 0 }]);
 
     const list = JSON.parse(cli(['table', 'list', '--json', '--lake', lake]).stdout);
@@ -43,7 +66,12 @@ describe('shopstream CLI (built, as a user runs it)', () => {
     const history = JSON.parse(cli(['table', 'history', 'raw_events', '--json', '--lake', lake]).stdout);
     expect(history.map((h: { version: number }) => h.version)).toEqual([1, 0]);
     const show = JSON.parse(cli(['table', 'show', 'raw_events', '--json', '--lake', lake]).stdout);
-    expect(show).toMatchObject({ version: 1, rows: 8, partitionColumns: ['dt', 'hour'], protocol: { minReaderVersion: 1, minWriterVersion: 2 } });
+    expect(show).toMatchObject({
+      version: 1,
+      rows: 8,
+      partitionColumns: ['dt', 'hour'],
+      protocol: { minReaderVersion: 1, minWriterVersion: 2 },
+    });
   });
 
   it('exits 65 when too many records are bad, naming file, line and field, after landing the good ones', () => {
@@ -53,13 +81,20 @@ describe('shopstream CLI (built, as a user runs it)', () => {
     expect(result.stderr).toMatch(/mixed\.ndjson:4 field properties\.quantity/);
     const count = cli(['query', 'SELECT count(*)::INT AS n FROM raw_events', '--json', '--lake', lake]);
     expect(JSON.parse(count.stdout).rows).toEqual([{ n: 4 }]);
-    expect(cli(['ingest', fixture('ingest', 'mixed.ndjson'), '--lake', lake, '--max-bad-ratio', '0.9']).status).toBe(0);
+    expect(
+      cli(['ingest', fixture('ingest', 'mixed.ndjson'), '--lake', lake, '--max-bad-ratio', '0.9']).status,
+    ).toBe(0);
   });
 
   it('uses distinct exit codes: usage 64, bad data 65, config 78', () => {
     expect(cli(['query']).status).toBe(64);
     expect(cli(['ingest', '--no-such-flag', 'x']).status).toBe(64);
-    const missing = cli(['ingest', '/definitely/not/here.ndjson', '--lake', path.join(tempDir('e2e-missing'), 'lake')]);
+    const missing = cli([
+      'ingest',
+      '/definitely/not/here.ndjson',
+      '--lake',
+      path.join(tempDir('e2e-missing'), 'lake'),
+    ]);
     expect(missing.status).toBe(65);
     expect(missing.stderr).toContain('/definitely/not/here.ndjson');
     const dir = tempDir('e2e-config');
@@ -78,21 +113,37 @@ describe('shopstream CLI (built, as a user runs it)', () => {
     expect(first.status, first.stderr).toBe(0);
     const summary = JSON.parse(first.stdout);
     expect(summary.mode).toBe('full');
-    expect(summary.marts.map((m: { name: string }) => m.name).sort()).toEqual(
-      ['conversion_daily', 'customer_ltv', 'fraud_flags', 'fraud_user_minute', 'metrics_minute', 'sessions'],
-    );
+    expect(summary.marts.map((m: { name: string }) => m.name).sort()).toEqual([
+      'conversion_daily',
+      'customer_ltv',
+      'fraud_flags',
+      'fraud_user_minute',
+      'metrics_minute',
+      'sessions',
+    ]);
     expect(summary.quality).toMatchObject({ passed: true, qualityRatio: 1 });
     const again = JSON.parse(cli(['build-marts', '--lake', lake, '--json']).stdout);
     expect(again.mode).toBe('up-to-date');
     expect(again.marts.every((m: { version: number | null }) => m.version === null)).toBe(true);
-    const conversion = JSON.parse(cli(['query', "SELECT view_to_cart_rate FROM conversion_daily WHERE device = 'all'", '--json', '--lake', lake]).stdout);
+    const conversion = JSON.parse(
+      cli([
+        'query',
+        "SELECT view_to_cart_rate FROM conversion_daily WHERE device = 'all'",
+        '--json',
+        '--lake',
+        lake,
+      ]).stdout,
+    );
     expect(conversion.rows).toEqual([{ view_to_cart_rate: 0.4 }]);
   });
 
   it('build-marts exits 65 when quality is below the SLO, 0 with --warn-only', () => {
     const dir = tempDir('e2e-quality');
     const lake = path.join(dir, 'lake');
-    writeFileSync(path.join(dir, 'shopstream.config.json'), JSON.stringify({ lake, marts: { lateAfterMinutes: 0.001 } }));
+    writeFileSync(
+      path.join(dir, 'shopstream.config.json'),
+      JSON.stringify({ lake, marts: { lateAfterMinutes: 0.001 } }),
+    );
     expect(cli(['ingest', fixture('demo', 'events.ndjson')], { cwd: dir }).status).toBe(0);
     const failed = cli(['build-marts'], { cwd: dir });
     expect(failed.status).toBe(65);
@@ -101,7 +152,16 @@ describe('shopstream CLI (built, as a user runs it)', () => {
   });
 
   it('every command has --help with examples', () => {
-    for (const command of [['ingest'], ['query'], ['demo'], ['table', 'list'], ['table', 'history'], ['table', 'show'], ['generate'], ['build-marts']]) {
+    for (const command of [
+      ['ingest'],
+      ['query'],
+      ['demo'],
+      ['table', 'list'],
+      ['table', 'history'],
+      ['table', 'show'],
+      ['generate'],
+      ['build-marts'],
+    ]) {
       const help = cli([...command, '--help']);
       expect(help.status, command.join(' ')).toBe(0);
       expect(help.stdout, command.join(' ')).toContain('EXAMPLES');

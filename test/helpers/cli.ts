@@ -15,9 +15,13 @@ export interface CliResult {
 }
 
 /** Runs the built CLI (dist/) as a user would, in a pipe (no TTY), with a clean SHOPSTREAM_* env. */
-export function cli(args: readonly string[], options: { cwd?: string; env?: Record<string, string> } = {}): CliResult {
+export function cli(
+  args: readonly string[],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+): CliResult {
   const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('SHOPSTREAM_') && value !== undefined) env[key] = value;
+  for (const [key, value] of Object.entries(process.env))
+    if (!key.startsWith('SHOPSTREAM_') && value !== undefined) env[key] = value;
   const result = spawnSync(process.execPath, [BIN, ...args], {
     cwd: options.cwd ?? tempDir('cli-cwd'),
     env: { ...env, ...options.env },

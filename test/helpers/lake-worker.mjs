@@ -13,7 +13,12 @@ const [lakeDir, mode, worker, count] = process.argv.slice(2);
 const db = await DuckDb.open({ threads: 1 });
 const lake = new Lake(new LocalStore(lakeDir), db);
 const table = lake.table('race');
-const definition = { columns: [{ name: 'worker', type: 'string' }, { name: 'i', type: 'long' }] };
+const definition = {
+  columns: [
+    { name: 'worker', type: 'string' },
+    { name: 'i', type: 'long' },
+  ],
+};
 
 if (mode === 'ensure') {
   const snapshot = await table.ensure(definition);
@@ -21,8 +26,16 @@ if (mode === 'ensure') {
 } else if (mode === 'append') {
   await table.ensure(definition);
   for (let i = 0; i < Number(count); i++) {
-    await db.run('CREATE OR REPLACE TEMP TABLE batch AS SELECT $w AS worker, CAST($i AS BIGINT) AS i', { w: worker, i: String(i) });
-    const { version } = await table.write({ relation: 'batch', mode: 'append', operation: 'WRITE', parameters: { worker } });
+    await db.run('CREATE OR REPLACE TEMP TABLE batch AS SELECT $w AS worker, CAST($i AS BIGINT) AS i', {
+      w: worker,
+      i: String(i),
+    });
+    const { version } = await table.write({
+      relation: 'batch',
+      mode: 'append',
+      operation: 'WRITE',
+      parameters: { worker },
+    });
     process.stdout.write(`${version}\n`);
   }
 } else if (mode === 'crash') {
@@ -35,7 +48,13 @@ if (mode === 'ensure') {
   const snapshot = await table.ensure(definition);
   if (snapshot.txnVersion('job-1') === undefined) {
     await db.run("CREATE OR REPLACE TEMP TABLE batch AS SELECT 'job' AS worker, CAST(1 AS BIGINT) AS i");
-    await table.write({ relation: 'batch', mode: 'append', operation: 'WRITE', txns: [{ appId: 'job-1', version: 0 }], readSnapshot: snapshot });
+    await table.write({
+      relation: 'batch',
+      mode: 'append',
+      operation: 'WRITE',
+      txns: [{ appId: 'job-1', version: 0 }],
+      readSnapshot: snapshot,
+    });
     process.stdout.write('COMMITTED\n');
   } else {
     process.stdout.write('SKIPPED\n');

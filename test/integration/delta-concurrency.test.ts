@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DuckDb } from '../../src/engine/duckdb.js';
@@ -9,14 +9,23 @@ import { ROOT, tempDir } from '../helpers/cli.js';
 
 const WORKER = path.join(ROOT, 'test/helpers/lake-worker.mjs');
 
-function run(lakeDir: string, mode: string, worker = 'w', count = 1): { child: ChildProcess; done: Promise<string> } {
-  const child = spawn(process.execPath, [WORKER, lakeDir, mode, worker, String(count)], { stdio: ['ignore', 'pipe', 'pipe'] });
+function run(
+  lakeDir: string,
+  mode: string,
+  worker = 'w',
+  count = 1,
+): { child: ChildProcess; done: Promise<string> } {
+  const child = spawn(process.execPath, [WORKER, lakeDir, mode, worker, String(count)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (err += d));
   const done = new Promise<string>((resolve, reject) =>
-    child.on('exit', (code, signal) => (code === 0 ? resolve(out) : reject(new Error(`worker ${mode} exited ${code ?? signal}: ${err}`)))),
+    child.on('exit', (code, signal) =>
+      code === 0 ? resolve(out) : reject(new Error(`worker ${mode} exited ${code ?? signal}: ${err}`)),
+    ),
   );
   return { child, done };
 }
@@ -26,7 +35,10 @@ describe('commits across processes', () => {
   let db: DuckDb;
   let lake: Lake;
   const logDir = () => path.join(dir, 'race', '_delta_log');
-  const commits = () => readdirSync(logDir()).filter((f) => /^\d{20}\.json$/.test(f)).sort();
+  const commits = () =>
+    readdirSync(logDir())
+      .filter((f) => /^\d{20}\.json$/.test(f))
+      .sort();
 
   beforeEach(async () => {
     dir = tempDir('race');
@@ -39,15 +51,27 @@ describe('commits across processes', () => {
     await run(dir, 'ensure').done;
     const [a, b] = [run(dir, 'append', 'a', 15), run(dir, 'append', 'b', 15)];
     const [outA, outB] = await Promise.all([a.done, b.done]);
-    const versions = [...outA.trim().split('\n'), ...outB.trim().split('\n')].map(Number).sort((x, y) => x - y);
+    const versions = [...outA.trim().split('\n'), ...outB.trim().split('\n')]
+      .map(Number)
+      .sort((x, y) => x - y);
     expect(versions).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
     expect(commits()).toHaveLength(31);
     // each commit is one writer's append (its worker parameter) and no version was written twice
-    const writers = commits().slice(1).map((f) => JSON.parse(readFileSync(path.join(logDir(), f), 'utf8').split('\n')[0]!).commitInfo.operationParameters.worker);
+    const writers = commits()
+      .slice(1)
+      .map(
+        (f) =>
+          JSON.parse(readFileSync(path.join(logDir(), f), 'utf8').split('\n')[0]!).commitInfo
+            .operationParameters.worker,
+      );
     expect(writers.filter((w: string) => w === 'a')).toHaveLength(15);
     expect(writers.filter((w: string) => w === 'b')).toHaveLength(15);
     await lake.table('race').register('race');
-    expect(await db.all('SELECT worker, count(*)::INT AS n, count(DISTINCT i)::INT AS d FROM race GROUP BY 1 ORDER BY 1')).toEqual([
+    expect(
+      await db.all(
+        'SELECT worker, count(*)::INT AS n, count(DISTINCT i)::INT AS d FROM race GROUP BY 1 ORDER BY 1',
+      ),
+    ).toEqual([
       { worker: 'a', n: 15, d: 15 },
       { worker: 'b', n: 15, d: 15 },
     ]);
@@ -64,21 +88,35 @@ describe('commits across processes', () => {
 
   it('an overwrite computed from an old snapshot fails with a retryable conflict after a concurrent append', async () => {
     const table = lake.table('race');
-    const before = await table.ensure({ columns: [{ name: 'worker', type: 'string' }, { name: 'i', type: 'long' }] });
+    const before = await table.ensure({
+      columns: [
+        { name: 'worker', type: 'string' },
+        { name: 'i', type: 'long' },
+      ],
+    });
     await run(dir, 'append', 'other', 1).done;
     await db.run("CREATE OR REPLACE TEMP TABLE batch AS SELECT 'mine' AS worker, CAST(0 AS BIGINT) AS i");
-    await expect(table.write({ relation: 'batch', mode: 'overwrite', operation: 'WRITE', readSnapshot: before })).rejects.toMatchObject({
+    await expect(
+      table.write({ relation: 'batch', mode: 'overwrite', operation: 'WRITE', readSnapshot: before }),
+    ).rejects.toMatchObject({
       kind: 'conflict',
       exitCode: 75,
     });
     // a blind append from the same old snapshot goes on at the next version
-    const appended = await table.write({ relation: 'batch', mode: 'append', operation: 'WRITE', readSnapshot: before });
+    const appended = await table.write({
+      relation: 'batch',
+      mode: 'append',
+      operation: 'WRITE',
+      readSnapshot: before,
+    });
     expect(appended.version).toBe(2);
   });
 
   it('a writer killed after writing data files but before committing leaves nothing visible; the rerun commits once', async () => {
     const crash = run(dir, 'crash');
-    await new Promise<void>((resolve) => crash.child.stdout!.on('data', (d) => String(d).includes('WRITTEN') && resolve()));
+    await new Promise<void>((resolve) =>
+      crash.child.stdout!.on('data', (d) => String(d).includes('WRITTEN') && resolve()),
+    );
     crash.child.kill('SIGKILL');
     await crash.done.catch(() => undefined);
     const orphans = readdirSync(path.join(dir, 'race')).filter((f) => f.endsWith('.parquet'));
@@ -87,7 +125,9 @@ describe('commits across processes', () => {
     await lake.table('race').register('race');
     expect(await db.all('SELECT count(*)::INT AS n FROM race')).toEqual([{ n: 0 }]);
     // plain DuckDB over the folder would see the orphan; the log-based reader does not
-    expect(await db.all(`SELECT count(*)::INT AS n FROM read_parquet('${path.join(dir, 'race', '*.parquet')}')`)).toEqual([{ n: 1 }]);
+    expect(
+      await db.all(`SELECT count(*)::INT AS n FROM read_parquet('${path.join(dir, 'race', '*.parquet')}')`),
+    ).toEqual([{ n: 1 }]);
 
     // a stray temp commit and a half-written next version name are ignored too
     mkdirSync(path.join(logDir(), '.tmp'), { recursive: true });
@@ -96,6 +136,8 @@ describe('commits across processes', () => {
     expect((await run(dir, 'txn').done).trim()).toBe('COMMITTED');
     expect((await run(dir, 'txn').done).trim()).toBe('SKIPPED');
     await lake.table('race').register('race');
-    expect(await db.all('SELECT worker, count(*)::INT AS n FROM race GROUP BY 1')).toEqual([{ worker: 'job', n: 1 }]);
+    expect(await db.all('SELECT worker, count(*)::INT AS n FROM race GROUP BY 1')).toEqual([
+      { worker: 'job', n: 1 },
+    ]);
   });
 });

@@ -47,7 +47,9 @@ describe('Delta tables we write', () => {
   it('writes a valid log that our reader and plain DuckDB read back with the same rows', async () => {
     const table = lake.table('t');
     await table.ensure({ columns: COLUMNS, partitionColumns: ['day', 'tag'] });
-    await insert(`SELECT CAST(id AS BIGINT) AS id, name, CAST(qty AS INTEGER) AS qty, CAST(score AS DOUBLE) AS score, ok, seen_at, CAST(amount AS DECIMAL(18,2)) AS amount, day, tag FROM (${BATCH})`);
+    await insert(
+      `SELECT CAST(id AS BIGINT) AS id, name, CAST(qty AS INTEGER) AS qty, CAST(score AS DOUBLE) AS score, ok, seen_at, CAST(amount AS DECIMAL(18,2)) AS amount, day, tag FROM (${BATCH})`,
+    );
     const { version, added } = await table.write({ relation: 'src', mode: 'append', operation: 'WRITE' });
     expect(version).toBe(1);
 
@@ -55,12 +57,17 @@ describe('Delta tables we write', () => {
     expect(protocol).toEqual({ protocol: { minReaderVersion: 1, minWriterVersion: 2 } });
     const schema = JSON.parse(metaData.metaData.schemaString);
     expect(schema.type).toBe('struct');
-    expect(schema.fields.map((f: { name: string; type: string }) => `${f.name}:${f.type}`)).toEqual(COLUMNS.map((c) => `${c.name}:${c.type}`));
+    expect(schema.fields.map((f: { name: string; type: string }) => `${f.name}:${f.type}`)).toEqual(
+      COLUMNS.map((c) => `${c.name}:${c.type}`),
+    );
     expect(metaData.metaData.partitionColumns).toEqual(['day', 'tag']);
     expect(metaData.metaData.format).toEqual({ provider: 'parquet', options: {} });
 
     const commit = logLines(1);
-    expect(commit[0].commitInfo).toMatchObject({ operation: 'WRITE', engineInfo: expect.stringMatching(/^shopstream/) });
+    expect(commit[0].commitInfo).toMatchObject({
+      operation: 'WRITE',
+      engineInfo: expect.stringMatching(/^shopstream/),
+    });
     const adds: AddFile[] = commit.filter((a) => a.add).map((a) => a.add);
     expect(adds).toHaveLength(3);
     for (const add of adds) {
@@ -95,24 +102,41 @@ describe('Delta tables we write', () => {
     expect((await db.all('SELECT * FROM t ORDER BY id')).map((r) => JSON.stringify(r))).toEqual(source);
     // Plain DuckDB over the live files (no Hive parsing): the same data columns.
     const files = added.map((a) => path.join(dir, 't', decodeURIComponent(a.path)));
-    const plain = await db.all(`SELECT id, name, qty, score, ok, seen_at, amount FROM read_parquet([${files.map((f) => `'${f}'`).join(',')}], hive_partitioning = false) ORDER BY id`);
-    expect(plain).toEqual(await db.all('SELECT id, name, qty, score, ok, seen_at, amount FROM src ORDER BY id'));
+    const plain = await db.all(
+      `SELECT id, name, qty, score, ok, seen_at, amount FROM read_parquet([${files.map((f) => `'${f}'`).join(',')}], hive_partitioning = false) ORDER BY id`,
+    );
+    expect(plain).toEqual(
+      await db.all('SELECT id, name, qty, score, ok, seen_at, amount FROM src ORDER BY id'),
+    );
   });
 
   it('overwrites the whole table or only matching partitions, and travels back by version and time', async () => {
     const table = lake.table('t');
     await table.ensure({ columns: COLUMNS, partitionColumns: ['day'] });
-    const write = async (ids: number[], mode: 'append' | 'overwrite', replacePartitions?: { day: string }[]) => {
+    const write = async (
+      ids: number[],
+      mode: 'append' | 'overwrite',
+      replacePartitions?: { day: string }[],
+    ) => {
       await insert(`SELECT CAST(i AS BIGINT) AS id, 'n' || i AS name, CAST(i AS INTEGER) AS qty, i * 1.0 AS score, true AS ok,
         TIMESTAMPTZ '2026-01-01 00:00:00+00' AS seen_at, CAST(i AS DECIMAL(18,2)) AS amount,
         CAST(DATE '2026-01-01' + INTERVAL (i % 2) DAY AS DATE) AS day, 'x' AS tag FROM unnest([${ids.join(',')}]) AS u(i)`);
-      return table.write({ relation: 'src', mode, operation: 'WRITE', ...(replacePartitions ? { replacePartitions } : {}) });
+      return table.write({
+        relation: 'src',
+        mode,
+        operation: 'WRITE',
+        ...(replacePartitions ? { replacePartitions } : {}),
+      });
     };
     await write([1, 2, 3, 4], 'append'); // v1: days 01 (2,4) and 02 (1,3)
     await write([10, 12], 'overwrite', [{ day: '2026-01-01' }]); // v2: day 01 replaced by 10, 12
     const v2 = logLines(2);
     expect(v2.filter((a) => a.remove).map((a) => a.remove)).toEqual([
-      expect.objectContaining({ dataChange: true, extendedFileMetadata: true, partitionValues: { day: '2026-01-01' } }),
+      expect.objectContaining({
+        dataChange: true,
+        extendedFileMetadata: true,
+        partitionValues: { day: '2026-01-01' },
+      }),
     ]);
     await write([7], 'overwrite'); // v3: everything replaced
 
@@ -126,7 +150,8 @@ describe('Delta tables we write', () => {
 
     const logDir = path.join(dir, 't', '_delta_log');
     const base = Date.parse('2026-01-10T00:00:00Z') / 1000;
-    for (let v = 0; v <= 3; v++) utimesSync(path.join(logDir, `${String(v).padStart(20, '0')}.json`), base + v * 60, base + v * 60);
+    for (let v = 0; v <= 3; v++)
+      utimesSync(path.join(logDir, `${String(v).padStart(20, '0')}.json`), base + v * 60, base + v * 60);
     expect(await ids({ timestamp: (base + 90) * 1000 })).toEqual([1, 2, 3, 4]);
     expect(await ids({ timestamp: (base + 150) * 1000 })).toEqual([1, 3, 10, 12]);
     await expect(ids({ timestamp: (base - 10) * 1000 })).rejects.toMatchObject({ code: 'VERSION_NOT_FOUND' });
@@ -138,18 +163,28 @@ describe('Delta tables we write', () => {
     await table.ensure({ columns: COLUMNS.slice(0, 2) });
     for (let i = 0; i < 25; i++) {
       await insert(`SELECT CAST(${i} AS BIGINT) AS id, 'n${i}' AS name`);
-      await table.write({ relation: 'src', mode: 'append', operation: 'WRITE', txns: [{ appId: 'loader', version: i }] });
+      await table.write({
+        relation: 'src',
+        mode: 'append',
+        operation: 'WRITE',
+        txns: [{ appId: 'loader', version: i }],
+      });
     }
     const logDir = path.join(dir, 't', '_delta_log');
     const names = readdirSync(logDir);
     expect(names).toContain('00000000000000000010.checkpoint.parquet');
     expect(names).toContain('00000000000000000020.checkpoint.parquet');
-    expect(JSON.parse(readFileSync(path.join(logDir, '_last_checkpoint'), 'utf8'))).toMatchObject({ version: 20, size: 2 + 1 + 20 });
+    expect(JSON.parse(readFileSync(path.join(logDir, '_last_checkpoint'), 'utf8'))).toMatchObject({
+      version: 20,
+      size: 2 + 1 + 20,
+    });
     const described = await db.all<{ column_name: string; column_type: string }>(
       `DESCRIBE SELECT * FROM read_parquet('${path.join(logDir, '00000000000000000020.checkpoint.parquet')}')`,
     );
     expect(described.map((c) => c.column_name)).toEqual(['txn', 'add', 'remove', 'metaData', 'protocol']);
-    expect(described.find((c) => c.column_name === 'add')!.column_type).toContain('partitionValues MAP(VARCHAR, VARCHAR)');
+    expect(described.find((c) => c.column_name === 'add')!.column_type).toContain(
+      'partitionValues MAP(VARCHAR, VARCHAR)',
+    );
 
     const expectLatest = async () => {
       const snapshot = await table.snapshot();
@@ -157,7 +192,9 @@ describe('Delta tables we write', () => {
       expect(snapshot.files).toHaveLength(25);
       expect(snapshot.txnVersion('loader')).toBe(24);
       await table.register('t');
-      expect(await db.all('SELECT count(*)::INT AS n, sum(id)::INT AS s FROM t')).toEqual([{ n: 25, s: 300 }]);
+      expect(await db.all('SELECT count(*)::INT AS n, sum(id)::INT AS s FROM t')).toEqual([
+        { n: 25, s: 300 },
+      ]);
     };
     await expectLatest();
     for (let v = 0; v < 20; v++) rmSync(path.join(logDir, `${String(v).padStart(20, '0')}.json`));
@@ -177,7 +214,9 @@ describe('Delta tables we write', () => {
     await table.ensure({ columns: COLUMNS.slice(0, 2), configuration: { 'delta.appendOnly': 'true' } });
     await insert("SELECT CAST(1 AS BIGINT) AS id, 'a' AS name");
     await table.write({ relation: 'src', mode: 'append', operation: 'WRITE' });
-    await expect(table.write({ relation: 'src', mode: 'overwrite', operation: 'WRITE' })).rejects.toMatchObject({ code: 'APPEND_ONLY' });
+    await expect(
+      table.write({ relation: 'src', mode: 'overwrite', operation: 'WRITE' }),
+    ).rejects.toMatchObject({ code: 'APPEND_ONLY' });
 
     const other = lake.table('future');
     await other.ensure({ columns: COLUMNS.slice(0, 2) });

@@ -1,16 +1,20 @@
-import { copyFileSync, writeFileSync } from 'node:fs';
-import { gzipSync } from 'node:zlib';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DuckDb } from '../../src/engine/duckdb.js';
-import { ingest, type IngestOptions } from '../../src/ingest/ingest.js';
+import { type IngestOptions, ingest } from '../../src/ingest/ingest.js';
 import { Lake } from '../../src/lake/lake.js';
 import { LocalStore } from '../../src/storage/local-store.js';
 import { fixture, tempDir } from '../helpers/cli.js';
 
 const NOW = new Date('2026-11-24T12:00:00Z');
-const base: Omit<IngestOptions, 'sources'> = { maxBadRatio: 1, maxFutureHours: 24, minEventDate: '2000-01-01', now: NOW };
+const base: Omit<IngestOptions, 'sources'> = {
+  maxBadRatio: 1,
+  maxFutureHours: 24,
+  minEventDate: '2000-01-01',
+  now: NOW,
+};
 
 describe('ingest', () => {
   let dir: string;
@@ -35,7 +39,9 @@ describe('ingest', () => {
     expect(summary).toMatchObject({ read: 11, written: 4, duplicates: 1, quarantined: 6 });
     expect(summary.qualityRatio).toBeCloseTo(5 / 11);
 
-    const good = await rows('SELECT event_id, CAST(dt AS VARCHAR) AS dt, hour, source_line FROM raw_events ORDER BY event_id');
+    const good = await rows(
+      'SELECT event_id, CAST(dt AS VARCHAR) AS dt, hour, source_line FROM raw_events ORDER BY event_id',
+    );
     expect(good).toEqual([
       { event_id: 'm1', dt: '2026-11-20', hour: 23, source_line: '1' },
       { event_id: 'm2', dt: '2026-11-21', hour: 0, source_line: '2' },
@@ -44,7 +50,9 @@ describe('ingest', () => {
       { event_id: 'm9', dt: '2026-11-19', hour: 6, source_line: '12' },
     ]);
 
-    const bad = await rows('SELECT source_file, source_line, error_field, error_reason, raw FROM quarantine ORDER BY source_line');
+    const bad = await rows(
+      'SELECT source_file, source_line, error_field, error_reason, raw FROM quarantine ORDER BY source_line',
+    );
     const lines = readFileSync(source, 'utf8').split('\n');
     expect(bad.map((b) => [Number(b.source_line), b.error_field])).toEqual([
       [4, 'properties.quantity'],
@@ -66,13 +74,17 @@ describe('ingest', () => {
     writeFileSync(gz, gzipSync(readFileSync(fixture('demo', 'events.ndjson'))));
     const summary = await ingest(lake, { ...base, sources: [fixture('ingest', 'events.csv'), gz] });
     expect(summary).toMatchObject({ read: 12, written: 11, quarantined: 1 });
-    const csv = await rows("SELECT event_id, quantity, CAST(price AS VARCHAR) AS price, user_agent FROM raw_events WHERE event_id LIKE 'c%' ORDER BY 1");
+    const csv = await rows(
+      "SELECT event_id, quantity, CAST(price AS VARCHAR) AS price, user_agent FROM raw_events WHERE event_id LIKE 'c%' ORDER BY 1",
+    );
     expect(csv).toEqual([
       { event_id: 'c1', quantity: null, price: '25.00', user_agent: 'Mozilla/5.0 (X11; Linux x86_64)' },
       { event_id: 'c2', quantity: 3, price: '25.00', user_agent: 'Mozilla/5.0 (X11; Linux x86_64)' },
       { event_id: 'c3', quantity: 3, price: '25.00', user_agent: 'Mozilla/5.0, "quoted" agent' },
     ]);
-    const [cart] = await rows("SELECT CAST(cart_value AS VARCHAR) AS v FROM raw_events WHERE user_id = 'usr_suspicious' AND event_type = 'add_to_cart'");
+    const [cart] = await rows(
+      "SELECT CAST(cart_value AS VARCHAR) AS v FROM raw_events WHERE user_id = 'usr_suspicious' AND event_type = 'add_to_cart'",
+    );
     expect(cart).toEqual({ v: '79999.00' });
   });
 
@@ -97,7 +109,9 @@ describe('ingest', () => {
     writeFileSync(resent, `${lines[0]}\n${lines[1]}\n${extra}\n`);
     const summary = await ingest(lake, { ...base, sources: [resent] });
     expect(summary).toMatchObject({ read: 3, written: 1, duplicates: 2 });
-    expect(await rows('SELECT count(*)::INT AS n, count(DISTINCT event_id)::INT AS d FROM raw_events')).toEqual([{ n: 9, d: 9 }]);
+    expect(
+      await rows('SELECT count(*)::INT AS n, count(DISTINCT event_id)::INT AS d FROM raw_events'),
+    ).toEqual([{ n: 9, d: 9 }]);
   });
 
   it('completes exactly once when a crash hit between the quarantine and raw_events commits', async () => {
@@ -114,7 +128,11 @@ describe('ingest', () => {
   });
 
   it('flags a bad ratio above the maximum but still lands the good records', async () => {
-    const summary = await ingest(lake, { ...base, maxBadRatio: 0.01, sources: [fixture('ingest', 'mixed.ndjson')] });
+    const summary = await ingest(lake, {
+      ...base,
+      maxBadRatio: 0.01,
+      sources: [fixture('ingest', 'mixed.ndjson')],
+    });
     expect(summary.badRatioExceeded).toBe(true);
     expect(summary.quarantineSamples[0]).toMatchObject({ line: 4, field: 'properties.quantity' });
     expect(await rows('SELECT count(*)::INT AS n FROM raw_events')).toEqual([{ n: 4 }]);

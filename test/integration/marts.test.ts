@@ -10,7 +10,14 @@ import { buildMarts } from '../../src/transforms/build-marts.js';
 import { tempDir } from '../helpers/cli.js';
 import { buildFixture, type FixtureEvent, shuffle, toLine } from '../helpers/marts-fixture.js';
 
-const MARTS = ['sessions', 'conversion_daily', 'customer_ltv', 'fraud_user_minute', 'fraud_flags', 'metrics_minute'];
+const MARTS = [
+  'sessions',
+  'conversion_daily',
+  'customer_ltv',
+  'fraud_user_minute',
+  'fraud_flags',
+  'metrics_minute',
+];
 const config = ConfigSchema.parse({}).marts;
 const NOW = new Date('2026-11-24T00:00:00Z');
 
@@ -31,7 +38,13 @@ describe('build-marts', () => {
   const land = async (events: readonly FixtureEvent[]) => {
     const file = path.join(dir, `batch-${++batch}.ndjson`);
     writeFileSync(file, `${events.map(toLine).join('\n')}\n`);
-    return ingest(lake, { sources: [file], maxBadRatio: 1, maxFutureHours: 24, minEventDate: '2000-01-01', now: NOW });
+    return ingest(lake, {
+      sources: [file],
+      maxBadRatio: 1,
+      maxFutureHours: 24,
+      minEventDate: '2000-01-01',
+      now: NOW,
+    });
   };
   const rows = async (sql: string) => {
     for (const name of await lake.tableNames()) await lake.table(name).register(name);
@@ -39,7 +52,8 @@ describe('build-marts', () => {
   };
   const dump = async () => {
     const out: Record<string, string[]> = {};
-    for (const mart of MARTS) out[mart] = (await rows(`SELECT * FROM ${mart}`)).map((r) => JSON.stringify(r)).sort();
+    for (const mart of MARTS)
+      out[mart] = (await rows(`SELECT * FROM ${mart}`)).map((r) => JSON.stringify(r)).sort();
     return out;
   };
 
@@ -52,14 +66,32 @@ describe('build-marts', () => {
 
     // sessions: split each user's events at gaps over 30 minutes
     const expectedSessions = referenceSessions(events).map((s) =>
-      JSON.stringify([s.user, s.start, s.end, s.events.length, s.events.filter((e) => e.event_type === 'purchase').length, new Set(s.events.map((e) => e.ip)).size]),
+      JSON.stringify([
+        s.user,
+        s.start,
+        s.end,
+        s.events.length,
+        s.events.filter((e) => e.event_type === 'purchase').length,
+        new Set(s.events.map((e) => e.ip)).size,
+      ]),
     );
     const actualSessions = (
       await rows(`SELECT user_id, start_time, end_time, event_count, purchases, distinct_ips,
                   strftime(start_time, '%Y-%m-%dT%H:%M:%S.%g') AS s, strftime(end_time, '%Y-%m-%dT%H:%M:%S.%g') AS e FROM sessions`)
-    ).map((r) => JSON.stringify([r.user_id, `${r.s}Z`, `${r.e}Z`, Number(r.event_count), Number(r.purchases), Number(r.distinct_ips)]));
+    ).map((r) =>
+      JSON.stringify([
+        r.user_id,
+        `${r.s}Z`,
+        `${r.e}Z`,
+        Number(r.event_count),
+        Number(r.purchases),
+        Number(r.distinct_ips),
+      ]),
+    );
     expect(actualSessions.sort()).toEqual(expectedSessions.sort());
-    const [midnight] = await rows("SELECT CAST(session_date AS VARCHAR) AS d, event_count FROM sessions WHERE user_id = 'u_cross' ORDER BY start_time LIMIT 1");
+    const [midnight] = await rows(
+      "SELECT CAST(session_date AS VARCHAR) AS d, event_count FROM sessions WHERE user_id = 'u_cross' ORDER BY start_time LIMIT 1",
+    );
     expect(midnight).toEqual({ d: '2026-11-20', event_count: '6' });
 
     // conversion_daily: non-bot sessions per start day reaching product view and cart
@@ -72,16 +104,27 @@ describe('build-marts', () => {
       if (s.events.some((e) => e.event_type === 'add_to_cart')) entry.carted++;
       perDay.set(day, entry);
     }
-    const conversion = await rows("SELECT CAST(session_date AS VARCHAR) AS day, product_viewed_sessions AS v, carted_sessions AS c FROM conversion_daily WHERE device = 'all' ORDER BY 1");
-    expect(conversion.map((r) => [r.day, Number(r.v), Number(r.c)])).toEqual([...perDay.entries()].sort().map(([d, e]) => [d, e.viewed, e.carted]));
+    const conversion = await rows(
+      "SELECT CAST(session_date AS VARCHAR) AS day, product_viewed_sessions AS v, carted_sessions AS c FROM conversion_daily WHERE device = 'all' ORDER BY 1",
+    );
+    expect(conversion.map((r) => [r.day, Number(r.v), Number(r.c)])).toEqual(
+      [...perDay.entries()].sort().map(([d, e]) => [d, e.viewed, e.carted]),
+    );
 
     // customer_ltv: corrected formula
-    const ltv = await rows('SELECT user_id, orders, CAST(revenue AS DOUBLE) AS revenue, CAST(average_order_value AS DOUBLE) AS aov, avg_days_between_orders AS gap, CAST(predicted_annual_value AS DOUBLE) AS predicted FROM customer_ltv ORDER BY user_id');
+    const ltv = await rows(
+      'SELECT user_id, orders, CAST(revenue AS DOUBLE) AS revenue, CAST(average_order_value AS DOUBLE) AS aov, avg_days_between_orders AS gap, CAST(predicted_annual_value AS DOUBLE) AS predicted FROM customer_ltv ORDER BY user_id',
+    );
     const multi = ltv.find((r) => r.user_id === 'u_multi')!;
     expect(multi).toMatchObject({ orders: '3', revenue: 180, aov: 60 });
     expect(multi.gap).toBeCloseTo(1.5);
     expect(multi.predicted).toBeCloseTo(60 * (365 / 1.5), 1);
-    expect(ltv.find((r) => r.user_id === 'u_one')).toMatchObject({ orders: '1', revenue: 42.5, gap: null, predicted: 42.5 });
+    expect(ltv.find((r) => r.user_id === 'u_one')).toMatchObject({
+      orders: '1',
+      revenue: 42.5,
+      gap: null,
+      predicted: 42.5,
+    });
     const buyers = new Set(events.filter((e) => e.event_type === 'purchase').map((e) => e.user_id));
     expect(ltv.map((r) => r.user_id)).toEqual([...buyers].sort());
 
@@ -96,9 +139,18 @@ describe('build-marts', () => {
       if (e.event_type === 'add_to_cart' || e.event_type === 'checkout') entry.value += p.cart_value ?? 0;
       minutes.set(key, entry);
     }
-    const fum = await rows("SELECT user_id || '|' || strftime(minute, '%Y-%m-%dT%H:%M') AS k, events, CAST(total_value AS DOUBLE) AS v, is_flagged FROM fraud_user_minute");
-    expect(fum.map((r) => [r.k, Number(r.events), r.v]).sort()).toEqual([...minutes.entries()].map(([k, m]) => [k, m.events, m.value]).sort());
-    expect(fum.filter((r) => r.is_flagged).map((r) => String(r.k).split('|')[0]).sort()).toEqual(['u_burst', 'u_value']);
+    const fum = await rows(
+      "SELECT user_id || '|' || strftime(minute, '%Y-%m-%dT%H:%M') AS k, events, CAST(total_value AS DOUBLE) AS v, is_flagged FROM fraud_user_minute",
+    );
+    expect(fum.map((r) => [r.k, Number(r.events), r.v]).sort()).toEqual(
+      [...minutes.entries()].map(([k, m]) => [k, m.events, m.value]).sort(),
+    );
+    expect(
+      fum
+        .filter((r) => r.is_flagged)
+        .map((r) => String(r.k).split('|')[0])
+        .sort(),
+    ).toEqual(['u_burst', 'u_value']);
 
     // fraud_flags: one rule set per user, derived from the fixture's intent
     const flags = await rows('SELECT DISTINCT rule, user_id FROM fraud_flags ORDER BY ALL');
@@ -114,10 +166,21 @@ describe('build-marts', () => {
       ].sort(),
     );
     // Fraud value flagged: each covered cart/purchase once, though u_value's purchases hit two rules.
-    const [covered] = await rows('SELECT list(DISTINCT id ORDER BY id) AS ids FROM (SELECT unnest(covered_event_ids) AS id FROM fraud_flags)');
+    const [covered] = await rows(
+      'SELECT list(DISTINCT id ORDER BY id) AS ids FROM (SELECT unnest(covered_event_ids) AS id FROM fraud_flags)',
+    );
     const coveredValue = events
       .filter((e) => (covered!.ids as string[]).includes(e.event_id))
-      .reduce((sum, e) => sum + Number((e.properties as { amount?: number; cart_value?: number }).amount ?? (e.properties as { cart_value?: number }).cart_value ?? 0), 0);
+      .reduce(
+        (sum, e) =>
+          sum +
+          Number(
+            (e.properties as { amount?: number; cart_value?: number }).amount ??
+              (e.properties as { cart_value?: number }).cart_value ??
+              0,
+          ),
+        0,
+      );
     expect(coveredValue).toBe(15000 + 120 + 30000 + 30000);
 
     // metrics_minute: events and unique users per minute
@@ -128,34 +191,48 @@ describe('build-marts', () => {
       perMinute.set(m, (perMinute.get(m) ?? new Set()).add(e.user_id));
       counts.set(m, (counts.get(m) ?? 0) + 1);
     }
-    const metrics = await rows("SELECT strftime(minute, '%Y-%m-%dT%H:%M') AS m, events, unique_users, late_events FROM metrics_minute");
+    const metrics = await rows(
+      "SELECT strftime(minute, '%Y-%m-%dT%H:%M') AS m, events, unique_users, late_events FROM metrics_minute",
+    );
     expect(metrics.map((r) => [r.m, Number(r.events), Number(r.unique_users)]).sort()).toEqual(
       [...counts.entries()].map(([m, c]) => [m, c, perMinute.get(m)!.size]).sort(),
     );
-    expect(metrics.reduce((sum, r) => sum + Number(r.late_events), 0)).toBe(events.filter((e) => e.arrivalDelayMin > 60).length);
+    expect(metrics.reduce((sum, r) => sum + Number(r.late_events), 0)).toBe(
+      events.filter((e) => e.arrivalDelayMin > 60).length,
+    );
   });
 
-  it.each([1, 2, 3])('incremental builds over random arrival orders equal a full rebuild (seed %i)', async (seed) => {
-    const events = buildFixture();
-    // Arrival order: on-time events roughly in time order with jitter, late ones shuffled in late.
-    const arrival = shuffle(events, seed).sort((a, b) => Date.parse(a.received_at) - Date.parse(b.received_at) + (seed % 2 ? 0 : 1));
-    const batches = [arrival.slice(0, 40), arrival.slice(40, 90), arrival.slice(90, 170), arrival.slice(170)];
-    const duplicates = shuffle(arrival.slice(0, 60), seed + 7).slice(0, 10);
-    for (const [i, part] of batches.entries()) {
-      await land(i === 2 ? [...part, ...duplicates] : part);
-      const summary = await buildMarts(lake, { config });
-      expect(summary.mode).toBe(i === 0 ? 'full' : 'incremental');
-    }
-    const incremental = await dump();
-    const versions = await Promise.all(MARTS.map((m) => lake.table(m).log.latestVersion()));
-    const again = await buildMarts(lake, { config });
-    expect(again.mode).toBe('up-to-date');
-    expect(await Promise.all(MARTS.map((m) => lake.table(m).log.latestVersion()))).toEqual(versions);
+  it.each([1, 2, 3])(
+    'incremental builds over random arrival orders equal a full rebuild (seed %i)',
+    async (seed) => {
+      const events = buildFixture();
+      // Arrival order: on-time events roughly in time order with jitter, late ones shuffled in late.
+      const arrival = shuffle(events, seed).sort(
+        (a, b) => Date.parse(a.received_at) - Date.parse(b.received_at) + (seed % 2 ? 0 : 1),
+      );
+      const batches = [
+        arrival.slice(0, 40),
+        arrival.slice(40, 90),
+        arrival.slice(90, 170),
+        arrival.slice(170),
+      ];
+      const duplicates = shuffle(arrival.slice(0, 60), seed + 7).slice(0, 10);
+      for (const [i, part] of batches.entries()) {
+        await land(i === 2 ? [...part, ...duplicates] : part);
+        const summary = await buildMarts(lake, { config });
+        expect(summary.mode).toBe(i === 0 ? 'full' : 'incremental');
+      }
+      const incremental = await dump();
+      const versions = await Promise.all(MARTS.map((m) => lake.table(m).log.latestVersion()));
+      const again = await buildMarts(lake, { config });
+      expect(again.mode).toBe('up-to-date');
+      expect(await Promise.all(MARTS.map((m) => lake.table(m).log.latestVersion()))).toEqual(versions);
 
-    const full = await buildMarts(lake, { config, fullRefresh: true });
-    expect(full.mode).toBe('full');
-    expect(await dump()).toEqual(incremental);
-  });
+      const full = await buildMarts(lake, { config, fullRefresh: true });
+      expect(full.mode).toBe('full');
+      expect(await dump()).toEqual(incremental);
+    },
+  );
 
   it('a build that crashed after some marts committed is completed exactly once by the rerun', async () => {
     const events = buildFixture();
@@ -170,7 +247,10 @@ describe('build-marts', () => {
     }
     const rerun = await buildMarts(lake, { config });
     expect(rerun.mode).toBe('incremental');
-    expect(rerun.marts.filter((m) => m.version !== null).map((m) => m.name)).toEqual(['fraud_flags', 'metrics_minute']);
+    expect(rerun.marts.filter((m) => m.version !== null).map((m) => m.name)).toEqual([
+      'fraud_flags',
+      'metrics_minute',
+    ]);
     const afterRerun = await dump();
     await buildMarts(lake, { config, fullRefresh: true });
     expect(await dump()).toEqual(afterRerun);
@@ -190,14 +270,23 @@ function referenceSessions(events: readonly FixtureEvent[]): ReferenceSession[] 
   for (const e of events) byUser.set(e.user_id, [...(byUser.get(e.user_id) ?? []), e]);
   const sessions: ReferenceSession[] = [];
   for (const [user, list] of byUser) {
-    list.sort((a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp) || a.event_id.localeCompare(b.event_id));
+    list.sort(
+      (a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp) || a.event_id.localeCompare(b.event_id),
+    );
     let current: FixtureEvent[] = [];
     const close = () => {
-      if (current.length) sessions.push({ user, start: current[0]!.timestamp, end: current.at(-1)!.timestamp, events: current });
+      if (current.length)
+        sessions.push({
+          user,
+          start: current[0]!.timestamp,
+          end: current.at(-1)!.timestamp,
+          events: current,
+        });
       current = [];
     };
     for (const e of list) {
-      if (current.length && Date.parse(e.timestamp) - Date.parse(current.at(-1)!.timestamp) > 30 * 60_000) close();
+      if (current.length && Date.parse(e.timestamp) - Date.parse(current.at(-1)!.timestamp) > 30 * 60_000)
+        close();
       current.push(e);
     }
     close();

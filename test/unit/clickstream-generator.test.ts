@@ -38,8 +38,12 @@ describe('clickstream generator', () => {
     expect(malformed / lines.length).toBeLessThan(0.01);
     const ids = parsed.map((e) => e.event_id);
     expect(new Set(ids).size).toBeLessThan(ids.length); // duplicates re-sent
-    expect(parsed.some((e) => /bot|python-requests|HeadlessChrome|curl/i.test(String(e.user_agent)))).toBe(true);
-    const late = parsed.filter((e) => Date.parse(String(e.received_at)) - Date.parse(String(e.timestamp)) > 3_600_000);
+    expect(parsed.some((e) => /bot|python-requests|HeadlessChrome|curl/i.test(String(e.user_agent)))).toBe(
+      true,
+    );
+    const late = parsed.filter(
+      (e) => Date.parse(String(e.received_at)) - Date.parse(String(e.timestamp)) > 3_600_000,
+    );
     expect(late.length / parsed.length).toBeGreaterThan(0.002);
     const perMinute = new Map<string, number>();
     for (const e of parsed) {
@@ -50,13 +54,15 @@ describe('clickstream generator', () => {
     const props = (e: Record<string, unknown>) => (e.properties ?? {}) as Record<string, number>;
     expect(parsed.some((e) => props(e).quantity! > 50 || props(e).cart_value! > 10_000)).toBe(true);
     // funnel: carts per product-viewing session, roughly the seed's 40%
-    const sessions = (type: string) => new Set(parsed.filter((e) => e.event_type === type).map((e) => e.session_id)).size;
+    const sessions = (type: string) =>
+      new Set(parsed.filter((e) => e.event_type === type).map((e) => e.session_id)).size;
     const viewToCart = sessions('add_to_cart') / sessions('product_view');
     expect(viewToCart).toBeGreaterThan(0.3);
     expect(viewToCart).toBeLessThan(0.5);
     // events are roughly, not strictly, in time order
     let outOfOrder = 0;
-    for (let i = 1; i < parsed.length; i++) if (String(parsed[i]!.timestamp) < String(parsed[i - 1]!.timestamp)) outOfOrder++;
+    for (let i = 1; i < parsed.length; i++)
+      if (String(parsed[i]!.timestamp) < String(parsed[i - 1]!.timestamp)) outOfOrder++;
     expect(outOfOrder).toBeGreaterThan(0);
   });
 

@@ -13,11 +13,23 @@ describe('configuration: flags > env > file > defaults', () => {
 
   it('layers file, environment and flags in that order', () => {
     const dir = tempDir('cfg');
-    writeFileSync(path.join(dir, 'shopstream.config.json'), JSON.stringify({ lake: '/from/file', ingest: { maxBadRatio: 0.5, maxFutureHours: 2 } }));
-    expect(resolveConfig({}, {}, dir)).toMatchObject({ lake: '/from/file', ingest: { maxBadRatio: 0.5, maxFutureHours: 2 } });
+    writeFileSync(
+      path.join(dir, 'shopstream.config.json'),
+      JSON.stringify({ lake: '/from/file', ingest: { maxBadRatio: 0.5, maxFutureHours: 2 } }),
+    );
+    expect(resolveConfig({}, {}, dir)).toMatchObject({
+      lake: '/from/file',
+      ingest: { maxBadRatio: 0.5, maxFutureHours: 2 },
+    });
     const env = { SHOPSTREAM_LAKE: '/from/env', SHOPSTREAM_MAX_BAD_RATIO: '0.2' };
-    expect(resolveConfig({}, env, dir)).toMatchObject({ lake: '/from/env', ingest: { maxBadRatio: 0.2, maxFutureHours: 2 } });
-    expect(resolveConfig({ lake: '/from/flag', maxBadRatio: 0 }, env, dir)).toMatchObject({ lake: '/from/flag', ingest: { maxBadRatio: 0 } });
+    expect(resolveConfig({}, env, dir)).toMatchObject({
+      lake: '/from/env',
+      ingest: { maxBadRatio: 0.2, maxFutureHours: 2 },
+    });
+    expect(resolveConfig({ lake: '/from/flag', maxBadRatio: 0 }, env, dir)).toMatchObject({
+      lake: '/from/flag',
+      ingest: { maxBadRatio: 0 },
+    });
   });
 
   it('reads an explicit --config or $SHOPSTREAM_CONFIG file', () => {
@@ -30,7 +42,10 @@ describe('configuration: flags > env > file > defaults', () => {
 
   it('rejects invalid values naming the key, with exit code 78', () => {
     const dir = tempDir('cfg');
-    writeFileSync(path.join(dir, 'shopstream.config.json'), JSON.stringify({ ingest: { maxBadRatio: 2 }, extra: 1 }));
+    writeFileSync(
+      path.join(dir, 'shopstream.config.json'),
+      JSON.stringify({ ingest: { maxBadRatio: 2 }, extra: 1 }),
+    );
     expect(() => resolveConfig({}, {}, dir)).toThrowError(/ingest\.maxBadRatio/);
     try {
       resolveConfig({}, {}, dir);
@@ -39,7 +54,11 @@ describe('configuration: flags > env > file > defaults', () => {
     }
     writeFileSync(path.join(dir, 'shopstream.config.json'), '{ not json');
     expect(() => resolveConfig({}, {}, dir)).toThrowError(/not valid JSON/);
-    expect(() => resolveConfig({ config: path.join(dir, 'missing.json') }, {}, dir)).toThrowError(/not found/);
-    expect(() => resolveConfig({}, { SHOPSTREAM_DUCKDB_THREADS: 'many' }, tempDir('cfg'))).toThrowError(/not a number/);
+    expect(() => resolveConfig({ config: path.join(dir, 'missing.json') }, {}, dir)).toThrowError(
+      /not found/,
+    );
+    expect(() => resolveConfig({}, { SHOPSTREAM_DUCKDB_THREADS: 'many' }, tempDir('cfg'))).toThrowError(
+      /not a number/,
+    );
   });
 });

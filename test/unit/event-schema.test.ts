@@ -3,7 +3,12 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DuckDb } from '../../src/engine/duckdb.js';
 import { loadSql } from '../../src/engine/sql-files.js';
-import { EVENT_FIELDS, LINEAGE_COLUMNS, PARTITION_COLUMNS, RAW_EVENTS_COLUMNS } from '../../src/ingest/event-schema.js';
+import {
+  EVENT_FIELDS,
+  LINEAGE_COLUMNS,
+  PARTITION_COLUMNS,
+  RAW_EVENTS_COLUMNS,
+} from '../../src/ingest/event-schema.js';
 import { ROOT } from '../helpers/cli.js';
 
 describe('the event schema is defined once and everything agrees with it', () => {
@@ -28,8 +33,15 @@ describe('the event schema is defined once and everything agrees with it', () =>
         min_event_time: '2000-01-01T00:00:00Z',
         max_event_time: '2030-01-01T00:00:00Z',
       });
-      const columns = (await db.all<{ column_name: string }>('DESCRIBE __ingest_staged')).map((c) => c.column_name);
-      expect(columns).toEqual([...RAW_EVENTS_COLUMNS.map((c) => c.name), 'error_field', 'error_reason', 'raw']);
+      const columns = (await db.all<{ column_name: string }>('DESCRIBE __ingest_staged')).map(
+        (c) => c.column_name,
+      );
+      expect(columns).toEqual([
+        ...RAW_EVENTS_COLUMNS.map((c) => c.name),
+        'error_field',
+        'error_reason',
+        'raw',
+      ]);
     } finally {
       db.close();
     }

@@ -7,21 +7,44 @@ describe('SQL models', () => {
     const names = models.map((m) => m.name);
     for (const model of models) {
       for (const dep of model.dependsOn) {
-        if (names.includes(dep)) expect(names.indexOf(dep), `${dep} before ${model.name}`).toBeLessThan(names.indexOf(model.name));
+        if (names.includes(dep))
+          expect(names.indexOf(dep), `${dep} before ${model.name}`).toBeLessThan(names.indexOf(model.name));
       }
     }
-    expect(models.filter((m) => m.materialized === 'delta').map((m) => m.name).sort()).toEqual(
-      ['conversion_daily', 'customer_ltv', 'fraud_flags', 'fraud_user_minute', 'metrics_minute', 'sessions'],
-    );
-    expect(externalInputs(models)).toEqual([
-      'all_raw_events', 'bot_user_agents', 'existing_customer_ltv', 'existing_sessions', 'scope_event_days',
-      'scope_flag_days', 'scope_ltv_users', 'scope_session_dates', 'scope_session_ranges', 'scoped_raw_events',
+    expect(
+      models
+        .filter((m) => m.materialized === 'delta')
+        .map((m) => m.name)
+        .sort(),
+    ).toEqual([
+      'conversion_daily',
+      'customer_ltv',
+      'fraud_flags',
+      'fraud_user_minute',
+      'metrics_minute',
+      'sessions',
     ]);
-    for (const mart of models.filter((m) => m.materialized === 'delta' && m.partitionBy)) expect(mart.scope, mart.name).toMatch(/^scope_/);
+    expect(externalInputs(models)).toEqual([
+      'all_raw_events',
+      'bot_user_agents',
+      'existing_customer_ltv',
+      'existing_sessions',
+      'scope_event_days',
+      'scope_flag_days',
+      'scope_ltv_users',
+      'scope_session_dates',
+      'scope_session_ranges',
+      'scoped_raw_events',
+    ]);
+    for (const mart of models.filter((m) => m.materialized === 'delta' && m.partitionBy))
+      expect(mart.scope, mart.name).toMatch(/^scope_/);
   });
 
   it('takes parameters from the SQL, not from comments', () => {
-    const model = parseModel('/x/marts/m.sql', '-- model: m\n-- uses $ignored in a comment\nSELECT $a, $b, $a');
+    const model = parseModel(
+      '/x/marts/m.sql',
+      '-- model: m\n-- uses $ignored in a comment\nSELECT $a, $b, $a',
+    );
     expect(model.parameters).toEqual(['a', 'b']);
     expect(model.materialized).toBe('delta');
   });

@@ -7,9 +7,14 @@ import { tableHistory } from '../../lake/table-info.js';
 
 export default class TableHistory extends ShopstreamCommand {
   static override description = "Show a table's commits, newest first: version, time, operation, metrics.";
-  static override examples = ['<%= config.bin %> table history raw_events', '<%= config.bin %> table history raw_events --limit 5 --json'];
+  static override examples = [
+    '<%= config.bin %> table history raw_events',
+    '<%= config.bin %> table history raw_events --limit 5 --json',
+  ];
   static override args = { table: Args.string({ description: 'table name', required: true }) };
-  static override flags = { limit: Flags.integer({ description: 'Show at most this many versions.', min: 1 }) };
+  static override flags = {
+    limit: Flags.integer({ description: 'Show at most this many versions.', min: 1 }),
+  };
 
   async run(): Promise<HistoryEntry[]> {
     const { args, flags } = await this.parse(TableHistory);
@@ -25,7 +30,9 @@ export default class TableHistory extends ShopstreamCommand {
               operation: h.commitInfo?.operation ?? '',
               files_added: h.actionCounts.add ?? 0,
               files_removed: h.actionCounts.remove ?? 0,
-              rows: (h.commitInfo?.operationMetrics as { numOutputRows?: number } | undefined)?.numOutputRows ?? '',
+              rows:
+                (h.commitInfo?.operationMetrics as { numOutputRows?: number } | undefined)?.numOutputRows ??
+                '',
               run_id: (h.commitInfo?.runId as string | undefined) ?? '',
             })),
           ),

@@ -4,8 +4,12 @@ import { closeLake, openLake } from '../../lake/open-lake.js';
 import { listTables, type TableSummary } from '../../lake/table-info.js';
 
 export default class TableList extends ShopstreamCommand {
-  static override description = 'List the tables in the lake with their latest version, files, rows and size.';
-  static override examples = ['<%= config.bin %> table list', '<%= config.bin %> table list --lake s3://bucket/lake --json'];
+  static override description =
+    'List the tables in the lake with their latest version, files, rows and size.';
+  static override examples = [
+    '<%= config.bin %> table list',
+    '<%= config.bin %> table list --lake s3://bucket/lake --json',
+  ];
 
   async run(): Promise<TableSummary[]> {
     const { flags } = await this.parse(TableList);
