@@ -25,8 +25,14 @@ export abstract class ShopstreamCommand extends Command {
   static override enableJsonFlag = true;
   static override baseFlags = baseFlags;
 
-  protected resolveConfig(flags: { lake?: string; config?: string; maxBadRatio?: number }): Config {
+  protected resolveConfig(flags: {
+    lake?: string;
+    config?: string;
+    maxBadRatio?: number;
+    fingerprint?: string;
+  }): Config {
     return resolveConfig({
+      ...(flags.fingerprint !== undefined ? { fingerprint: flags.fingerprint } : {}),
       ...(flags.config !== undefined ? { config: flags.config } : {}),
       ...(flags.lake !== undefined ? { lake: flags.lake } : {}),
       ...(flags.maxBadRatio !== undefined ? { maxBadRatio: flags.maxBadRatio } : {}),

@@ -18,6 +18,11 @@ export default class Ingest extends ShopstreamCommand {
     sources: Args.string({ description: 'files, directories or globs', required: true }),
   };
   static override flags = {
+    fingerprint: Flags.string({
+      description:
+        'How a landed file is recognised: stat (path, size, mtime; default) or content (also SHA-256).',
+      options: ['stat', 'content'],
+    }),
     'max-bad-ratio': Flags.string({
       description: 'Fail (exit 65) when quarantined/read exceeds this (default 0.01).',
     }),
@@ -36,6 +41,7 @@ export default class Ingest extends ShopstreamCommand {
         maxBadRatio: config.ingest.maxBadRatio,
         maxFutureHours: config.ingest.maxFutureHours,
         minEventDate: config.ingest.minEventDate,
+        fingerprint: config.ingest.fingerprint,
         onProgress: (p) =>
           bar.update(p.bytesDone, p.bytesTotal, `${p.phase} ${p.filesDone}/${p.filesTotal} files`),
       });

@@ -16,6 +16,8 @@ export const ConfigSchema = z
           .string()
           .regex(/^\d{4}-\d{2}-\d{2}$/)
           .default('2000-01-01'),
+        /** How a landed file is recognised: path+size+mtime, or also a SHA-256 of its content. */
+        fingerprint: z.enum(['stat', 'content']).default('stat'),
       })
       .strict()
       .prefault({}),

@@ -10,12 +10,14 @@ export interface ConfigFlags {
   readonly config?: string;
   readonly lake?: string;
   readonly maxBadRatio?: number;
+  readonly fingerprint?: string;
 }
 
 /** Environment variables read, by config path. */
 const ENV_KEYS: readonly { env: string; path: readonly string[]; type: 'string' | 'number' }[] = [
   { env: 'SHOPSTREAM_LAKE', path: ['lake'], type: 'string' },
   { env: 'SHOPSTREAM_MAX_BAD_RATIO', path: ['ingest', 'maxBadRatio'], type: 'number' },
+  { env: 'SHOPSTREAM_FINGERPRINT', path: ['ingest', 'fingerprint'], type: 'string' },
   { env: 'SHOPSTREAM_DUCKDB_THREADS', path: ['duckdb', 'threads'], type: 'number' },
   { env: 'SHOPSTREAM_DUCKDB_MEMORY_LIMIT', path: ['duckdb', 'memoryLimit'], type: 'string' },
 ];
@@ -41,6 +43,7 @@ export function resolveConfig(
   }
   if (flags.lake !== undefined) setPath(merged, ['lake'], flags.lake);
   if (flags.maxBadRatio !== undefined) setPath(merged, ['ingest', 'maxBadRatio'], flags.maxBadRatio);
+  if (flags.fingerprint !== undefined) setPath(merged, ['ingest', 'fingerprint'], flags.fingerprint);
   const parsed = ConfigSchema.safeParse(merged);
   if (!parsed.success) {
     const problems = parsed.error.issues.map(

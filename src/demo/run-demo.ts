@@ -47,6 +47,7 @@ export async function runDemo(options: DemoOptions): Promise<PipelineResults> {
       maxBadRatio: config.ingest.maxBadRatio,
       maxFutureHours: config.ingest.maxFutureHours,
       minEventDate: config.ingest.minEventDate,
+      fingerprint: config.ingest.fingerprint,
     });
     stages.push({ stage: 'ingest', ms: Date.now() - t0 });
     const t1 = Date.now();

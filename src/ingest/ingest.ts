@@ -14,6 +14,12 @@ export interface IngestOptions {
   readonly maxBadRatio: number;
   readonly maxFutureHours: number;
   readonly minEventDate: string;
+  /**
+   * How a source file is recognised as already landed: `stat` = path, size and mtime (fast; a copy
+   * under another name is re-read and its events dropped as duplicates); `content` = also the
+   * SHA-256 of its bytes (a renamed copy is skipped unread, at the cost of hashing every new file).
+   */
+  readonly fingerprint?: 'stat' | 'content';
   readonly runId?: string;
   readonly now?: Date;
   readonly onProgress?: (progress: IngestProgress) => void;
@@ -96,8 +102,8 @@ export async function ingest(lake: Lake, options: IngestOptions): Promise<Ingest
   );
   await db.run('DROP TABLE IF EXISTS __ingest_staged');
 
-  // A file seen before with the same path, size and mtime is skipped without reading it; otherwise
-  // its content hash (computed while DuckDB stages it) decides.
+  // A file seen before with the same path, size and mtime is skipped without reading it. With the
+  // content fingerprint, a new path's SHA-256 (computed while DuckDB stages it) decides too.
   const pending: PendingFile[] = [];
   const seen = new Set<string>();
   let staged = false;
@@ -106,12 +112,12 @@ export async function ingest(lake: Lake, options: IngestOptions): Promise<Ingest
     const statId = statAppId(file);
     if (rawSnapshot.txnVersion(statId) === undefined) {
       const [hash] = await Promise.all([
-        contentHash(file.path),
+        options.fingerprint === 'content' ? contentHash(file.path) : Promise.resolve(undefined),
         stageSource(db, file, staged, stageParams).then(() => {
           staged = true;
         }),
       ]);
-      const appId = sourceAppId(hash);
+      const appId = hash === undefined ? statId : sourceAppId(hash);
       if (seen.has(appId) || rawSnapshot.txnVersion(appId) !== undefined) {
         await db.run('DELETE FROM __ingest_staged WHERE source_file = $1', [file.path]);
         await db.run('DELETE FROM __ingest_rejects WHERE source_file = $1', [file.path]);
@@ -210,7 +216,7 @@ export async function ingest(lake: Lake, options: IngestOptions): Promise<Ingest
   const rawResult = await raw.write({
     relation: '__ingest_good',
     mode: 'append',
-    txns: pending.flatMap((p) => [txn(p.appId), txn(p.statId)]),
+    txns: pending.flatMap((p) => (p.appId === p.statId ? [txn(p.appId)] : [txn(p.appId), txn(p.statId)])),
     operation: 'WRITE',
     readSnapshot: rawSnapshot,
     parameters: { partitionBy: JSON.stringify(PARTITION_COLUMNS.map((c) => c.name)) },

@@ -88,17 +88,29 @@ describe('ingest', () => {
     expect(cart).toEqual({ v: '79999.00' });
   });
 
-  it('is idempotent: re-ingesting the same files (even renamed) lands nothing and adds no version', async () => {
+  it('is idempotent: re-ingesting the same files lands nothing and adds no version', async () => {
     const first = await ingest(lake, { ...base, sources: [fixture('demo', 'events.ndjson')] });
     expect(first.written).toBe(8);
     const before = await lake.table('raw_events').log.latestVersion();
     const again = await ingest(lake, { ...base, sources: [fixture('demo', 'events.ndjson')] });
     expect(again).toMatchObject({ written: 0, files: { alreadyIngested: 1, ingested: 0 } });
+    expect(await lake.table('raw_events').log.latestVersion()).toBe(before);
+    // A copy under another name: re-read, every event dropped as a duplicate, nothing landed twice.
     const copy = path.join(dir, 'renamed.ndjson');
     copyFileSync(fixture('demo', 'events.ndjson'), copy);
-    await ingest(lake, { ...base, sources: [copy] });
-    expect(await lake.table('raw_events').log.latestVersion()).toBe(before);
+    const renamed = await ingest(lake, { ...base, sources: [copy] });
+    expect(renamed).toMatchObject({ read: 8, written: 0, duplicates: 8 });
     expect(await rows('SELECT count(*)::INT AS n FROM raw_events')).toEqual([{ n: 8 }]);
+  });
+
+  it('with the content fingerprint, skips a renamed copy without reading it', async () => {
+    await ingest(lake, { ...base, fingerprint: 'content', sources: [fixture('demo', 'events.ndjson')] });
+    const before = await lake.table('raw_events').log.latestVersion();
+    const copy = path.join(dir, 'renamed.ndjson');
+    copyFileSync(fixture('demo', 'events.ndjson'), copy);
+    const renamed = await ingest(lake, { ...base, fingerprint: 'content', sources: [copy] });
+    expect(renamed).toMatchObject({ read: 0, written: 0, files: { alreadyIngested: 1 } });
+    expect(await lake.table('raw_events').log.latestVersion()).toBe(before);
   });
 
   it('drops events whose event_id the target partitions already hold', async () => {
