@@ -1,20 +1,15 @@
 -- model: int_sessions_recomputed
 -- materialized: temp
--- depends_on: int_events_sessionized
+-- depends_on: int_events_sessionized, fraud_user_minute
 -- grain: one row per session recomputed by this build (the users and time ranges in scope).
--- parameters: $multi_ip_threshold, $max_cart_value, $max_quantity, $max_events_per_minute
+-- parameters: $multi_ip_threshold, $max_cart_value, $max_quantity
 WITH events AS (
     SELECT * FROM int_events_sessionized
 ),
 
-per_minute AS (
-    SELECT user_id, session_start, max(n) AS max_events_per_minute
-    FROM (
-        SELECT user_id, session_start, count(*) AS n
-        FROM events
-        GROUP BY user_id, session_start, date_trunc('minute', event_time)
-    )
-    GROUP BY user_id, session_start
+busy_minutes AS (
+    -- the few user-minutes over the events-per-minute limit
+    SELECT user_id, minute FROM fraud_user_minute WHERE list_contains(reasons, 'events_per_minute')
 ),
 
 recomputed AS (
@@ -40,10 +35,8 @@ recomputed AS (
         any_value(e.device) FILTER (WHERE e.is_session_start) AS device,
         any_value(e.browser) FILTER (WHERE e.is_session_start) AS browser,
         bool_or(e.is_bot) AS is_bot,
-        max(e.quantity) AS max_quantity,
-        any_value(m.max_events_per_minute) AS max_events_per_minute
+        max(e.quantity) AS max_quantity
     FROM events AS e
-    JOIN per_minute AS m ON e.user_id = m.user_id AND e.session_start = m.session_start
     GROUP BY e.user_id, e.session_start
 ),
 
@@ -52,7 +45,10 @@ flagged AS (
         * EXCLUDE (max_quantity),
         list_filter([
             CASE WHEN is_bot THEN 'bot_user_agent' END,
-            CASE WHEN max_events_per_minute > CAST($max_events_per_minute AS BIGINT) THEN 'events_per_minute' END,
+            CASE WHEN EXISTS (
+                SELECT 1 FROM busy_minutes AS b
+                WHERE b.user_id = recomputed.user_id AND b.minute BETWEEN date_trunc('minute', recomputed.start_time) AND recomputed.end_time
+            ) THEN 'events_per_minute' END,
             CASE WHEN max_quantity > CAST($max_quantity AS BIGINT) THEN 'high_quantity' END,
             CASE WHEN max_cart_value > CAST($max_cart_value AS DECIMAL(18, 2)) THEN 'high_cart_value' END,
             CASE WHEN distinct_ips >= CAST($multi_ip_threshold AS BIGINT) THEN 'multiple_ips' END
@@ -63,7 +59,7 @@ flagged AS (
 SELECT
     session_id, user_id, start_time, end_time, duration_s, event_count, page_views, product_views,
     add_to_carts, checkouts, purchases, total_cart_value, revenue, max_cart_value, distinct_ips,
-    max_events_per_minute, first_page, last_page, device, browser, is_bot,
+    first_page, last_page, device, browser, is_bot,
     len(suspicious_reasons) > 0 AS is_suspicious,
     suspicious_reasons,
     CAST(start_time AS DATE) AS session_date

@@ -59,32 +59,47 @@ session_rules AS (
     WHERE s.distinct_ips >= CAST($multi_ip_threshold AS BIGINT)
 ),
 
+flagged_minutes AS (
+    SELECT * FROM fraud_user_minute WHERE is_flagged
+),
+
+minute_values AS (
+    SELECT m.user_id, m.minute, coalesce(sum(v.event_value), 0) AS value,
+           coalesce(list(v.event_id ORDER BY v.event_id) FILTER (WHERE v.event_id IS NOT NULL), []) AS ids
+    FROM flagged_minutes AS m
+    LEFT JOIN valued AS v ON v.user_id = m.user_id AND date_trunc('minute', v.event_time) = m.minute
+    GROUP BY m.user_id, m.minute
+),
+
 minute_rules AS (
     SELECT
         unnest(m.reasons) AS rule, 'user_minute' AS level, m.user_id, CAST(NULL AS VARCHAR) AS session_id,
-        CAST(NULL AS VARCHAR) AS event_id, m.minute AS flagged_at,
-        (SELECT coalesce(sum(v.event_value), 0) FROM valued AS v
-         WHERE v.user_id = m.user_id AND date_trunc('minute', v.event_time) = m.minute) AS value,
-        coalesce((SELECT list(v.event_id ORDER BY v.event_id) FROM valued AS v
-         WHERE v.user_id = m.user_id AND date_trunc('minute', v.event_time) = m.minute), []) AS covered_event_ids,
+        CAST(NULL AS VARCHAR) AS event_id, m.minute AS flagged_at, v.value, v.ids AS covered_event_ids,
         json_object('events', m.events, 'total_value', m.total_value) AS evidence
-    FROM fraud_user_minute AS m
-    WHERE m.is_flagged
+    FROM flagged_minutes AS m
+    JOIN minute_values AS v ON m.user_id = v.user_id AND m.minute = v.minute
+),
+
+multi_ip_users AS (
+    -- only users with enough distinct IPs in a day can reach the threshold in a window
+    SELECT user_id, dt FROM events WHERE ip IS NOT NULL
+    GROUP BY user_id, dt HAVING count(DISTINCT ip) >= CAST($multi_ip_threshold AS BIGINT)
 ),
 
 ip_windows AS (
     SELECT
-        user_id, event_time, ip,
-        count(DISTINCT ip) OVER (
-            PARTITION BY user_id ORDER BY event_time
+        e.user_id, e.event_time, e.ip,
+        count(DISTINCT e.ip) OVER (
+            PARTITION BY e.user_id ORDER BY e.event_time
             RANGE BETWEEN to_minutes(CAST($multi_ip_window_minutes AS BIGINT)) PRECEDING AND CURRENT ROW
         ) AS ips_in_window
-    FROM events
-    WHERE ip IS NOT NULL
+    FROM events AS e
+    WHERE e.ip IS NOT NULL
+      AND e.user_id IN (SELECT user_id FROM multi_ip_users)
 ),
 
 window_rules AS (
-    -- one flag per user and minute in which a sliding window first reaches the threshold
+    -- one flag per user and minute in which a sliding window reaches the threshold
     SELECT
         'multiple_ips_window' AS rule, 'user_window' AS level, user_id, CAST(NULL AS VARCHAR) AS session_id,
         CAST(NULL AS VARCHAR) AS event_id, date_trunc('minute', min(event_time)) AS flagged_at,

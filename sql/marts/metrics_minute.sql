@@ -12,9 +12,9 @@
 -- received_at are not judged.
 -- parameters: $max_cart_value, $max_quantity, $late_after_minutes
 WITH events AS (
-    SELECT e.*, coalesce(m.is_flagged, false) AS minute_flagged
+    SELECT e.*, m.user_id IS NOT NULL AS minute_flagged
     FROM stg_events AS e
-    LEFT JOIN fraud_user_minute AS m
+    LEFT JOIN (SELECT user_id, minute FROM fraud_user_minute WHERE is_flagged) AS m
         ON e.user_id = m.user_id AND date_trunc('minute', e.event_time) = m.minute
     WHERE e.dt IN (SELECT day FROM scope_event_days)
 ),
