@@ -29,6 +29,9 @@ recomputed AS (
         coalesce(max(e.cart_value), 0) AS max_cart_value,
         coalesce(sum(e.event_value) FILTER (WHERE e.event_type = 'add_to_cart'), 0) AS total_cart_value,
         coalesce(sum(e.event_value) FILTER (WHERE e.event_type = 'purchase'), 0) AS revenue,
+        -- the carts and purchases of the session, for fraud flags on the session
+        coalesce(list(e.event_id ORDER BY e.event_id) FILTER (WHERE e.event_type IN ('add_to_cart', 'checkout', 'purchase') AND e.event_value > 0), []) AS valued_event_ids,
+        coalesce(sum(e.event_value) FILTER (WHERE e.event_type IN ('add_to_cart', 'checkout', 'purchase')), 0) AS valued_total,
         count(DISTINCT e.ip) AS distinct_ips,
         any_value(e.page_url) FILTER (WHERE e.is_session_start) AS first_page,
         any_value(e.page_url) FILTER (WHERE e.is_session_end) AS last_page,
@@ -58,9 +61,10 @@ flagged AS (
 
 SELECT
     session_id, user_id, start_time, end_time, duration_s, event_count, page_views, product_views,
-    add_to_carts, checkouts, purchases, total_cart_value, revenue, max_cart_value, distinct_ips,
+    add_to_carts, checkouts, purchases, total_cart_value, revenue, valued_event_ids, valued_total, max_cart_value, distinct_ips,
     first_page, last_page, device, browser, is_bot,
     len(suspicious_reasons) > 0 AS is_suspicious,
     suspicious_reasons,
-    CAST(start_time AS DATE) AS session_date
+    CAST(start_time AS DATE) AS session_date,
+    CAST(hour(start_time) AS INTEGER) AS start_hour
 FROM flagged

@@ -1,12 +1,12 @@
 -- model: fraud_flags
 -- materialized: delta
--- depends_on: stg_events, sessions, fraud_user_minute, scope_flag_days
--- partition_by: dt
--- scope: scope_flag_days
+-- depends_on: stg_events, sessions, fraud_user_minute, scope_flag_hours
+-- partition_by: dt, hour
+-- scope: scope_flag_hours
 -- unique_key: flag_id
 -- grain: one row per rule hit: per event (cart value, quantity), per session (bot user agent,
--- multiple IPs), per user-minute (events or value per minute), per user and sliding window
--- (multiple IPs). value = the cart/purchase value the flag covers; covered_event_ids names those
+-- multiple IPs; from the sessions mart), per user-minute (events or value per minute), per user and
+-- sliding window (multiple IPs). Partitioned by the date and hour of flagged_at. value = the cart/purchase value the flag covers; covered_event_ids names those
 -- events, so "fraud value flagged" counts each event once however many rules hit it.
 -- parameters: $max_cart_value, $max_quantity, $multi_ip_threshold, $multi_ip_window_minutes
 WITH events AS (
@@ -34,29 +34,24 @@ event_rules AS (
 ),
 
 flagged_sessions AS (
-    SELECT * FROM sessions WHERE is_bot OR distinct_ips >= CAST($multi_ip_threshold AS BIGINT)
-),
-
-session_values AS (
-    SELECT s.session_id, coalesce(sum(v.event_value), 0) AS value, list(v.event_id ORDER BY v.event_id) FILTER (WHERE v.event_id IS NOT NULL) AS ids
-    FROM flagged_sessions AS s
-    LEFT JOIN valued AS v ON v.user_id = s.user_id AND v.event_time BETWEEN s.start_time AND s.end_time
-    GROUP BY s.session_id
+    SELECT * FROM sessions
+    WHERE (is_bot OR distinct_ips >= CAST($multi_ip_threshold AS BIGINT))
+      AND date_trunc('hour', start_time) IN (SELECT hour_start FROM scope_flag_hours)
 ),
 
 session_rules AS (
     SELECT
-        'bot_user_agent' AS rule, 'session' AS level, s.user_id, s.session_id, CAST(NULL AS VARCHAR) AS event_id,
-        s.start_time AS flagged_at, v.value, coalesce(v.ids, []) AS covered_event_ids,
-        json_object('device', s.device, 'browser', s.browser, 'events', s.event_count) AS evidence
-    FROM flagged_sessions AS s JOIN session_values AS v ON s.session_id = v.session_id
-    WHERE s.is_bot
+        'bot_user_agent' AS rule, 'session' AS level, user_id, session_id, CAST(NULL AS VARCHAR) AS event_id,
+        start_time AS flagged_at, valued_total AS value, valued_event_ids AS covered_event_ids,
+        json_object('device', device, 'browser', browser, 'events', event_count) AS evidence
+    FROM flagged_sessions
+    WHERE is_bot
     UNION ALL
     SELECT
-        'multiple_ips_session', 'session', s.user_id, s.session_id, NULL, s.start_time, v.value, coalesce(v.ids, []),
-        json_object('distinct_ips', s.distinct_ips, 'threshold', CAST($multi_ip_threshold AS BIGINT))
-    FROM flagged_sessions AS s JOIN session_values AS v ON s.session_id = v.session_id
-    WHERE s.distinct_ips >= CAST($multi_ip_threshold AS BIGINT)
+        'multiple_ips_session', 'session', user_id, session_id, NULL, start_time, valued_total, valued_event_ids,
+        json_object('distinct_ips', distinct_ips, 'threshold', CAST($multi_ip_threshold AS BIGINT))
+    FROM flagged_sessions
+    WHERE distinct_ips >= CAST($multi_ip_threshold AS BIGINT)
 ),
 
 flagged_minutes AS (
@@ -80,34 +75,67 @@ minute_rules AS (
     JOIN minute_values AS v ON m.user_id = v.user_id AND m.minute = v.minute
 ),
 
-multi_ip_users AS (
-    -- only users with enough distinct IPs in a day can reach the threshold in a window
-    SELECT user_id, dt FROM events WHERE ip IS NOT NULL
-    GROUP BY user_id, dt HAVING count(DISTINCT ip) >= CAST($multi_ip_threshold AS BIGINT)
+ip_buckets AS (
+    -- a sliding window of W minutes lies within two consecutive W-minute buckets, so only users
+    -- whose IPs over some bucket pair reach the threshold can trip the rule: few users, few events
+    SELECT user_id, time_bucket(to_minutes(CAST($multi_ip_window_minutes AS BIGINT)), event_time) AS bucket, list(DISTINCT ip) AS ips
+    FROM events
+    WHERE ip IS NOT NULL
+    GROUP BY ALL
+),
+
+candidate_buckets AS (
+    SELECT a.user_id, a.bucket
+    FROM ip_buckets AS a
+    LEFT JOIN ip_buckets AS b
+        ON a.user_id = b.user_id AND b.bucket = a.bucket - to_minutes(CAST($multi_ip_window_minutes AS BIGINT))
+    WHERE len(list_distinct(list_concat(a.ips, coalesce(b.ips, [])))) >= CAST($multi_ip_threshold AS BIGINT)
 ),
 
 ip_windows AS (
     SELECT
-        e.user_id, e.event_time, e.ip,
+        e.user_id, e.event_time, e.ip, c.bucket IS NOT NULL AS in_candidate,
         count(DISTINCT e.ip) OVER (
             PARTITION BY e.user_id ORDER BY e.event_time
             RANGE BETWEEN to_minutes(CAST($multi_ip_window_minutes AS BIGINT)) PRECEDING AND CURRENT ROW
         ) AS ips_in_window
     FROM events AS e
+    LEFT JOIN candidate_buckets AS c
+        ON e.user_id = c.user_id
+       AND time_bucket(to_minutes(CAST($multi_ip_window_minutes AS BIGINT)), e.event_time) = c.bucket
     WHERE e.ip IS NOT NULL
-      AND e.user_id IN (SELECT user_id FROM multi_ip_users)
+      AND EXISTS (
+          SELECT 1 FROM candidate_buckets AS k
+          WHERE k.user_id = e.user_id
+            AND time_bucket(to_minutes(CAST($multi_ip_window_minutes AS BIGINT)), e.event_time)
+                IN (k.bucket, k.bucket - to_minutes(CAST($multi_ip_window_minutes AS BIGINT)))
+      )
+),
+
+window_hits AS (
+    -- events at which the window holds too many IPs, grouped into episodes (a new episode after a
+    -- quiet gap longer than the window), so a long multi-IP spell is one flag, not one per minute
+    SELECT
+        user_id, event_time, ips_in_window,
+        sum(CASE WHEN previous_hit IS NULL
+                   OR epoch_us(event_time) - epoch_us(previous_hit) > CAST($multi_ip_window_minutes AS BIGINT) * 60000000
+                 THEN 1 ELSE 0 END) OVER (PARTITION BY user_id ORDER BY event_time ROWS UNBOUNDED PRECEDING) AS episode
+    FROM (
+        SELECT user_id, event_time, ips_in_window, lag(event_time) OVER (PARTITION BY user_id ORDER BY event_time) AS previous_hit
+        FROM ip_windows
+        WHERE in_candidate AND ips_in_window >= CAST($multi_ip_threshold AS BIGINT)
+    )
 ),
 
 window_rules AS (
-    -- one flag per user and minute in which a sliding window reaches the threshold
     SELECT
         'multiple_ips_window' AS rule, 'user_window' AS level, user_id, CAST(NULL AS VARCHAR) AS session_id,
         CAST(NULL AS VARCHAR) AS event_id, date_trunc('minute', min(event_time)) AS flagged_at,
         CAST(0 AS DECIMAL(18, 2)) AS value, CAST([] AS VARCHAR[]) AS covered_event_ids,
-        json_object('max_distinct_ips', max(ips_in_window), 'window_minutes', CAST($multi_ip_window_minutes AS BIGINT)) AS evidence
-    FROM ip_windows
-    WHERE ips_in_window >= CAST($multi_ip_threshold AS BIGINT)
-    GROUP BY user_id, date_trunc('minute', event_time)
+        json_object('max_distinct_ips', max(ips_in_window), 'window_minutes', CAST($multi_ip_window_minutes AS BIGINT),
+                    'until', max(event_time)) AS evidence
+    FROM window_hits
+    GROUP BY user_id, episode
 ),
 
 all_rules AS (
@@ -128,6 +156,7 @@ SELECT
     CAST(value AS DECIMAL(18, 2)) AS value,
     covered_event_ids,
     CAST(evidence AS VARCHAR) AS evidence,
-    CAST(flagged_at AS DATE) AS dt
+    CAST(flagged_at AS DATE) AS dt,
+    CAST(hour(flagged_at) AS INTEGER) AS hour
 FROM all_rules
-WHERE CAST(flagged_at AS DATE) IN (SELECT day FROM scope_flag_days)
+WHERE date_trunc('hour', flagged_at) IN (SELECT hour_start FROM scope_flag_hours)

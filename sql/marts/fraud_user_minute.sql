@@ -1,13 +1,13 @@
 -- model: fraud_user_minute
 -- materialized: delta
--- depends_on: stg_events, scope_event_days
--- partition_by: dt
--- scope: scope_event_days
+-- depends_on: stg_events, scope_event_hours
+-- partition_by: dt, hour
+-- scope: scope_event_hours
 -- unique_key: user_id, minute
 -- grain: one row per user per event-time minute: the seed's real-time fraud query as a batch mart.
 -- parameters: $max_events_per_minute, $max_value_per_minute
 WITH scoped AS (
-    SELECT * FROM stg_events WHERE dt IN (SELECT day FROM scope_event_days)
+    SELECT * FROM stg_events WHERE date_trunc('hour', event_time) IN (SELECT hour_start FROM scope_event_hours)
 ),
 
 per_minute AS (
@@ -34,5 +34,6 @@ SELECT
         CASE WHEN events > CAST($max_events_per_minute AS BIGINT) THEN 'events_per_minute' END,
         CASE WHEN total_value > CAST($max_value_per_minute AS DECIMAL(18, 2)) THEN 'value_per_minute' END
     ], reason -> reason IS NOT NULL) AS reasons,
-    CAST(minute AS DATE) AS dt
+    CAST(minute AS DATE) AS dt,
+    CAST(hour(minute) AS INTEGER) AS hour
 FROM per_minute

@@ -1,8 +1,8 @@
 -- model: metrics_minute
 -- materialized: delta
--- depends_on: stg_events, fraud_user_minute, scope_event_days
--- partition_by: dt
--- scope: scope_event_days
+-- depends_on: stg_events, fraud_user_minute, scope_event_hours
+-- partition_by: dt, hour
+-- scope: scope_event_hours
 -- unique_key: minute
 -- grain: one row per event-time minute with events.
 -- An anomalous event is one from a bot user agent, with a cart over the limit or a quantity over the
@@ -16,7 +16,7 @@ WITH events AS (
     FROM stg_events AS e
     LEFT JOIN (SELECT user_id, minute FROM fraud_user_minute WHERE is_flagged) AS m
         ON e.user_id = m.user_id AND date_trunc('minute', e.event_time) = m.minute
-    WHERE e.dt IN (SELECT day FROM scope_event_days)
+    WHERE date_trunc('hour', e.event_time) IN (SELECT hour_start FROM scope_event_hours)
 ),
 
 marked AS (
@@ -39,6 +39,7 @@ SELECT
     quantile_cont(latency_s, 0.5) AS ingest_latency_p50_s,
     quantile_cont(latency_s, 0.95) AS ingest_latency_p95_s,
     count(*) FILTER (WHERE producer_delay_s > CAST($late_after_minutes AS BIGINT) * 60) AS late_events,
-    CAST(date_trunc('minute', event_time) AS DATE) AS dt
+    CAST(date_trunc('minute', event_time) AS DATE) AS dt,
+    CAST(hour(date_trunc('minute', event_time)) AS INTEGER) AS hour
 FROM marked
 GROUP BY date_trunc('minute', event_time)

@@ -91,6 +91,8 @@ export async function generateClickstream(
   const expectedSessions = Math.max(1, total / 9);
   const meanSessionGap = spanMs / expectedSessions;
 
+  // ids carry the seed, so files generated with different seeds never share event or order ids
+  const run = `${(options.seed ?? 42).toString(36)}_`;
   const byType: Record<string, number> = {};
   const injected = {
     botSessions: 0,
@@ -144,7 +146,7 @@ export async function generateClickstream(
   };
   const malformed = () => {
     injected.malformed++;
-    const id = `evt_${(++eventSeq).toString(36)}`;
+    const id = `evt_${run}${(++eventSeq).toString(36)}`;
     const kind = rng.int(0, 3);
     if (kind === 0) return `{"event_id":"${id}","event_type":"page_view","user_id":"usr_1","timest\n`;
     if (kind === 1)
@@ -159,11 +161,9 @@ export async function generateClickstream(
     clock += rng.exponential(meanSessionGap);
     if (clock >= start + spanMs) clock = start + rng.next() * spanMs;
     sessions++;
-    const user = `usr_${rng
-      .zipf(userCount, Math.max(1, Math.round(userCount / 20)))
-      .toString(36)
-      .padStart(4, '0')}`;
-    const sessionId = `s_${sessions.toString(36)}`;
+    const userIndex = rng.zipf(userCount, Math.max(1, Math.round(userCount / 20)));
+    const user = `usr_${userIndex.toString(36).padStart(4, '0')}`;
+    const sessionId = `s_${run}${sessions.toString(36)}`;
     const roll = rng.next();
     const isBot = roll < 0.01;
     const isBurst = !isBot && roll < 0.0105;
@@ -172,13 +172,16 @@ export async function generateClickstream(
     if (isBurst) injected.burstSessions++;
     if (multiIp) injected.multiIpSessions++;
     const ua = isBot ? rng.pick(BOTS) : BROWSERS[rng.zipf(BROWSERS.length)]!;
-    const baseIp = `${rng.int(11, 223)}.${rng.int(0, 255)}.${rng.int(0, 255)}.${rng.int(1, 254)}`;
+    // a user keeps a home IP (a mobile user sometimes roams to another)
+    const baseIp = rng.chance(0.9)
+      ? homeIp(userIndex)
+      : `${rng.int(11, 223)}.${rng.int(0, 255)}.${rng.int(0, 255)}.${rng.int(1, 254)}`;
     let t = clock;
     let cart = 0;
 
     const event = (type: string, props: string, stepMeanMs: number) => {
       t += isBurst ? rng.int(50, 400) : rng.exponential(stepMeanMs);
-      const id = `evt_${(++eventSeq).toString(36)}`;
+      const id = `evt_${run}${(++eventSeq).toString(36)}`;
       const late = !isBot && !isBurst && rng.chance(lateRate);
       const arrival = t + (late ? rng.int(3_600_000, 6 * 3_600_000) : rng.int(20, 900));
       const ip = multiIp ? `10.${rng.int(0, 3)}.${rng.int(0, 9)}.${rng.int(1, 9)}` : baseIp;
@@ -220,7 +223,7 @@ export async function generateClickstream(
           if (rng.chance(0.45)) {
             event('checkout', `,"properties":{"cart_value":${cart.toFixed(2)},"currency":"USD"}`, 90_000);
             if (rng.chance(0.85)) {
-              const order = `ord_${(++orderSeq).toString(36)}`;
+              const order = `ord_${run}${(++orderSeq).toString(36)}`;
               event(
                 'purchase',
                 `,"properties":{"order_id":"${order}","amount":${cart.toFixed(2)},"cart_value":${cart.toFixed(2)},"currency":"USD"}`,
@@ -237,6 +240,11 @@ export async function generateClickstream(
     for (const line of delayed.get(due)!) emitLine(line);
   await flush(true);
   return { lines, users: userCount, sessions, byType, injected };
+}
+
+function homeIp(userIndex: number): string {
+  const h = Math.imul(userIndex + 1, 2654435761) >>> 0;
+  return `${11 + (h % 200)}.${(h >>> 8) & 255}.${(h >>> 16) & 255}.${1 + ((h >>> 24) % 254)}`;
 }
 
 function productProps(rng: Random): string {

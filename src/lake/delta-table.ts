@@ -37,8 +37,9 @@ export interface WriteRequest {
   readonly extraInfo?: Record<string, unknown>;
   /** The snapshot the rows were computed from (defaults to the latest). */
   readonly readSnapshot?: Snapshot;
-  /** With a whole-table overwrite: replace the schema too (a new metaData action). */
+  /** With a whole-table overwrite: replace the schema (and partitioning) too, in a new metaData action. */
   readonly replaceColumns?: readonly ColumnDef[];
+  readonly replacePartitionColumns?: readonly string[];
 }
 
 export interface WriteResult {
@@ -129,11 +130,12 @@ export class DeltaTable {
       metaData = {
         ...snapshot.metadata,
         schemaString: schemaToString(schemaFromColumns(request.replaceColumns)),
+        partitionColumns: [...(request.replacePartitionColumns ?? snapshot.partitionColumns)],
       };
     }
     const added = await writeDataFiles(this.db, this.store, this.tableKey, request.relation, {
       schema: metaData ? schemaFromColumns(request.replaceColumns!) : snapshot.schema,
-      partitionColumns: snapshot.partitionColumns,
+      partitionColumns: metaData ? metaData.partitionColumns : snapshot.partitionColumns,
     });
     const now = Date.now();
     const removed =

@@ -3,7 +3,7 @@ import type { DuckDb } from '../engine/duckdb.js';
 import { loadSql } from '../engine/sql-files.js';
 import { dataError } from '../errors.js';
 import { RAW_EVENTS } from '../ingest/ingest.js';
-import type { PartitionValues } from '../lake/actions.js';
+import type { AddFile, PartitionValues } from '../lake/actions.js';
 import type { DeltaTable } from '../lake/delta-table.js';
 import type { Lake } from '../lake/lake.js';
 import { type ColumnDef, deltaTypeOf, sameColumns, schemaFromColumns } from '../lake/schema.js';
@@ -29,6 +29,8 @@ export interface BuildOptions {
 
 export interface MartResult {
   readonly name: string;
+  /** Files this build added to the mart (not part of the JSON summary). */
+  readonly added: readonly AddFile[];
   /** The version written, or null when the mart was already up to date. */
   readonly version: number | null;
   readonly rows: number;
@@ -39,7 +41,7 @@ export interface BuildSummary {
   readonly mode: 'full' | 'incremental' | 'up-to-date';
   readonly rawEventsVersion: number;
   readonly fromVersion: number | null;
-  readonly marts: readonly MartResult[];
+  readonly marts: readonly Omit<MartResult, 'added'>[];
   readonly quality: QualityReport;
   readonly durationMs: number;
 }
@@ -72,6 +74,8 @@ export async function buildMarts(lake: Lake, options: BuildOptions): Promise<Bui
   });
   const db = lake.db;
   const results: MartResult[] = [];
+  // what this build wrote, per table: an incremental build checks only that
+  const builtFiles = new Map<string, readonly AddFile[]>([[RAW_EVENTS, plan.changedRawFiles]]);
   if (plan.mode !== 'up-to-date') {
     await db.run(loadSql('macros/event_value'));
     await classifyUserAgents(db, 'scoped_raw_events');
@@ -96,18 +100,23 @@ export async function buildMarts(lake: Lake, options: BuildOptions): Promise<Bui
         options.runId,
       );
       results.push(result);
+      builtFiles.set(model.name, result.added);
       await plan.registerMartForDownstream(model.name, await table.snapshot());
     }
   } else {
     for (const mart of marts)
-      results.push({ name: mart.name, version: null, rows: 0, partitionsReplaced: 0 });
+      results.push({ name: mart.name, version: null, rows: 0, partitionsReplaced: 0, added: [] });
   }
-  const quality = await runQualityChecks(lake, options.config);
+  const quality = await runQualityChecks(
+    lake,
+    options.config,
+    plan.mode === 'incremental' ? builtFiles : undefined,
+  );
   return {
     mode: plan.mode,
     rawEventsVersion: rawSnapshot.version,
     fromVersion: plan.fromVersion,
-    marts: results,
+    marts: results.map(({ added: _added, ...rest }) => rest),
     quality,
     durationMs: Date.now() - started,
   };
@@ -124,7 +133,7 @@ async function writeMart(
   runId: string | undefined,
 ): Promise<MartResult> {
   if (existing && plan.mode === 'incremental' && (existing.txnVersion(BUILD_APP_ID) ?? -1) >= rawVersion) {
-    return { name: model.name, version: null, rows: 0, partitionsReplaced: 0 };
+    return { name: model.name, version: null, rows: 0, partitionsReplaced: 0, added: [] };
   }
   const relation = `__mart_${model.name}`;
   await db.run(`CREATE OR REPLACE TEMP TABLE ${relation} AS ${model.sql}`, params);
@@ -133,20 +142,22 @@ async function writeMart(
     name: c.column_name,
     type: deltaTypeOf(c.column_type),
   }));
-  const partitionColumns = model.partitionBy ? [model.partitionBy] : [];
+  const partitionColumns = [...model.partitionBy];
   const snapshot = await table.ensure({ columns, partitionColumns, description: model.grain });
-  const schemaChanged = !sameColumns(snapshot.schema, schemaFromColumns(columns));
+  const schemaChanged =
+    !sameColumns(snapshot.schema, schemaFromColumns(columns)) ||
+    JSON.stringify(snapshot.partitionColumns) !== JSON.stringify(partitionColumns);
   if (schemaChanged && plan.mode !== 'full') {
     throw dataError(
       'MART_SCHEMA_CHANGED',
-      `the model ${model.name} now produces different columns than the table holds`,
+      `the model ${model.name} now produces different columns or partitions than the table holds`,
       {
         suggestions: ['rebuild with: shopstream build-marts --full-refresh'],
       },
     );
   }
   let replacePartitions: PartitionValues[] | undefined;
-  if (plan.mode === 'incremental' && model.partitionBy) {
+  if (plan.mode === 'incremental' && model.partitionBy.length > 0) {
     if (!model.scope) throw new Error(`${model.file}: a partitioned mart needs a "-- scope:" table`);
     replacePartitions = await plan.partitionsFor(model.scope, model.partitionBy);
   }
@@ -157,7 +168,7 @@ async function writeMart(
     relation,
     mode: 'overwrite',
     ...(replacePartitions ? { replacePartitions } : {}),
-    ...(schemaChanged ? { replaceColumns: columns } : {}),
+    ...(schemaChanged ? { replaceColumns: columns, replacePartitionColumns: partitionColumns } : {}),
     txns: [{ appId: BUILD_APP_ID, version: rawVersion }],
     operation: plan.mode === 'full' ? 'CREATE OR REPLACE TABLE AS SELECT' : 'WRITE',
     readSnapshot: snapshot,
@@ -168,6 +179,7 @@ async function writeMart(
   return {
     name: model.name,
     version: written.version,
+    added: written.added,
     rows: Number(rows),
     partitionsReplaced: replacePartitions ? replacePartitions.length : 'all',
   };

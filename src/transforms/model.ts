@@ -11,9 +11,10 @@ export interface Model {
   readonly layer: 'staging' | 'intermediate' | 'marts';
   readonly materialized: 'temp' | 'delta';
   readonly dependsOn: readonly string[];
-  readonly partitionBy: string | undefined;
+  /** Partition columns, outermost first (a date, optionally an hour within it). */
+  readonly partitionBy: readonly string[];
   readonly uniqueKey: readonly string[];
-  /** For a partitioned mart: the temp table of partition values (column `value`) a build replaces. */
+  /** For a partitioned mart: the scope table naming the partitions an incremental build replaces. */
   readonly scope: string | undefined;
   readonly grain: string;
   readonly sql: string;
@@ -49,7 +50,7 @@ export function parseModel(file: string, text: string): Model {
     layer,
     materialized,
     dependsOn: list('depends_on'),
-    partitionBy: header.get('partition_by'),
+    partitionBy: list('partition_by'),
     uniqueKey: list('unique_key'),
     scope: header.get('scope'),
     grain: grainLines.join(' '),

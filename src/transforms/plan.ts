@@ -7,20 +7,23 @@ import { registerSnapshot } from '../lake/table-scan.js';
 
 /**
  * What a build recomputes. Full: everything. Incremental: from the raw_events commits since the
- * marts' recorded version, the days whose files changed and, for sessions, per touched user the
- * time range from the earliest to the latest session within the timeout of a changed event, so
+ * marts' recorded version, the event hours whose files changed and, for sessions, per touched user
+ * the time range from the earliest to the latest session within the timeout of a changed event, so
  * that range edges fall in gaps longer than the timeout and the result equals a full rebuild.
  *
- * It provides the models' inputs as temp tables and views: scoped_raw_events (the partitions the
- * models read), all_raw_events, scope_session_ranges(user_id, lo, hi), scope_session_dates,
- * scope_event_days, scope_flag_days, scope_ltv_users (scope tables hold `day DATE` or `user_id`),
- * existing_sessions and existing_customer_ltv.
+ * It provides the models' inputs as temp tables and views: scoped_raw_events (the hour partitions
+ * the models read: the scoped hours and the hour before each), all_raw_events,
+ * scope_session_ranges(user_id, lo, hi), scope_ltv_users(user_id), and the partitions each mart
+ * replaces: scope_event_hours, scope_flag_hours, scope_session_hours (hour_start TIMESTAMPTZ) and
+ * scope_session_dates (day DATE); plus existing_sessions and existing_customer_ltv.
  */
 export interface BuildPlan {
   readonly mode: 'full' | 'incremental' | 'up-to-date';
   readonly fromVersion: number | null;
-  /** Partition values a partitioned mart replaces, from its scope table. */
-  partitionsFor(scopeTable: string, column: string): Promise<PartitionValues[]>;
+  /** raw_events files whose rows changed since fromVersion (empty for full builds). */
+  readonly changedRawFiles: readonly AddFile[];
+  /** Partition values a partitioned mart replaces, from its scope table: (date) or (date, hour). */
+  partitionsFor(scopeTable: string, columns: readonly string[]): Promise<PartitionValues[]>;
   /** Called after each temp model: supplies an empty `existing_*` of the right shape when needed. */
   afterTempModel(model: string): Promise<void>;
   /** Makes a freshly written mart readable by the models after it. */
@@ -55,6 +58,7 @@ export async function planBuild(
     return {
       mode: 'up-to-date',
       fromVersion,
+      changedRawFiles: [],
       partitionsFor: async () => [],
       afterTempModel: async () => undefined,
       registerMartForDownstream: async () => undefined,
@@ -63,13 +67,13 @@ export async function planBuild(
 
   await registerSnapshot(db, lake.store, rawTable.tableKey, raw, 'all_raw_events');
   const full = options.fullRefresh || fromVersion === null;
-  let readDays: Set<string> | undefined;
+  let readHours: Set<string> | undefined;
+  let changed: AddFile[] = [];
 
   if (full) {
-    const days = distinct(raw.files.map((f) => f.partitionValues.dt ?? null));
-    await createDayTable(db, 'scope_event_days', days);
-    await createDayTable(db, 'scope_flag_days', days);
-    await createDayTable(db, 'scope_session_dates', days);
+    const hours = distinct(raw.files.map((f) => hourKeyOf(f.partitionValues.dt, f.partitionValues.hour)));
+    for (const table of ['scope_event_hours', 'scope_flag_hours', 'scope_session_hours'])
+      await createHourTable(db, table, hours);
     await db.run('CREATE OR REPLACE TEMP VIEW scoped_raw_events AS SELECT * FROM all_raw_events');
     await db.run(
       `CREATE OR REPLACE TEMP TABLE scope_session_ranges AS
@@ -79,10 +83,13 @@ export async function planBuild(
       "CREATE OR REPLACE TEMP TABLE scope_ltv_users AS SELECT DISTINCT user_id FROM all_raw_events WHERE event_type = 'purchase'",
     );
   } else {
-    const changed = await changedFiles(lake, raw, fromVersion);
+    changed = await changedFiles(lake, raw, fromVersion);
     await registerSnapshot(db, lake.store, rawTable.tableKey, raw, '__changed_events', changed);
-    const eventDays = distinct(changed.map((f) => f.partitionValues.dt ?? null));
-    await createDayTable(db, 'scope_event_days', eventDays);
+    await createHourTable(
+      db,
+      'scope_event_hours',
+      distinct(changed.map((f) => hourKeyOf(f.partitionValues.dt, f.partitionValues.hour))),
+    );
     const sessions = marts.get('sessions')!;
     await registerSnapshot(db, lake.store, 'sessions', sessions, '__sessions_all');
     await db.run(
@@ -105,38 +112,36 @@ export async function planBuild(
       { timeout: String(options.sessionTimeoutMinutes) },
     );
     await db.run(
-      `CREATE OR REPLACE TEMP TABLE scope_session_dates AS
-       SELECT DISTINCT CAST(d AS DATE) AS day
-       FROM scope_session_ranges, generate_series(CAST(lo AS DATE), CAST(hi AS DATE), INTERVAL 1 DAY) AS g(d)`,
+      `CREATE OR REPLACE TEMP TABLE scope_session_hours AS
+       SELECT DISTINCT h AS hour_start
+       FROM scope_session_ranges,
+            generate_series(date_trunc('hour', lo), date_trunc('hour', hi), INTERVAL 1 HOUR) AS g(h)`,
     );
+    // A flag of hour h can change when its events, the sliding window reaching into h from the hour
+    // before, or a session starting in h changed.
     await db.run(
-      `CREATE OR REPLACE TEMP TABLE scope_flag_days AS
-       SELECT day FROM scope_event_days
-       UNION SELECT CAST(day + INTERVAL 1 DAY AS DATE) FROM scope_event_days
-       UNION SELECT day FROM scope_session_dates`,
+      `CREATE OR REPLACE TEMP TABLE scope_flag_hours AS
+       SELECT hour_start FROM scope_event_hours
+       UNION SELECT hour_start + INTERVAL 1 HOUR FROM scope_event_hours
+       UNION SELECT hour_start FROM scope_session_hours`,
     );
     await db.run(
       "CREATE OR REPLACE TEMP TABLE scope_ltv_users AS SELECT DISTINCT user_id FROM __changed_events WHERE event_type = 'purchase'",
     );
-    // Every model reads whole days: the scoped ones, with a day either side (sessions and sliding
-    // windows that cross midnight).
-    const scoped = await db.all<{ day: string }>(
-      `SELECT DISTINCT CAST(CAST(day + INTERVAL (o) DAY AS DATE) AS VARCHAR) AS day
-       FROM (SELECT day FROM scope_flag_days UNION SELECT day FROM scope_session_dates), (VALUES (-1), (0), (1)) AS t(o)`,
+    // Models read whole hours: the scoped ones and the hour before each (sliding windows).
+    const scoped = await db.all<{ key: string }>(
+      `SELECT DISTINCT strftime(h, '%Y-%m-%d') || '|' || CAST(hour(h) AS VARCHAR) AS key
+       FROM (SELECT hour_start FROM scope_flag_hours UNION SELECT hour_start FROM scope_session_hours),
+            (VALUES (0), (1)) AS t(back), LATERAL (SELECT hour_start - to_hours(back) AS h)`,
     );
-    readDays = new Set(scoped.map((r) => r.day));
+    readHours = new Set(scoped.map((r) => r.key));
     await registerSnapshot(
       db,
       lake.store,
       rawTable.tableKey,
       raw,
       'scoped_raw_events',
-      raw.files.filter((f) => readDays!.has(f.partitionValues.dt ?? '')),
-    );
-    const sessionDates = new Set(
-      (await db.all<{ day: string }>('SELECT CAST(day AS VARCHAR) AS day FROM scope_session_dates')).map(
-        (r) => r.day,
-      ),
+      raw.files.filter((f) => readHours!.has(hourKeyOf(f.partitionValues.dt, f.partitionValues.hour) ?? '')),
     );
     await registerSnapshot(
       db,
@@ -144,7 +149,7 @@ export async function planBuild(
       'sessions',
       sessions,
       'existing_sessions',
-      sessions.files.filter((f) => sessionDates.has(f.partitionValues.session_date ?? '')),
+      filesInHours(sessions, readHours),
     );
     await registerSnapshot(
       db,
@@ -155,15 +160,26 @@ export async function planBuild(
     );
     registered.add('existing_sessions').add('existing_customer_ltv');
   }
+  await db.run(
+    'CREATE OR REPLACE TEMP TABLE scope_session_dates AS SELECT DISTINCT CAST(hour_start AS DATE) AS day FROM scope_session_hours',
+  );
 
   return {
     mode: full ? 'full' : 'incremental',
     fromVersion,
-    async partitionsFor(scopeTable, column) {
-      const rows = await db.all<{ day: string }>(
-        `SELECT DISTINCT CAST(day AS VARCHAR) AS day FROM ${scopeTable} ORDER BY 1`,
+    changedRawFiles: changed,
+    async partitionsFor(scopeTable, columns) {
+      const [dateColumn, hourColumn] = columns as [string, string | undefined];
+      if (hourColumn) {
+        const rows = await db.all<{ d: string; h: string }>(
+          `SELECT DISTINCT strftime(hour_start, '%Y-%m-%d') AS d, CAST(hour(hour_start) AS VARCHAR) AS h FROM ${scopeTable} ORDER BY 1, 2`,
+        );
+        return rows.map((r) => ({ [dateColumn]: r.d, [hourColumn]: r.h }));
+      }
+      const rows = await db.all<{ d: string }>(
+        `SELECT DISTINCT CAST(day AS VARCHAR) AS d FROM ${scopeTable} ORDER BY 1`,
       );
-      return rows.map((r) => ({ [column]: r.day }));
+      return rows.map((r) => ({ [dateColumn]: r.d }));
     },
     async afterTempModel(model) {
       const existing = EXISTING_OF[model];
@@ -173,14 +189,43 @@ export async function planBuild(
       }
     },
     async registerMartForDownstream(name, snapshot) {
-      const [partition] = snapshot.partitionColumns;
-      const files =
-        readDays && partition
-          ? snapshot.files.filter((f) => readDays!.has(f.partitionValues[partition] ?? ''))
-          : snapshot.files;
-      await registerSnapshot(db, lake.store, name, snapshot, name, files);
+      // whole days: conversion_daily needs every session of a touched date
+      await registerSnapshot(
+        db,
+        lake.store,
+        name,
+        snapshot,
+        name,
+        readHours ? filesInDays(snapshot, readHours) : snapshot.files,
+      );
     },
   };
+}
+
+/** `YYYY-MM-DD|H` for a date and hour partition pair. */
+function hourKeyOf(day: string | null | undefined, hour: string | null | undefined): string | null {
+  return day == null || hour == null ? null : `${day}|${Number(hour)}`;
+}
+
+/** The files of a date-partitioned table on the days of the given hours. */
+function filesInDays(snapshot: Snapshot, hours: ReadonlySet<string>): AddFile[] {
+  const [dateColumn] = snapshot.partitionColumns;
+  if (!dateColumn) return [...snapshot.files];
+  const days = new Set([...hours].map((h) => h.split('|')[0]));
+  return snapshot.files.filter((f) => days.has(f.partitionValues[dateColumn] ?? ''));
+}
+
+/** The files of a (date[, hour])-partitioned table within the given hours (or their days). */
+function filesInHours(snapshot: Snapshot, hours: ReadonlySet<string>): AddFile[] {
+  const [dateColumn, hourColumn] = snapshot.partitionColumns;
+  if (!dateColumn) return [...snapshot.files];
+  if (!hourColumn) {
+    const days = new Set([...hours].map((h) => h.split('|')[0]));
+    return snapshot.files.filter((f) => days.has(f.partitionValues[dateColumn] ?? ''));
+  }
+  return snapshot.files.filter((f) =>
+    hours.has(hourKeyOf(f.partitionValues[dateColumn], f.partitionValues[hourColumn]) ?? ''),
+  );
 }
 
 /** Files whose rows changed since `fromVersion`: added ones still live, and removed ones still on disk. */
@@ -213,10 +258,12 @@ function distinct(values: readonly (string | null)[]): string[] {
   return [...new Set(values.filter((v): v is string => v !== null))].sort();
 }
 
-async function createDayTable(db: DuckDb, name: string, days: readonly string[]): Promise<void> {
+async function createHourTable(db: DuckDb, name: string, hourKeys: readonly string[]): Promise<void> {
   await db.run(
     `CREATE OR REPLACE TEMP TABLE ${name} AS
-     SELECT CAST(v AS DATE) AS day FROM (SELECT unnest(string_split($days, ',')) AS v) WHERE v <> ''`,
-    { days: days.join(',') },
+     SELECT CAST(split_part(v, '|', 1) AS DATE) + to_hours(CAST(split_part(v, '|', 2) AS INTEGER)) AS hour_start
+     FROM (SELECT unnest(string_split($keys, ',')) AS v) WHERE v <> ''`,
+    { keys: hourKeys.join(',') },
   );
+  await db.run(`ALTER TABLE ${name} ALTER hour_start TYPE TIMESTAMPTZ`);
 }

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/config-schema.js';
 import { SQL_DIR } from '../engine/sql-files.js';
+import type { AddFile } from '../lake/actions.js';
 import type { Lake } from '../lake/lake.js';
 
 /**
@@ -23,6 +24,8 @@ export interface QualityReport {
   readonly qualityRatio: number;
   readonly minQualityRatio: number;
   readonly passed: boolean;
+  /** `build` when only the rows this build wrote were checked, `all` for whole tables. */
+  readonly scope: 'build' | 'all';
 }
 
 interface CheckDefinition {
@@ -56,7 +59,16 @@ export function loadChecks(dir = path.join(SQL_DIR, 'checks')): CheckDefinition[
     });
 }
 
-export async function runQualityChecks(lake: Lake, config: Config['marts']): Promise<QualityReport> {
+/**
+ * Runs every check whose tables exist. With `scope`, a table named in it is checked only over the
+ * given files (what an incremental build just wrote): the marts' keys include their partition
+ * columns, so new rows cannot collide with rows of untouched partitions.
+ */
+export async function runQualityChecks(
+  lake: Lake,
+  config: Config['marts'],
+  scope?: ReadonlyMap<string, readonly AddFile[]>,
+): Promise<QualityReport> {
   const checks = loadChecks();
   const available = new Set(await lake.tableNames());
   const registered = new Set<string>();
@@ -65,7 +77,8 @@ export async function runQualityChecks(lake: Lake, config: Config['marts']): Pro
     if (!check.tables.every((t) => available.has(t))) continue;
     for (const table of check.tables) {
       if (!registered.has(table)) {
-        await lake.table(table).register(table);
+        const files = scope?.get(table);
+        await lake.table(table).register(table, {}, files ? () => files : undefined);
         registered.add(table);
       }
     }
@@ -90,5 +103,6 @@ export async function runQualityChecks(lake: Lake, config: Config['marts']): Pro
     qualityRatio,
     minQualityRatio: config.minQualityRatio,
     passed: errorsPass && qualityRatio >= config.minQualityRatio,
+    scope: scope ? 'build' : 'all',
   };
 }

@@ -26,17 +26,18 @@ describe('SQL models', () => {
     ]);
     expect(externalInputs(models)).toEqual([
       'all_raw_events',
-      'bot_user_agents',
       'existing_customer_ltv',
       'existing_sessions',
-      'scope_event_days',
-      'scope_flag_days',
+      'scope_event_hours',
+      'scope_flag_hours',
       'scope_ltv_users',
       'scope_session_dates',
+      'scope_session_hours',
       'scope_session_ranges',
       'scoped_raw_events',
+      'user_agent_bots',
     ]);
-    for (const mart of models.filter((m) => m.materialized === 'delta' && m.partitionBy))
+    for (const mart of models.filter((m) => m.materialized === 'delta' && m.partitionBy.length > 0))
       expect(mart.scope, mart.name).toMatch(/^scope_/);
   });
 
