@@ -38,7 +38,16 @@ export async function runQuery(lake: Lake, options: QueryOptions): Promise<Query
     const snapshot = await lake.table(name).register(name, target);
     tables[name] = snapshot.version;
   }
-  const reader = await lake.db.connection.runAndReadAll(options.sql);
+  let reader: Awaited<ReturnType<typeof lake.db.connection.runAndReadAll>>;
+  try {
+    reader = await lake.db.connection.runAndReadAll(options.sql);
+  } catch (error) {
+    // The user's SQL failed to parse, bind or run: their input, not our bug.
+    throw usageError('SQL_ERROR', (error as Error).message, {
+      cause: error,
+      suggestions: [`lake tables: ${names.join(', ') || '(none yet)'}; see them with: shopstream table list`],
+    });
+  }
   return {
     columns: reader.columnNames(),
     rows: reader.getRowObjectsJson() as Record<string, unknown>[],

@@ -88,6 +88,9 @@ describe('shopstream CLI (built, as a user runs it)', () => {
 
   it('uses distinct exit codes: usage 64, bad data 65, config 78', () => {
     expect(cli(['query']).status).toBe(64);
+    const badSql = cli(['query', 'SELEC 1', '--lake', path.join(tempDir('e2e-sql'), 'lake')]);
+    expect(badSql.status).toBe(64);
+    expect(badSql.stderr).toMatch(/SQL_ERROR.*syntax error/);
     expect(cli(['ingest', '--no-such-flag', 'x']).status).toBe(64);
     const missing = cli([
       'ingest',
