@@ -9,6 +9,14 @@ export const baseFlags = {
     description: 'Lake location: a directory or file:// URI (env SHOPSTREAM_LAKE; default ./lake).',
     helpGroup: 'GLOBAL',
   }),
+  's3-endpoint': Flags.string({
+    description: 'S3-compatible endpoint for s3:// lakes (env AWS_ENDPOINT_URL_S3).',
+    helpGroup: 'GLOBAL',
+  }),
+  'unsafe-single-writer': Flags.boolean({
+    description: 'Allow an S3 server that ignores conditional writes (never run two writers then).',
+    helpGroup: 'GLOBAL',
+  }),
   config: Flags.string({
     description: 'Config file (env SHOPSTREAM_CONFIG; default ./shopstream.config.json if present).',
     helpGroup: 'GLOBAL',
@@ -30,8 +38,12 @@ export abstract class ShopstreamCommand extends Command {
     config?: string;
     maxBadRatio?: number;
     fingerprint?: string;
+    's3-endpoint'?: string;
+    'unsafe-single-writer'?: boolean;
   }): Config {
     return resolveConfig({
+      ...(flags['s3-endpoint'] !== undefined ? { s3Endpoint: flags['s3-endpoint'] } : {}),
+      ...(flags['unsafe-single-writer'] ? { unsafeSingleWriter: true } : {}),
       ...(flags.fingerprint !== undefined ? { fingerprint: flags.fingerprint } : {}),
       ...(flags.config !== undefined ? { config: flags.config } : {}),
       ...(flags.lake !== undefined ? { lake: flags.lake } : {}),

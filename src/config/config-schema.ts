@@ -48,6 +48,18 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    s3: z
+      .object({
+        /** Endpoint for S3-compatible servers, e.g. http://127.0.0.1:9000 (env AWS_ENDPOINT_URL_S3). */
+        endpoint: z.string().url().optional(),
+        region: z.string().optional(),
+        /** Path-style URLs (default: on when an endpoint is given). */
+        forcePathStyle: z.boolean().optional(),
+        /** Allow a server that ignores conditional writes: only ever run one writer then. */
+        unsafeSingleWriter: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
     duckdb: z
       .object({
         threads: z.number().int().positive().optional(),

@@ -5,7 +5,12 @@ import { Lake } from './lake.js';
 
 /** Opens the configured lake with a fresh DuckDB session. Call `closeLake` when done. */
 export async function openLake(config: Config): Promise<Lake> {
-  const store = openStore(config.lake);
+  const store = openStore(config.lake, {
+    ...(config.s3.endpoint ? { endpoint: config.s3.endpoint } : {}),
+    ...(config.s3.region ? { region: config.s3.region } : {}),
+    ...(config.s3.forcePathStyle !== undefined ? { forcePathStyle: config.s3.forcePathStyle } : {}),
+    unsafeSingleWriter: config.s3.unsafeSingleWriter,
+  });
   const db = await DuckDb.open({
     ...(config.duckdb.threads ? { threads: config.duckdb.threads } : {}),
     ...(config.duckdb.memoryLimit ? { memoryLimit: config.duckdb.memoryLimit } : {}),
