@@ -1,5 +1,6 @@
 // A separate OS process that writes to a lake through the built modules (dist/), for tests that
-// race writers or kill one mid-commit. Usage: node lake-worker.mjs <lakeDir> <mode> <worker> <count>
+// race writers or kill one mid-commit. Usage: node lake-worker.mjs <lake dir or s3:// URI> <mode> <worker> <count>
+// (for s3://, AWS_ENDPOINT_URL_S3 names the server)
 //   append: `count` blind appends of one row (worker, i) to table "race"
 //   ensure: create table "race" (both processes race the creation)
 //   crash:  write data files for table "race", print "WRITTEN", then wait forever before committing
@@ -7,11 +8,12 @@
 import { DuckDb } from '../../dist/engine/duckdb.js';
 import { writeDataFiles } from '../../dist/lake/data-writer.js';
 import { Lake } from '../../dist/lake/lake.js';
-import { LocalStore } from '../../dist/storage/local-store.js';
+import { openStore } from '../../dist/storage/open-store.js';
 
 const [lakeDir, mode, worker, count] = process.argv.slice(2);
 const db = await DuckDb.open({ threads: 1 });
-const lake = new Lake(new LocalStore(lakeDir), db);
+const endpoint = process.env.AWS_ENDPOINT_URL_S3;
+const lake = new Lake(openStore(lakeDir, endpoint ? { endpoint } : {}), db);
 const table = lake.table('race');
 const definition = {
   columns: [

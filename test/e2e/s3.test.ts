@@ -1,0 +1,159 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliAsync, fixture, ROOT } from '../helpers/cli.js';
+import { startTestS3, TEST_CREDENTIALS, type TestS3 } from '../helpers/s3-server.js';
+
+let s3: TestS3;
+let env: Record<string, string>;
+beforeAll(async () => {
+  s3 = await startTestS3();
+  env = { ...TEST_CREDENTIALS, AWS_ENDPOINT_URL_S3: s3.endpoint };
+});
+afterAll(async () => {
+  await s3?.stop();
+});
+
+const run = (args: string[]) => cliAsync(args, { env });
+
+describe('the whole pipeline on an s3:// lake', () => {
+  it('demo gives the seed scenario results', async () => {
+    const result = await run(['demo', '--lake', `s3://${s3.bucket}/demo`, '--json']);
+    expect(result.status, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      eventsProcessed: 8,
+      anomaliesDetected: 1,
+      fraudValueFlagged: 79999,
+      viewToCartRate: 0.4,
+    });
+  });
+
+  it('ingest, build-marts, query, time travel and table commands work the same as on disk', async () => {
+    const lake = `s3://${s3.bucket}/pipeline`;
+    const ingest = await run([
+      'ingest',
+      fixture('demo', 'events.ndjson'),
+      fixture('ingest', 'events.csv'),
+      '--lake',
+      lake,
+      '--json',
+      '--max-bad-ratio',
+      '0.5',
+    ]);
+    expect(ingest.status, ingest.stderr).toBe(0);
+    expect(JSON.parse(ingest.stdout)).toMatchObject({ read: 12, written: 11, quarantined: 1 });
+    expect(
+      JSON.parse((await run(['ingest', fixture('demo', 'events.ndjson'), '--lake', lake, '--json'])).stdout),
+    ).toMatchObject({ written: 0 });
+    const build = await run(['build-marts', '--lake', lake, '--json']);
+    expect(build.status, build.stderr).toBe(0);
+    expect(JSON.parse(build.stdout).mode).toBe('full');
+    expect(JSON.parse((await run(['build-marts', '--lake', lake, '--json'])).stdout).mode).toBe('up-to-date');
+    const query = JSON.parse(
+      (
+        await run([
+          'query',
+          "SELECT count(*)::INT AS n FROM sessions WHERE 'high_cart_value' IN suspicious_reasons",
+          '--lake',
+          lake,
+          '--json',
+        ])
+      ).stdout,
+    );
+    expect(query.rows).toEqual([{ n: 1 }]);
+    expect(
+      JSON.parse(
+        (
+          await run([
+            'query',
+            'SELECT count(*)::INT AS n FROM raw_events',
+            '--as-of',
+            '0',
+            '--lake',
+            lake,
+            '--json',
+          ])
+        ).stdout,
+      ).rows,
+    ).toEqual([{ n: 0 }]);
+    const tables = JSON.parse((await run(['table', 'list', '--lake', lake, '--json'])).stdout).map(
+      (t: { name: string }) => t.name,
+    );
+    expect(tables).toEqual([
+      'conversion_daily',
+      'customer_ltv',
+      'fraud_flags',
+      'fraud_user_minute',
+      'metrics_minute',
+      'quarantine',
+      'raw_events',
+      'sessions',
+    ]);
+    expect(
+      JSON.parse((await run(['table', 'show', 'raw_events', '--lake', lake, '--json'])).stdout),
+    ).toMatchObject({ rows: 11, location: `${lake}/raw_events` });
+  });
+
+  it('refuses a server that ignores conditional writes unless --unsafe-single-writer', async () => {
+    const raw = { ...env, AWS_ENDPOINT_URL_S3: s3.rawEndpoint };
+    const refused = await cliAsync(
+      ['ingest', fixture('demo', 'events.ndjson'), '--lake', `s3://${s3.bucket}/unsafe`],
+      { env: raw },
+    );
+    expect(refused.status).toBe(78);
+    expect(refused.stderr).toMatch(/conditional writes/);
+    const accepted = await cliAsync(
+      [
+        'ingest',
+        fixture('demo', 'events.ndjson'),
+        '--lake',
+        `s3://${s3.bucket}/unsafe`,
+        '--unsafe-single-writer',
+      ],
+      { env: raw },
+    );
+    expect(accepted.status, accepted.stderr).toBe(0);
+  });
+
+  it('two writers on two processes racing appends: one commit per version, no lost append', async () => {
+    const lake = `s3://${s3.bucket}/race`;
+    const worker = (mode: string, name: string, count: number) =>
+      new Promise<string>((resolve, reject) => {
+        const child = spawn(
+          process.execPath,
+          [path.join(ROOT, 'test/helpers/lake-worker.mjs'), lake, mode, name, String(count)],
+          {
+            env: { ...process.env, ...env },
+          },
+        );
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (d) => (out += d));
+        child.stderr.on('data', (d) => (err += d));
+        child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(err))));
+      });
+    await worker('ensure', 'x', 0);
+    const [a, b] = await Promise.all([worker('append', 'a', 12), worker('append', 'b', 12)]);
+    const versions = `${a}${b}`
+      .trim()
+      .split('\n')
+      .map(Number)
+      .sort((x, y) => x - y);
+    expect(versions).toEqual(Array.from({ length: 24 }, (_, i) => i + 1));
+    const rows = JSON.parse(
+      (
+        await run([
+          'query',
+          'SELECT worker, count(*)::INT AS n FROM race GROUP BY 1 ORDER BY 1',
+          '--lake',
+          lake,
+          '--json',
+        ])
+      ).stdout,
+    ).rows;
+    expect(rows).toEqual([
+      { worker: 'a', n: 12 },
+      { worker: 'b', n: 12 },
+    ]);
+  }, 120_000);
+});
