@@ -3,7 +3,7 @@ import { ShopstreamCommand } from '../cli/base-command.js';
 import { ProgressBar } from '../cli/progress.js';
 import { dataError } from '../errors.js';
 import { type IngestSummary, ingest } from '../ingest/ingest.js';
-import { closeLake, openLake } from '../lake/open-lake.js';
+import { closeLake, openLake, s3Options } from '../lake/open-lake.js';
 
 export default class Ingest extends ShopstreamCommand {
   static override description =
@@ -42,6 +42,7 @@ export default class Ingest extends ShopstreamCommand {
         maxFutureHours: config.ingest.maxFutureHours,
         minEventDate: config.ingest.minEventDate,
         fingerprint: config.ingest.fingerprint,
+        s3: s3Options(config),
         onProgress: (p) =>
           bar.update(p.bytesDone, p.bytesTotal, `${p.phase} ${p.filesDone}/${p.filesTotal} files`),
       });

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/config-schema.js';
 import { loadSql } from '../engine/sql-files.js';
 import { type IngestSummary, ingest } from '../ingest/ingest.js';
-import { closeLake, openLake } from '../lake/open-lake.js';
+import { closeLake, openLake, s3Options } from '../lake/open-lake.js';
 import { type BuildSummary, buildMarts } from '../transforms/build-marts.js';
 
 export const DEMO_FIXTURE = path.resolve(
@@ -48,6 +48,7 @@ export async function runDemo(options: DemoOptions): Promise<PipelineResults> {
       maxFutureHours: config.ingest.maxFutureHours,
       minEventDate: config.ingest.minEventDate,
       fingerprint: config.ingest.fingerprint,
+      s3: s3Options(config),
     });
     stages.push({ stage: 'ingest', ms: Date.now() - t0 });
     const t1 = Date.now();

@@ -3,6 +3,7 @@ import { type DuckDb, quoteLiteral } from '../engine/duckdb.js';
 import { loadSql } from '../engine/sql-files.js';
 import type { PartitionValues, Txn } from '../lake/actions.js';
 import type { Lake } from '../lake/lake.js';
+import type { S3StoreOptions } from '../storage/s3-store.js';
 import { PARTITION_COLUMNS, QUARANTINE_COLUMNS, RAW_EVENTS_COLUMNS } from './event-schema.js';
 import { contentHash, resolveSources, type SourceFile } from './sources.js';
 
@@ -20,6 +21,8 @@ export interface IngestOptions {
    * SHA-256 of its bytes (a renamed copy is skipped unread, at the cost of hashing every new file).
    */
   readonly fingerprint?: 'stat' | 'content';
+  /** How to reach s3:// sources (endpoint, region). */
+  readonly s3?: S3StoreOptions;
   readonly runId?: string;
   readonly now?: Date;
   readonly onProgress?: (progress: IngestProgress) => void;
@@ -73,7 +76,7 @@ export async function ingest(lake: Lake, options: IngestOptions): Promise<Ingest
   const started = Date.now();
   const runId = options.runId ?? randomUUID();
   const now = options.now ?? new Date();
-  const files = await resolveSources(options.sources);
+  const files = await resolveSources(options.sources, process.cwd(), options.s3);
   const bytesTotal = files.reduce((sum, f) => sum + f.size, 0);
   const progress = (phase: IngestProgress['phase'], filesDone: number, bytesDone: number) =>
     options.onProgress?.({ phase, filesDone, filesTotal: files.length, bytesDone, bytesTotal });
@@ -112,7 +115,7 @@ export async function ingest(lake: Lake, options: IngestOptions): Promise<Ingest
     const statId = statAppId(file);
     if (rawSnapshot.txnVersion(statId) === undefined) {
       const [hash] = await Promise.all([
-        options.fingerprint === 'content' ? contentHash(file.path) : Promise.resolve(undefined),
+        options.fingerprint === 'content' ? file.local().then(contentHash) : Promise.resolve(undefined),
         stageSource(db, file, staged, stageParams).then(() => {
           staged = true;
         }),
@@ -287,13 +290,14 @@ async function stageSource(
 ): Promise<void> {
   const compression = file.compression === 'gzip' ? 'gzip' : 'none';
   const fileLiteral = quoteLiteral(file.path);
+  const readLiteral = quoteLiteral(await file.local());
   if (file.format === 'ndjson') {
     // One VARCHAR per physical line: \x1f (unit separator) cannot occur raw in valid JSON.
     // Materialized: numbering lines is a window, and staging from a table runs in parallel.
     await db.run(
       `CREATE OR REPLACE TEMP TABLE __ingest_file_lines AS
        SELECT ${fileLiteral} AS source_file, row_number() OVER () AS line_number, raw
-       FROM read_csv(${fileLiteral}, columns = {'raw': 'VARCHAR'}, delim = E'\\x1f', quote = '', escape = '',
+       FROM read_csv(${readLiteral}, columns = {'raw': 'VARCHAR'}, delim = E'\\x1f', quote = '', escape = '',
                      header = false, auto_detect = false, strict_mode = false, compression = '${compression}')`,
     );
     await db.run('CREATE OR REPLACE TEMP VIEW __ingest_lines AS SELECT * FROM __ingest_file_lines');
@@ -302,7 +306,7 @@ async function stageSource(
     await db.run(
       `CREATE OR REPLACE TEMP TABLE __ingest_file_lines AS
        SELECT ${fileLiteral} AS source_file, row_number() OVER () + 1 AS line_number, CAST(to_json(t) AS VARCHAR) AS raw
-       FROM read_csv(${fileLiteral}, header = true, all_varchar = true, store_rejects = true,
+       FROM read_csv(${readLiteral}, header = true, all_varchar = true, store_rejects = true,
                      rejects_table = '__ingest_csv_rejects', rejects_scan = '__ingest_csv_scans',
                      compression = '${compression}') AS t`,
     );

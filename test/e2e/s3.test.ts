@@ -94,6 +94,58 @@ describe('the whole pipeline on an s3:// lake', () => {
     ).toMatchObject({ rows: 11, location: `${lake}/raw_events` });
   });
 
+  it('ingests s3:// sources: a prefix, a glob, with the object URI as lineage', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { S3Store } = await import('../../src/storage/s3-store.js');
+    const landing = new S3Store(`s3://${s3.bucket}/landing`, { endpoint: s3.endpoint });
+    await landing.put('2026/11/20/events.ndjson', readFileSync(fixture('demo', 'events.ndjson')));
+    await landing.put('2026/11/21/orders.csv', readFileSync(fixture('ingest', 'events.csv')));
+    await landing.put('2026/11/21/readme.txt', 'not events');
+    const lake = `s3://${s3.bucket}/from-s3`;
+    const glob = await run([
+      'ingest',
+      `s3://${s3.bucket}/landing/**/*.csv`,
+      '--lake',
+      lake,
+      '--json',
+      '--max-bad-ratio',
+      '0.5',
+    ]);
+    expect(glob.status, glob.stderr).toBe(0);
+    expect(JSON.parse(glob.stdout)).toMatchObject({ files: { total: 1 }, read: 4, written: 3 });
+    const prefix = await run([
+      'ingest',
+      `s3://${s3.bucket}/landing/`,
+      '--lake',
+      lake,
+      '--json',
+      '--max-bad-ratio',
+      '0.5',
+    ]);
+    expect(JSON.parse(prefix.stdout)).toMatchObject({
+      files: { total: 2, alreadyIngested: 1, ingested: 1 },
+      written: 8,
+    });
+    const sources = JSON.parse(
+      (
+        await run([
+          'query',
+          'SELECT DISTINCT source_file FROM raw_events ORDER BY 1',
+          '--lake',
+          lake,
+          '--json',
+        ])
+      ).stdout,
+    ).rows.map((r: { source_file: string }) => r.source_file);
+    expect(sources).toEqual([
+      `s3://${s3.bucket}/landing/2026/11/20/events.ndjson`,
+      `s3://${s3.bucket}/landing/2026/11/21/orders.csv`,
+    ]);
+    const missing = await run(['ingest', `s3://${s3.bucket}/nothing-here/`, '--lake', lake]);
+    expect(missing.status).toBe(65);
+    expect(missing.stderr).toContain('nothing-here');
+  });
+
   it('refuses a server that ignores conditional writes unless --unsafe-single-writer', async () => {
     const raw = { ...env, AWS_ENDPOINT_URL_S3: s3.rawEndpoint };
     const refused = await cliAsync(
