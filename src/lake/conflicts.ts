@@ -7,6 +7,8 @@ import { fileKey } from './snapshot.js';
  */
 export type ConflictScope =
   | { readonly kind: 'append' }
+  /** Rearranges existing files (compaction): conflicts only when its removed files went away. */
+  | { readonly kind: 'compact' }
   /** Read (and may replace) files in the partitions matched; `undefined` partitions = whole table. */
   | { readonly kind: 'rewrite'; readonly partitions?: readonly PartitionValues[] };
 

@@ -14,6 +14,11 @@ export interface DataWriteOptions {
   readonly partitionColumns: readonly string[];
   /** Roll over to a new file past this size (DuckDB's FILE_SIZE_BYTES). */
   readonly targetFileSize?: string;
+  /**
+   * Every row belongs to this one partition (compaction): files are written unpartitioned, rolled
+   * at the target size, and placed in the partition's folder.
+   */
+  readonly fixedPartition?: PartitionValues;
 }
 
 const HIVE_NULL = '__HIVE_DEFAULT_PARTITION__';
@@ -33,7 +38,9 @@ export async function writeDataFiles(
   const dir = await mkdtemp(path.join(os.tmpdir(), 'shopstream-write-'));
   try {
     // Cast to the table's types: the files must hold what the schema says, whatever the query produced.
+    const fixed = options.fixedPartition;
     const columns = options.schema.fields
+      .filter((f) => !(fixed && options.partitionColumns.includes(f.name)))
       .map((f) =>
         isPrimitive(f.type)
           ? `CAST(${quoteIdent(f.name)} AS ${duckDbType(f.type)}) AS ${quoteIdent(f.name)}`
@@ -41,9 +48,10 @@ export async function writeDataFiles(
       )
       .join(', ');
     // DuckDB cannot roll files by size within partitions; unpartitioned output rolls at the target.
-    const layout = options.partitionColumns.length
-      ? `PARTITION_BY (${options.partitionColumns.map(quoteIdent).join(', ')}), `
-      : `FILE_SIZE_BYTES ${quoteLiteral(options.targetFileSize ?? '512MB')}, `;
+    const layout =
+      options.partitionColumns.length && !fixed
+        ? `PARTITION_BY (${options.partitionColumns.map(quoteIdent).join(', ')}), `
+        : `FILE_SIZE_BYTES ${quoteLiteral(options.targetFileSize ?? '512MB')}, `;
     const copied = await db.all<CopiedFile>(
       `COPY (SELECT ${columns} FROM ${quoteIdent(relation)}) TO ${quoteLiteral(dir)}
        (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, ${layout}FILENAME_PATTERN 'part-{uuid}', RETURN_STATS, OVERWRITE_OR_IGNORE)`,
@@ -53,10 +61,12 @@ export async function writeDataFiles(
     const now = Date.now();
     const written = copied.filter((file) => Number(file.count) > 0);
     return await mapLimit(written, 8, async (file) => {
-      const relative = path.relative(dir, file.filename).split(path.sep).join('/');
+      const name = path.relative(dir, file.filename).split(path.sep).join('/');
+      const relative = fixed ? `${hiveFolder(options.partitionColumns, fixed)}/${name}` : name;
       await store.putFile(file.filename, joinKey(tableKey, relative));
       const partitionValues: Record<string, string | null> = {};
-      for (const { key, value } of file.partition_keys ?? []) {
+      if (fixed) Object.assign(partitionValues, fixed);
+      for (const { key, value } of fixed ? [] : (file.partition_keys ?? [])) {
         partitionValues[key] = value === HIVE_NULL || value === 'NULL' ? null : value;
       }
       return {
@@ -71,4 +81,14 @@ export async function writeDataFiles(
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** `a=1/b=x%2Fy`: the Hive folder of a partition (the log, not this name, is the authority). */
+function hiveFolder(columns: readonly string[], values: PartitionValues): string {
+  return columns
+    .map((c) => {
+      const value = values[c];
+      return `${c}=${value == null ? HIVE_NULL : encodeURIComponent(value)}`;
+    })
+    .join('/');
 }

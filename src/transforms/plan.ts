@@ -84,6 +84,17 @@ export async function planBuild(
     );
   } else {
     changed = await changedFiles(lake, raw, fromVersion);
+    if (changed.length === 0) {
+      // only rearrangements (compaction) since the marts were built: nothing to recompute
+      return {
+        mode: 'up-to-date',
+        fromVersion,
+        changedRawFiles: [],
+        partitionsFor: async () => [],
+        afterTempModel: async () => undefined,
+        registerMartForDownstream: async () => undefined,
+      };
+    }
     await registerSnapshot(db, lake.store, rawTable.tableKey, raw, '__changed_events', changed);
     await createHourTable(
       db,

@@ -78,6 +78,20 @@ describe('conflict rules', () => {
   });
 });
 
+describe('compaction conflicts', () => {
+  it('lets appends land during a compaction but not a removal of a compacted file', () => {
+    const ours = {
+      actions: [{ remove: { path: 'old.parquet', dataChange: false } }],
+      scope: { kind: 'compact' as const },
+    };
+    const append = {
+      add: { path: 'new.parquet', partitionValues: {}, size: 1, modificationTime: 0, dataChange: true },
+    };
+    expect(detectConflict(ours, [append])).toBeUndefined();
+    expect(detectConflict(ours, [{ remove: { path: 'old.parquet', dataChange: true } }])).toMatch(/removed/);
+  });
+});
+
 describe('file statistics', () => {
   const file = (stats: Record<string, Record<string, string>>) => ({
     filename: 'f',
