@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliAsync, fixture, ROOT } from '../helpers/cli.js';
-import { startTestS3, TEST_CREDENTIALS, type TestS3 } from '../helpers/s3-server.js';
+import { startTestS3, TEST_CREDENTIALS, type TestS3 } from '../helpers/s3-server.mjs';
 
 let s3: TestS3;
 let env: Record<string, string>;

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalStore } from '../../src/storage/local-store.js';
 import type { ObjectStore } from '../../src/storage/object-store.js';
 import { S3Store } from '../../src/storage/s3-store.js';
-import { startTestS3, type TestS3 } from '../helpers/s3-server.js';
+import { startTestS3, type TestS3 } from '../helpers/s3-server.mjs';
 
 let s3: TestS3;
 beforeAll(async () => {

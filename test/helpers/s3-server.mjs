@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { type FauxqsServer, startFauxqs } from 'fauxqs';
+import { startFauxqs } from 'fauxqs';
 
 /**
  * A real S3-compatible server on 127.0.0.1 for tests: fauxqs (from the npm registry), behind a small
@@ -9,29 +9,22 @@ import { type FauxqsServer, startFauxqs } from 'fauxqs';
  * The proxy serializes conditional puts per key and answers 412 when the key exists; everything else
  * passes through untouched. The product never special-cases it.
  */
-export interface TestS3 {
-  readonly endpoint: string;
-  /** The server without the proxy: it ignores conditional writes. */
-  readonly rawEndpoint: string;
-  readonly bucket: string;
-  stop(): Promise<void>;
-}
-
 export const TEST_CREDENTIALS = {
   AWS_ACCESS_KEY_ID: 'test',
   AWS_SECRET_ACCESS_KEY: 'test',
   AWS_REGION: 'us-east-1',
 };
 
-export async function startTestS3(bucket = 'lake'): Promise<TestS3> {
+/** @returns {Promise<{endpoint: string, rawEndpoint: string, bucket: string, stop(): Promise<void>}>} */
+export async function startTestS3(bucket = 'lake') {
   Object.assign(process.env, TEST_CREDENTIALS);
-  const server: FauxqsServer = await startFauxqs({ port: 0, logger: false, host: '127.0.0.1' } as never);
+  const server = await startFauxqs({ port: 0, logger: false, host: '127.0.0.1' });
   const upstream = `http://127.0.0.1:${server.port}`;
   const client = new S3Client({ endpoint: upstream, forcePathStyle: true, region: 'us-east-1' });
   await client.send(new CreateBucketCommand({ Bucket: bucket }));
   client.destroy();
 
-  const locks = new Map<string, Promise<void>>();
+  const locks = new Map();
   const proxy = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', upstream);
     const conditional =
@@ -42,14 +35,14 @@ export async function startTestS3(bucket = 'lake'): Promise<TestS3> {
     }
     const key = url.pathname;
     const previous = locks.get(key) ?? Promise.resolve();
-    let release!: () => void;
-    const mine = new Promise<void>((resolve) => (release = resolve));
+    let release;
+    const mine = new Promise((resolve) => (release = resolve));
     locks.set(
       key,
       previous.then(() => mine),
     );
     void previous.then(async () => {
-      const exists = await new Promise<boolean>((resolve) => {
+      const exists = await new Promise((resolve) => {
         const head = http.request(`${upstream}${url.pathname}`, { method: 'HEAD' }, (r) => {
           r.resume();
           resolve(r.statusCode === 200);
@@ -69,25 +62,20 @@ export async function startTestS3(bucket = 'lake'): Promise<TestS3> {
       forward(req, res, upstream, release);
     });
   });
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  const address = proxy.address() as { port: number };
+  await new Promise((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  const address = proxy.address();
   return {
     endpoint: `http://127.0.0.1:${address.port}`,
     rawEndpoint: upstream,
     bucket,
     async stop() {
-      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+      await new Promise((resolve) => proxy.close(() => resolve()));
       await server.stop();
     },
   };
 }
 
-function forward(
-  req: http.IncomingMessage,
-  res: http.ServerResponse,
-  upstream: string,
-  done?: () => void,
-): void {
+function forward(req, res, upstream, done) {
   const target = new URL(req.url ?? '/', upstream);
   // the proxy already answered 100-continue to the client; upstream gets the body straight away
   const { expect: _expect, ...headers } = req.headers;
