@@ -92,6 +92,24 @@ describe('the whole pipeline on an s3:// lake', () => {
     expect(
       JSON.parse((await run(['table', 'show', 'raw_events', '--lake', lake, '--json'])).stdout),
     ).toMatchObject({ rows: 11, location: `${lake}/raw_events` });
+    const history = JSON.parse(
+      (await run(['table', 'history', 'raw_events', '--lake', lake, '--json'])).stdout,
+    );
+    expect(history.map((h: { version: number }) => h.version)).toEqual([1, 0]);
+    for (const command of [['optimize'], ['checkpoint'], ['vacuum', '--dry-run'], ['restore', '--to', '1']]) {
+      const result = await run([
+        'table',
+        command[0]!,
+        'raw_events',
+        ...command.slice(1),
+        '--lake',
+        lake,
+        '--json',
+      ]);
+      expect(result.status, `${command.join(' ')}: ${result.stderr}`).toBe(0);
+    }
+    const count = await run(['query', 'SELECT count(*)::INT AS n FROM raw_events', '--lake', lake, '--json']);
+    expect(JSON.parse(count.stdout).rows).toEqual([{ n: 11 }]);
   });
 
   it('ingests s3:// sources: a prefix, a glob, with the object URI as lineage', async () => {
