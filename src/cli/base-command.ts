@@ -39,10 +39,12 @@ export abstract class ShopstreamCommand extends Command {
     maxBadRatio?: number;
     fingerprint?: string;
     's3-endpoint'?: string;
+    warehouse?: string;
     'unsafe-single-writer'?: boolean;
   }): Config {
     return resolveConfig({
       ...(flags['s3-endpoint'] !== undefined ? { s3Endpoint: flags['s3-endpoint'] } : {}),
+      ...(flags.warehouse !== undefined ? { warehouse: flags.warehouse } : {}),
       ...(flags['unsafe-single-writer'] ? { unsafeSingleWriter: true } : {}),
       ...(flags.fingerprint !== undefined ? { fingerprint: flags.fingerprint } : {}),
       ...(flags.config !== undefined ? { config: flags.config } : {}),

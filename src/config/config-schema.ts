@@ -60,6 +60,13 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    warehouse: z
+      .object({
+        /** The embedded DuckDB warehouse file. */
+        path: z.string().min(1).default('./warehouse.duckdb'),
+      })
+      .strict()
+      .prefault({}),
     duckdb: z
       .object({
         threads: z.number().int().positive().optional(),

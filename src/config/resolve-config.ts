@@ -12,6 +12,7 @@ export interface ConfigFlags {
   readonly maxBadRatio?: number;
   readonly fingerprint?: string;
   readonly s3Endpoint?: string;
+  readonly warehouse?: string;
   readonly unsafeSingleWriter?: boolean;
 }
 
@@ -21,6 +22,7 @@ const ENV_KEYS: readonly { env: string; path: readonly string[]; type: 'string' 
   { env: 'SHOPSTREAM_MAX_BAD_RATIO', path: ['ingest', 'maxBadRatio'], type: 'number' },
   { env: 'SHOPSTREAM_FINGERPRINT', path: ['ingest', 'fingerprint'], type: 'string' },
   { env: 'AWS_ENDPOINT_URL_S3', path: ['s3', 'endpoint'], type: 'string' },
+  { env: 'SHOPSTREAM_WAREHOUSE', path: ['warehouse', 'path'], type: 'string' },
   { env: 'SHOPSTREAM_DUCKDB_THREADS', path: ['duckdb', 'threads'], type: 'number' },
   { env: 'SHOPSTREAM_DUCKDB_MEMORY_LIMIT', path: ['duckdb', 'memoryLimit'], type: 'string' },
 ];
@@ -46,6 +48,7 @@ export function resolveConfig(
   }
   if (flags.lake !== undefined) setPath(merged, ['lake'], flags.lake);
   if (flags.maxBadRatio !== undefined) setPath(merged, ['ingest', 'maxBadRatio'], flags.maxBadRatio);
+  if (flags.warehouse !== undefined) setPath(merged, ['warehouse', 'path'], flags.warehouse);
   if (flags.s3Endpoint !== undefined) setPath(merged, ['s3', 'endpoint'], flags.s3Endpoint);
   if (flags.unsafeSingleWriter) setPath(merged, ['s3', 'unsafeSingleWriter'], true);
   if (flags.fingerprint !== undefined) setPath(merged, ['ingest', 'fingerprint'], flags.fingerprint);

@@ -16,7 +16,15 @@ export class DuckDb {
   private constructor(
     private readonly instance: DuckDBInstance,
     readonly connection: DuckDBConnection,
+    private readonly ownsInstance = true,
   ) {}
+
+  /** Another connection to the same database: its own temp objects and transactions. */
+  async fork(): Promise<DuckDb> {
+    const connection = await this.instance.connect();
+    await connection.run("SET TimeZone = 'UTC'");
+    return new DuckDb(this.instance, connection, false);
+  }
 
   static async open(options: DuckDbOptions = {}): Promise<DuckDb> {
     const config: Record<string, string> = {};
@@ -47,7 +55,7 @@ export class DuckDb {
 
   close(): void {
     this.connection.closeSync();
-    this.instance.closeSync();
+    if (this.ownsInstance) this.instance.closeSync();
   }
 }
 

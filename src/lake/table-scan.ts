@@ -18,12 +18,14 @@ export async function registerSnapshot(
   snapshot: Snapshot,
   viewName: string,
   files: readonly AddFile[] = snapshot.files,
+  options: { readonly fileColumn?: string } = {},
 ): Promise<void> {
   const fields = snapshot.schema.fields;
   const partitionColumns = new Set(snapshot.partitionColumns);
   const view = quoteIdent(viewName);
   if (files.length === 0) {
     const columns = fields.map((f) => `CAST(NULL AS ${duckDbType(f.type)}) AS ${quoteIdent(f.name)}`);
+    if (options.fileColumn) columns.push(`CAST(NULL AS VARCHAR) AS ${quoteIdent(options.fileColumn)}`);
     await db.run(`CREATE OR REPLACE TEMP VIEW ${view} AS SELECT ${columns.join(', ')} WHERE false`);
     return;
   }
@@ -35,15 +37,17 @@ export async function registerSnapshot(
   const present = new Set(described.map((c) => c.column_name));
 
   let join = '';
-  if (partitionColumns.size > 0) {
+  if (partitionColumns.size > 0 || options.fileColumn) {
+    // per file: its local path (to join on DuckDB's filename), its path in the log, its partition values
     const pvTable = `__partition_values_${viewName}`;
     const pvColumns = [...partitionColumns];
     await db.run(
-      `CREATE OR REPLACE TEMP TABLE ${quoteIdent(pvTable)} (__file VARCHAR, ${pvColumns.map((c) => `${quoteIdent(c)} VARCHAR`).join(', ')})`,
+      `CREATE OR REPLACE TEMP TABLE ${quoteIdent(pvTable)} (__file VARCHAR, __lake_path VARCHAR${pvColumns.map((c) => `, ${quoteIdent(c)} VARCHAR`).join('')})`,
     );
     const appender = await db.connection.createAppender(pvTable, 'main', 'temp');
     files.forEach((file, i) => {
       appender.appendVarchar(locals[i]!);
+      appender.appendVarchar(file.path);
       for (const column of pvColumns) {
         const value = file.partitionValues[column];
         if (value == null) appender.appendNull();
@@ -67,6 +71,7 @@ export async function registerSnapshot(
       ? `CAST(__data.${name} AS ${type}) AS ${name}`
       : `__data.${name} AS ${name}`;
   });
+  if (options.fileColumn) select.push(`__pv.__lake_path AS ${quoteIdent(options.fileColumn)}`);
   await db.run(
     `CREATE OR REPLACE TEMP VIEW ${view} AS SELECT ${select.join(', ')} FROM read_parquet(${fileList}, filename = true, union_by_name = true) AS __data${join}`,
   );
