@@ -12,6 +12,9 @@ export default class Demo extends ShopstreamCommand {
   ];
   static override flags = {
     source: Flags.string({ description: 'Use this event file instead of the built-in fixture.' }),
+    warehouse: Flags.string({
+      description: 'Load into this DuckDB warehouse file (default: a fresh temporary one).',
+    }),
   };
 
   async run(): Promise<PipelineResults> {
@@ -25,6 +28,13 @@ export default class Demo extends ShopstreamCommand {
     if (!this.jsonEnabled()) this.log(render(results));
     return results;
   }
+}
+
+function describeRows(
+  rows: readonly Record<string, unknown>[] | undefined,
+  one: (row: Record<string, unknown>) => string,
+): string {
+  return rows && rows.length > 0 ? rows.map(one).join(', ') : 'none';
 }
 
 function render(r: PipelineResults): string {
@@ -43,6 +53,10 @@ function render(r: PipelineResults): string {
     `Processing latency:    ${r.processingLatencyMs} ms (${r.stages.map((s) => `${s.stage} ${s.ms} ms`).join(', ')})`,
     `Data quality:          ingest ${(r.ingest.qualityRatio * 100).toFixed(2)}% (${r.ingest.quarantined} quarantined), marts ${(r.build.quality.qualityRatio * 100).toFixed(2)}% (${r.build.quality.checks.length} checks)`,
     `Marts built:           ${r.build.marts.map((m) => `${m.name} ${m.rows}`).join(', ')}`,
+    `Warehouse:             ${r.warehouse.tablesLoaded} tables, ${r.warehouse.rowsLoaded} rows loaded into ${r.warehouse.path}`,
+    `  fraud in the last minute: ${describeRows(r.warehouse.reports['fraud-last-minute'], (row) => `${row.user_id} ${money.format(Number(row.total_value))}`)}`,
+    `  top predicted annual value: ${describeRows(r.warehouse.reports.clv, (row) => `${row.user_id} ${money.format(Number(row.predicted_annual_value))}`)}`,
+    `  conversion by day: ${describeRows(r.warehouse.reports.conversion, (row) => `${row.session_date} ${(Number(row.view_to_cart_rate) * 100).toFixed(1)}% view->cart`)}`,
     `Lake:                  ${r.lake}`,
     '===========================================================',
   ].join('\n');

@@ -7,6 +7,9 @@ import { loadSql } from '../engine/sql-files.js';
 import { type IngestSummary, ingest } from '../ingest/ingest.js';
 import { closeLake, openLake, s3Options } from '../lake/open-lake.js';
 import { type BuildSummary, buildMarts } from '../transforms/build-marts.js';
+import { DuckDbWarehouse } from '../warehouse/duckdb-warehouse.js';
+import { type LoadSummary, loadWarehouse } from '../warehouse/load.js';
+import { runReport } from '../warehouse/reports.js';
 
 export const DEMO_FIXTURE = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -18,6 +21,8 @@ export interface DemoOptions {
   readonly lake?: string;
   readonly config: Config;
   readonly source?: string;
+  /** Warehouse file to load; a fresh temporary one when absent. */
+  readonly warehouse?: string;
 }
 
 export interface PipelineResults {
@@ -31,9 +36,16 @@ export interface PipelineResults {
   readonly stages: readonly { readonly stage: string; readonly ms: number }[];
   readonly ingest: IngestSummary;
   readonly build: BuildSummary;
+  readonly warehouse: {
+    readonly path: string;
+    readonly tablesLoaded: number;
+    readonly rowsLoaded: number;
+    /** The business queries, run on the warehouse: fraud-last-minute, clv (top 3), conversion. */
+    readonly reports: Readonly<Record<string, readonly Record<string, unknown>[]>>;
+  };
 }
 
-/** Runs every stage that exists (ingest, build-marts) on the demo fixture, in a fresh lake, offline. */
+/** Runs every stage that exists (ingest, build-marts, load, reports) on the demo fixture, in a fresh lake, offline. */
 export async function runDemo(options: DemoOptions): Promise<PipelineResults> {
   const started = Date.now();
   const lakeDir = options.lake ?? (await mkdtemp(path.join(os.tmpdir(), 'shopstream-demo-')));
@@ -66,6 +78,21 @@ export async function runDemo(options: DemoOptions): Promise<PipelineResults> {
       view_to_cart_rate: string | null;
     }>(loadSql('demo/pipeline_results'));
     stages.push({ stage: 'query', ms: Date.now() - t2 });
+    const t3 = Date.now();
+    const warehousePath =
+      options.warehouse ??
+      path.join(await mkdtemp(path.join(os.tmpdir(), 'shopstream-demo-warehouse-')), 'warehouse.duckdb');
+    const warehouse = await DuckDbWarehouse.open(lake, warehousePath);
+    let load: LoadSummary;
+    const reports: Record<string, Record<string, unknown>[]> = {};
+    try {
+      load = await loadWarehouse(lake, warehouse, { includeRaw: true });
+      for (const name of ['fraud-last-minute', 'clv', 'conversion'] as const)
+        reports[name] = await runReport(warehouse, name, 3);
+    } finally {
+      await warehouse.close();
+    }
+    stages.push({ stage: 'load', ms: Date.now() - t3 });
     return {
       lake: lakeDir,
       eventsProcessed: Number(row!.events_processed),
@@ -77,6 +104,12 @@ export async function runDemo(options: DemoOptions): Promise<PipelineResults> {
       stages,
       ingest: summary,
       build,
+      warehouse: {
+        path: warehousePath,
+        tablesLoaded: load.tables.length,
+        rowsLoaded: load.tables.reduce((n, t) => n + t.rowsInserted, 0),
+        reports,
+      },
     };
   } finally {
     closeLake(lake);

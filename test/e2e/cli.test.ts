@@ -140,6 +140,33 @@ describe('shopstream CLI (built, as a user runs it)', () => {
     expect(conversion.rows).toEqual([{ view_to_cart_rate: 0.4 }]);
   });
 
+  it('load puts the marts in the warehouse once; report runs the business queries there', () => {
+    const dir = tempDir('e2e-load');
+    const lake = path.join(dir, 'lake');
+    const warehouse = path.join(dir, 'warehouse.duckdb');
+    expect(cli(['ingest', fixture('demo', 'events.ndjson'), '--lake', lake]).status).toBe(0);
+    expect(cli(['build-marts', '--lake', lake]).status).toBe(0);
+    const first = JSON.parse(cli(['load', '--lake', lake, '--warehouse', warehouse, '--json']).stdout);
+    expect(first.tables.map((t: { mode: string }) => t.mode)).toEqual(Array(6).fill('full'));
+    const again = JSON.parse(cli(['load', '--lake', lake, '--warehouse', warehouse, '--json']).stdout);
+    expect(
+      again.tables.every(
+        (t: { mode: string; rowsInserted: number }) => t.mode === 'up-to-date' && t.rowsInserted === 0,
+      ),
+    ).toBe(true);
+    const clv = JSON.parse(cli(['report', 'clv', '--lake', lake, '--warehouse', warehouse, '--json']).stdout);
+    expect(clv).toEqual([
+      expect.objectContaining({ user_id: 'usr_001', orders: '1', predicted_annual_value: '89.99' }),
+    ]);
+    const conversion = JSON.parse(
+      cli(['report', 'conversion', '--warehouse', warehouse, '--lake', lake, '--json']).stdout,
+    );
+    expect(conversion).toEqual([
+      expect.objectContaining({ session_date: '2026-11-20', view_to_cart_rate: 0.4 }),
+    ]);
+    expect(cli(['report', 'nope', '--warehouse', warehouse]).status).toBe(64);
+  });
+
   it('build-marts exits 65 when quality is below the SLO, 0 with --warn-only', () => {
     const dir = tempDir('e2e-quality');
     const lake = path.join(dir, 'lake');

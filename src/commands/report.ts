@@ -1,0 +1,44 @@
+import { Args, Flags } from '@oclif/core';
+import { ShopstreamCommand } from '../cli/base-command.js';
+import { renderCsv, renderTable } from '../cli/render.js';
+import { closeLake, openLake } from '../lake/open-lake.js';
+import { DuckDbWarehouse } from '../warehouse/duckdb-warehouse.js';
+import { REPORTS, type ReportName, runReport } from '../warehouse/reports.js';
+
+export default class Report extends ShopstreamCommand {
+  static override description =
+    "Run one of the business queries on the warehouse: fraud-last-minute (the seed's real-time fraud query), clv (customers by predicted annual value), conversion (daily funnel).";
+  static override examples = [
+    '<%= config.bin %> report fraud-last-minute',
+    '<%= config.bin %> report clv --limit 10 --warehouse /data/analytics.duckdb',
+    '<%= config.bin %> report conversion --csv > funnel.csv',
+  ];
+  static override args = {
+    name: Args.string({ description: 'report name', required: true, options: Object.keys(REPORTS) }),
+  };
+  static override flags = {
+    warehouse: Flags.string({
+      description: 'The DuckDB warehouse file (env SHOPSTREAM_WAREHOUSE; default ./warehouse.duckdb).',
+    }),
+    limit: Flags.integer({ description: 'At most this many rows (clv).', default: 20, min: 1 }),
+    csv: Flags.boolean({ description: 'Print CSV instead of a table.', exclusive: ['json'] }),
+  };
+
+  async run(): Promise<Record<string, unknown>[]> {
+    const { args, flags } = await this.parse(Report);
+    const config = this.resolveConfig(flags);
+    const lake = await openLake(config);
+    try {
+      const warehouse = await DuckDbWarehouse.open(lake, config.warehouse.path);
+      try {
+        const rows = await runReport(warehouse, args.name as ReportName, flags.limit);
+        if (!this.jsonEnabled()) this.log(flags.csv ? renderCsv(rows) : renderTable(rows));
+        return rows;
+      } finally {
+        await warehouse.close();
+      }
+    } finally {
+      closeLake(lake);
+    }
+  }
+}

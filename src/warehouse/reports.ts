@@ -1,0 +1,104 @@
+import { sql } from 'kysely';
+import { compileOnlyKysely, type WarehouseDialect } from './sql-dialect.js';
+import type { Warehouse } from './warehouse.js';
+
+/** The warehouse tables the business reports read (the marts' columns they use). */
+export interface WarehouseTables {
+  fraud_user_minute: {
+    user_id: string;
+    minute: Date;
+    events: number;
+    total_value: string;
+    distinct_ips: number;
+    is_flagged: boolean;
+    reasons: string[];
+  };
+  customer_ltv: {
+    user_id: string;
+    orders: number;
+    revenue: string;
+    average_order_value: string;
+    avg_days_between_orders: number | null;
+    predicted_annual_value: string;
+    historic_clv: string;
+  };
+  conversion_daily: {
+    session_date: string;
+    device: string;
+    sessions: number;
+    product_viewed_sessions: number;
+    carted_sessions: number;
+    purchased_sessions: number;
+    view_to_cart_rate: number | null;
+    conversion_rate: number | null;
+    revenue: string;
+  };
+}
+
+export interface CompiledReport {
+  readonly sql: string;
+  readonly parameters: readonly unknown[];
+}
+
+export const REPORTS = {
+  /** The seed's real-time query: users over the limits in the latest minute of data. */
+  'fraud-last-minute': (dialect: WarehouseDialect, _limit: number) =>
+    compileOnlyKysely<WarehouseTables>(dialect)
+      .selectFrom('fraud_user_minute')
+      .select(['user_id', 'minute', 'events', 'total_value', 'distinct_ips', 'reasons'])
+      .where('is_flagged', '=', true)
+      .where('minute', '=', (eb) =>
+        eb.selectFrom('fraud_user_minute').select(sql<Date>`max(minute)`.as('latest')),
+      )
+      .orderBy('total_value', 'desc')
+      .compile(),
+  /** Customers by predicted annual value (the corrected CLV). */
+  clv: (dialect: WarehouseDialect, limit: number) =>
+    compileOnlyKysely<WarehouseTables>(dialect)
+      .selectFrom('customer_ltv')
+      .select([
+        'user_id',
+        'orders',
+        'revenue',
+        'average_order_value',
+        'avg_days_between_orders',
+        'predicted_annual_value',
+      ])
+      .orderBy('predicted_annual_value', 'desc')
+      .orderBy('user_id')
+      .limit(limit)
+      .compile(),
+  /** The daily funnel over every device. */
+  conversion: (dialect: WarehouseDialect, _limit: number) =>
+    compileOnlyKysely<WarehouseTables>(dialect)
+      .selectFrom('conversion_daily')
+      .select([
+        'session_date',
+        'sessions',
+        'product_viewed_sessions',
+        'carted_sessions',
+        'purchased_sessions',
+        'view_to_cart_rate',
+        'conversion_rate',
+        'revenue',
+      ])
+      .where('device', '=', 'all')
+      .orderBy('session_date')
+      .compile(),
+} as const;
+
+export type ReportName = keyof typeof REPORTS;
+
+export function compileReport(name: ReportName, dialect: WarehouseDialect, limit = 20): CompiledReport {
+  const compiled = REPORTS[name](dialect, limit);
+  return { sql: compiled.sql, parameters: compiled.parameters };
+}
+
+export async function runReport(
+  warehouse: Warehouse,
+  name: ReportName,
+  limit = 20,
+): Promise<Record<string, unknown>[]> {
+  const { sql: text, parameters } = compileReport(name, warehouse.kind, limit);
+  return warehouse.query(text, parameters);
+}
