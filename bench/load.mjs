@@ -1,0 +1,161 @@
+#!/usr/bin/env node
+// bench/load: rows/s of `shopstream load --include-raw --full-refresh` into the embedded DuckDB
+// warehouse vs plain DuckDB copying the same live Parquet files into a database file (CREATE TABLE
+// AS SELECT), in the same run; and an incremental load of one new hour. Median of several runs.
+// Usage: node bench/load.mjs [--events 1000000] [--runs 3]. Needs `npm run build`.
+// (Snowflake statement and byte counts come with the Snowflake warehouse.)
+import { execFile } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { DuckDBInstance } from '@duckdb/node-api';
+
+const run = promisify(execFile);
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const bin = path.join(root, 'bin/run.js');
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : fallback;
+};
+const events = Number(arg('events', '1000000'));
+const runs = Number(arg('runs', '3'));
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const env = { ...process.env, CI: 'true' };
+const cli = async (...args) =>
+  JSON.parse((await run(process.execPath, [bin, ...args, '--json'], { env, maxBuffer: 1 << 26 })).stdout);
+
+const dataDir = path.join(root, 'bench/data');
+mkdirSync(dataDir, { recursive: true });
+const file = path.join(dataDir, `events-${events}.ndjson`);
+if (!existsSync(file))
+  await run(process.execPath, [bin, 'generate', '--events', String(events), '--out', file, '--seed', '1']);
+const work = mkdtempSync(path.join(os.tmpdir(), 'bench-load-'));
+const lake = path.join(work, 'lake');
+await cli('ingest', file, '--lake', lake, '--max-bad-ratio', '1');
+await cli('build-marts', '--lake', lake, '--warn-only');
+
+function liveFiles(table) {
+  const log = path.join(lake, table, '_delta_log');
+  const live = new Map();
+  for (const name of readdirSync(log)
+    .filter((n) => /^\d{20}\.json$/.test(n))
+    .sort()) {
+    for (const line of readFileSync(path.join(log, name), 'utf8').trim().split('\n')) {
+      const action = JSON.parse(line);
+      if (action.add) live.set(action.add.path, path.join(lake, table, decodeURIComponent(action.add.path)));
+      if (action.remove) live.delete(action.remove.path);
+    }
+  }
+  return [...live.values()];
+}
+
+const tables = [
+  'raw_events',
+  'sessions',
+  'conversion_daily',
+  'customer_ltv',
+  'fraud_user_minute',
+  'fraud_flags',
+  'metrics_minute',
+];
+const ours = [];
+const plain = [];
+let rows = 0;
+for (let r = 0; r < runs; r++) {
+  const target = path.join(work, `plain-${r}.duckdb`);
+  const instance = await DuckDBInstance.create(target);
+  const c = await instance.connect();
+  const started = performance.now();
+  for (const table of tables) {
+    await c.run(
+      `CREATE TABLE ${table} AS SELECT * FROM read_parquet([${liveFiles(table)
+        .map((f) => `'${f}'`)
+        .join(',')}], union_by_name = true)`,
+    );
+  }
+  plain.push(performance.now() - started);
+  c.closeSync();
+  instance.closeSync();
+  const summary = await cli(
+    'load',
+    '--lake',
+    lake,
+    '--warehouse',
+    path.join(work, `ours-${r}.duckdb`),
+    '--include-raw',
+    '--full-refresh',
+  );
+  ours.push(summary.durationMs);
+  rows = summary.tables.reduce((n, t) => n + t.rowsInserted, 0);
+  process.stderr.write(
+    `full load run ${r + 1}: shopstream ${summary.durationMs} ms, plain DuckDB ${plain.at(-1).toFixed(0)} ms (${rows} rows)\n`,
+  );
+}
+
+// incremental: one new hour of events, rebuilt marts, then load into the first warehouse
+const incremental = [];
+let incRows = 0;
+for (let r = 0; r < runs; r++) {
+  const hour = path.join(work, `hour-${r}.ndjson`);
+  const start = new Date(Date.parse('2026-11-03T00:00:00Z') + r * 3_600_000).toISOString();
+  await run(process.execPath, [
+    bin,
+    'generate',
+    '--events',
+    String(Math.round(events / 48)),
+    '--out',
+    hour,
+    '--seed',
+    String(300 + r),
+    '--start',
+    start,
+    '--hours',
+    '1',
+  ]);
+  await cli('ingest', hour, '--lake', lake, '--max-bad-ratio', '1');
+  await cli('build-marts', '--lake', lake, '--warn-only');
+  const summary = await cli(
+    'load',
+    '--lake',
+    lake,
+    '--warehouse',
+    path.join(work, 'ours-0.duckdb'),
+    '--include-raw',
+  );
+  incremental.push(summary.durationMs);
+  incRows = summary.tables.reduce((n, t) => n + t.rowsInserted + t.rowsDeleted, 0);
+  process.stderr.write(
+    `incremental load run ${r + 1}: ${summary.durationMs} ms (${incRows} rows inserted or deleted)\n`,
+  );
+}
+rmSync(work, { recursive: true, force: true });
+
+const rate = (n, ms) => Math.round(n / (ms / 1000)).toLocaleString('en-US');
+const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+const lines = [
+  '',
+  `## load — ${new Date().toISOString().slice(0, 10)}`,
+  '',
+  `Machine: ${cpu}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}. Lake from ${events.toLocaleString('en-US')} generated events; the 7 tables hold ${rows.toLocaleString('en-US')} rows. Median of ${runs} runs.`,
+  '',
+  '| measure | time | rows/s | ratio |',
+  '|---|---|---|---|',
+  `| plain DuckDB: CREATE TABLE AS SELECT over the live files | ${(median(plain) / 1000).toFixed(2)} s | ${rate(rows, median(plain))} | 1.00 |`,
+  `| shopstream load --include-raw --full-refresh (with _lake_file, control rows, one transaction per table) | ${(median(ours) / 1000).toFixed(2)} s | ${rate(rows, median(ours))} | ${(median(plain) / median(ours)).toFixed(2)} |`,
+  `| shopstream load, incremental (1 new hour + rebuilt mart partitions) | ${(median(incremental) / 1000).toFixed(2)} s | ${rate(incRows, median(incremental))} | — |`,
+  '',
+  'Snowflake: statements and bytes per load will be measured when the Snowflake warehouse lands.',
+];
+const results = path.join(root, 'bench/RESULTS.md');
+writeFileSync(results, `${readFileSync(results, 'utf8')}${lines.join('\n')}\n`);
+process.stdout.write(`${lines.join('\n')}\n`);
