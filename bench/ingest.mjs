@@ -3,24 +3,16 @@
 // the same run. Median of several runs. Usage: node bench/ingest.mjs [--events 1000000,5000000] [--runs 3]
 // Appends a section to bench/RESULTS.md. Needs `npm run build` first (uses dist/ and bin/run.js).
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { appendResults, arg, bin, machine, median, root } from './lib.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const bin = path.join(root, 'bin/run.js');
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
 const sizes = arg('events', '1000000,5000000').split(',').map(Number);
 const runs = Number(arg('runs', '3'));
 const dataDir = path.join(root, 'bench/data');
 mkdirSync(dataDir, { recursive: true });
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function duckdbBaseline(file, partitioned) {
   const out = mkdtempSync(path.join(os.tmpdir(), 'bench-duckdb-'));
@@ -93,15 +85,11 @@ for (const n of sizes) {
 }
 
 const eps = (count, ms) => Math.round(count / (ms / 1000)).toLocaleString('en-US');
-const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-const duckdbVersion = JSON.parse(
-  readFileSync(path.join(root, 'node_modules/@duckdb/node-api/package.json'), 'utf8'),
-).version;
 const lines = [
   '',
   `## ingest — ${new Date().toISOString().slice(0, 10)}`,
   '',
-  `Machine: ${cpu}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, DuckDB ${duckdbVersion}. Median of ${runs} runs.`,
+  `${machine()} Median of ${runs} runs.`,
   '',
   '| events | file | DuckDB COPY (1 file) | DuckDB COPY partitioned dt/hour | shopstream ingest (in process) | shopstream (CLI wall) | ratio vs COPY | ratio vs partitioned COPY |',
   '|---|---|---|---|---|---|---|---|',
@@ -112,11 +100,4 @@ const lines = [
   '',
   'Ratio = DuckDB time ÷ shopstream time (throughput relative to raw DuckDB; 100% = as fast).',
 ];
-const results = path.join(root, 'bench/RESULTS.md');
-if (!existsSync(results))
-  writeFileSync(
-    results,
-    '# Benchmark results\n\nEach section is one run of a `bench/` script on the machine it names.\n',
-  );
-writeFileSync(results, readFileSync(results, 'utf8') + lines.join('\n') + '\n');
-process.stdout.write(`${lines.join('\n')}\n`);
+appendResults(lines);

@@ -5,31 +5,16 @@
 // Usage: node bench/load.mjs [--events 1000000] [--runs 3]. Needs `npm run build`.
 // (Snowflake statement and byte counts come with the Snowflake warehouse.)
 import { execFile } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { appendResults, arg, bin, liveFiles, machine, median, root } from './lib.mjs';
 
 const run = promisify(execFile);
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const bin = path.join(root, 'bin/run.js');
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
 const events = Number(arg('events', '1000000'));
 const runs = Number(arg('runs', '3'));
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const env = { ...process.env, CI: 'true' };
 const cli = async (...args) =>
   JSON.parse((await run(process.execPath, [bin, ...args, '--json'], { env, maxBuffer: 1 << 26 })).stdout);
@@ -43,21 +28,6 @@ const work = mkdtempSync(path.join(os.tmpdir(), 'bench-load-'));
 const lake = path.join(work, 'lake');
 await cli('ingest', file, '--lake', lake, '--max-bad-ratio', '1');
 await cli('build-marts', '--lake', lake, '--warn-only');
-
-function liveFiles(table) {
-  const log = path.join(lake, table, '_delta_log');
-  const live = new Map();
-  for (const name of readdirSync(log)
-    .filter((n) => /^\d{20}\.json$/.test(n))
-    .sort()) {
-    for (const line of readFileSync(path.join(log, name), 'utf8').trim().split('\n')) {
-      const action = JSON.parse(line);
-      if (action.add) live.set(action.add.path, path.join(lake, table, decodeURIComponent(action.add.path)));
-      if (action.remove) live.delete(action.remove.path);
-    }
-  }
-  return [...live.values()];
-}
 
 const tables = [
   'raw_events',
@@ -78,7 +48,7 @@ for (let r = 0; r < runs; r++) {
   const started = performance.now();
   for (const table of tables) {
     await c.run(
-      `CREATE TABLE ${table} AS SELECT * FROM read_parquet([${liveFiles(table)
+      `CREATE TABLE ${table} AS SELECT * FROM read_parquet([${liveFiles(lake, table)
         .map((f) => `'${f}'`)
         .join(',')}], union_by_name = true)`,
     );
@@ -141,12 +111,11 @@ for (let r = 0; r < runs; r++) {
 rmSync(work, { recursive: true, force: true });
 
 const rate = (n, ms) => Math.round(n / (ms / 1000)).toLocaleString('en-US');
-const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 const lines = [
   '',
   `## load — ${new Date().toISOString().slice(0, 10)}`,
   '',
-  `Machine: ${cpu}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}. Lake from ${events.toLocaleString('en-US')} generated events; the 7 tables hold ${rows.toLocaleString('en-US')} rows. Median of ${runs} runs.`,
+  `${machine()} Lake from ${events.toLocaleString('en-US')} generated events; the 7 tables hold ${rows.toLocaleString('en-US')} rows. Median of ${runs} runs.`,
   '',
   '| measure | time | rows/s | ratio |',
   '|---|---|---|---|',
@@ -156,6 +125,4 @@ const lines = [
   '',
   'Snowflake: statements and bytes per load will be measured when the Snowflake warehouse lands.',
 ];
-const results = path.join(root, 'bench/RESULTS.md');
-writeFileSync(results, `${readFileSync(results, 'utf8')}${lines.join('\n')}\n`);
-process.stdout.write(`${lines.join('\n')}\n`);
+appendResults(lines);

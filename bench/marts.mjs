@@ -4,23 +4,16 @@
 // table from the same raw_events files, in the same run. Median of several runs.
 // Usage: node bench/marts.mjs [--events 5000000] [--runs 3]. Needs `npm run build`. Appends to bench/RESULTS.md.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { appendResults, arg, bin, liveFiles, machine, median, root } from './lib.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const bin = path.join(root, 'bin/run.js');
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
 const events = Number(arg('events', '5000000'));
 const runs = Number(arg('runs', '3'));
 const dataDir = path.join(root, 'bench/data');
 mkdirSync(dataDir, { recursive: true });
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const cli = (...args) =>
   JSON.parse(
     execFileSync(process.execPath, [bin, ...args, '--json'], {
@@ -43,7 +36,9 @@ cli('ingest', base, '--lake', lake, '--max-bad-ratio', '1');
 
 // The baseline: sessions (30-minute gap) from the same live raw_events files, one query.
 async function handWrittenSessions() {
-  const files = (await liveRawFiles()).map((f) => `'${f}'`).join(',');
+  const files = liveFiles(lake, 'raw_events')
+    .map((f) => `'${f}'`)
+    .join(',');
   const instance = await DuckDBInstance.create(':memory:');
   const c = await instance.connect();
   await c.run("SET TimeZone = 'UTC'");
@@ -64,23 +59,6 @@ async function handWrittenSessions() {
   c.closeSync();
   instance.closeSync();
   return ms;
-}
-async function liveRawFiles() {
-  // the live files, by replaying the JSON log (no checkpoints in a fresh bench lake below 10 commits)
-  const log = path.join(lake, 'raw_events', '_delta_log');
-  const live = new Map();
-  for (const name of execFileSync('ls', [log], { encoding: 'utf8' })
-    .split('\n')
-    .filter((n) => /^\d{20}\.json$/.test(n))
-    .sort()) {
-    for (const line of readFileSync(path.join(log, name), 'utf8').trim().split('\n')) {
-      const action = JSON.parse(line);
-      if (action.add)
-        live.set(action.add.path, path.join(lake, 'raw_events', decodeURIComponent(action.add.path)));
-      if (action.remove) live.delete(action.remove.path);
-    }
-  }
-  return [...live.values()];
 }
 
 const full = [];
@@ -125,15 +103,11 @@ rmSync(lake, { recursive: true, force: true });
 const mFull = median(full);
 const mBase = median(baseline);
 const mInc = median(incremental);
-const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-const duckdbVersion = JSON.parse(
-  readFileSync(path.join(root, 'node_modules/@duckdb/node-api/package.json'), 'utf8'),
-).version;
 const lines = [
   '',
   `## marts — ${new Date().toISOString().slice(0, 10)}`,
   '',
-  `Machine: ${cpu}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, DuckDB ${duckdbVersion}. ${events.toLocaleString('en-US')} generated events over 2 days; median of ${runs} runs.`,
+  `${machine()} ${events.toLocaleString('en-US')} generated events over 2 days; median of ${runs} runs.`,
   '',
   '| measure | time | ratio |',
   '|---|---|---|',
@@ -141,11 +115,4 @@ const lines = [
   `| build-marts --full-refresh (all 6 marts + quality checks) | ${(mFull / 1000).toFixed(2)} s | ${(mFull / mBase).toFixed(2)}x the baseline |`,
   `| build-marts incremental (1 new hour, ~${Math.round(hourly).toLocaleString('en-US')} events) | ${(mInc / 1000).toFixed(2)} s | ${(mFull / mInc).toFixed(1)}x faster than full |`,
 ];
-const results = path.join(root, 'bench/RESULTS.md');
-if (!existsSync(results))
-  writeFileSync(
-    results,
-    '# Benchmark results\n\nEach section is one run of a `bench/` script on the machine it names.\n',
-  );
-writeFileSync(results, readFileSync(results, 'utf8') + lines.join('\n') + '\n');
-process.stdout.write(`${lines.join('\n')}\n`);
+appendResults(lines);

@@ -13,30 +13,22 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
-  readFileSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { S3Store } from '../dist/storage/s3-store.js';
 import { startTestS3, TEST_CREDENTIALS } from '../test/helpers/s3-server.mjs';
+import { appendResults, arg, bin, machine, median, root } from './lib.mjs';
 
 const run = promisify(execFile);
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const bin = path.join(root, 'bin/run.js');
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
 const mb = Number(arg('mb', '256'));
 const events = Number(arg('events', '1000000'));
 const runs = Number(arg('runs', '3'));
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const s3 = await startTestS3('bench');
@@ -94,18 +86,15 @@ rmSync(work, { recursive: true, force: true });
 
 const mbps = (ms) => (mb / (ms / 1000)).toFixed(0);
 const eps = (ms) => Math.round(events / (ms / 1000)).toLocaleString('en-US');
-const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 const lines = [
   '',
   `## s3 — ${new Date().toISOString().slice(0, 10)}`,
   '',
-  `Machine: ${cpu}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}. Server: fauxqs (in memory) behind the conditional-write proxy on 127.0.0.1, so these measure the client side and loopback, not AWS. Median of ${runs} runs.`,
+  `${machine()} Server: fauxqs (in memory) behind the conditional-write proxy on 127.0.0.1, so these measure the client side and loopback, not AWS. Median of ${runs} runs.`,
   '',
   '| measure | shopstream | reference | ratio |',
   '|---|---|---|---|',
   `| upload ${mb} MiB (MB/s) | ${mbps(median(ours))} MB/s (S3 store putFile) | ${mbps(median(plain))} MB/s (plain lib-storage Upload, defaults) | ${(median(plain) / median(ours)).toFixed(2)} |`,
   `| ingest ${events.toLocaleString('en-US')} events | ${eps(median(ingestTimes.s3))}/s into s3:// | ${eps(median(ingestTimes.local))}/s into a local lake | ${(median(ingestTimes.local) / median(ingestTimes.s3)).toFixed(2)} |`,
 ];
-const results = path.join(root, 'bench/RESULTS.md');
-writeFileSync(results, `${readFileSync(results, 'utf8')}${lines.join('\n')}\n`);
-process.stdout.write(`${lines.join('\n')}\n`);
+appendResults(lines);

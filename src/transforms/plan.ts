@@ -54,16 +54,7 @@ export async function planBuild(
   const rawTable = lake.table(RAW_EVENTS);
   const registered = new Set<string>();
 
-  if (!options.fullRefresh && fromVersion !== null && fromVersion >= raw.version) {
-    return {
-      mode: 'up-to-date',
-      fromVersion,
-      changedRawFiles: [],
-      partitionsFor: async () => [],
-      afterTempModel: async () => undefined,
-      registerMartForDownstream: async () => undefined,
-    };
-  }
+  if (!options.fullRefresh && fromVersion !== null && fromVersion >= raw.version) return upToDate(fromVersion);
 
   await registerSnapshot(db, lake.store, rawTable.tableKey, raw, 'all_raw_events');
   const full = options.fullRefresh || fromVersion === null;
@@ -84,17 +75,8 @@ export async function planBuild(
     );
   } else {
     changed = await changedFiles(lake, raw, fromVersion);
-    if (changed.length === 0) {
-      // only rearrangements (compaction) since the marts were built: nothing to recompute
-      return {
-        mode: 'up-to-date',
-        fromVersion,
-        changedRawFiles: [],
-        partitionsFor: async () => [],
-        afterTempModel: async () => undefined,
-        registerMartForDownstream: async () => undefined,
-      };
-    }
+    // only rearrangements (compaction) since the marts were built: nothing to recompute
+    if (changed.length === 0) return upToDate(fromVersion);
     await registerSnapshot(db, lake.store, rawTable.tableKey, raw, '__changed_events', changed);
     await createHourTable(
       db,
@@ -210,6 +192,18 @@ export async function planBuild(
         readHours ? filesInDays(snapshot, readHours) : snapshot.files,
       );
     },
+  };
+}
+
+/** The plan of a build with nothing to do. */
+function upToDate(fromVersion: number | null): BuildPlan {
+  return {
+    mode: 'up-to-date',
+    fromVersion,
+    changedRawFiles: [],
+    partitionsFor: async () => [],
+    afterTempModel: async () => undefined,
+    registerMartForDownstream: async () => undefined,
   };
 }
 
