@@ -54,7 +54,8 @@ export async function planBuild(
   const rawTable = lake.table(RAW_EVENTS);
   const registered = new Set<string>();
 
-  if (!options.fullRefresh && fromVersion !== null && fromVersion >= raw.version) return upToDate(fromVersion);
+  if (!options.fullRefresh && fromVersion !== null && fromVersion >= raw.version)
+    return upToDate(fromVersion);
 
   await registerSnapshot(db, lake.store, rawTable.tableKey, raw, 'all_raw_events');
   const full = options.fullRefresh || fromVersion === null;
