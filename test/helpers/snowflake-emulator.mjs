@@ -4,7 +4,10 @@
 // driver, not Snowflake's semantics (../shared/docs/snowflake-protocol-notes.md). Session
 // statements the product sends (USE, ALTER SESSION) are accepted and recorded.
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import zlib from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
 
@@ -16,9 +19,16 @@ export async function startSnowflakeEmulator(options = {}) {
   const user = options.user ?? 'tester';
   const password = options.password ?? 'secret';
   const instance = await DuckDBInstance.create(':memory:');
-  const connection = await instance.connect();
-  await connection.run("SET TimeZone = 'UTC'");
-  const tokens = new Set();
+  const stageRoot = mkdtempSync(path.join(os.tmpdir(), 'snowflake-stage-'));
+  /** token -> the session's own DuckDB connection (its own transaction) */
+  const sessions = new Map();
+  const tokens = {
+    has: (t) => sessions.has(t),
+    delete: (t) => {
+      sessions.get(t)?.closeSync();
+      sessions.delete(t);
+    },
+  };
   const statements = [];
   const queryTags = [];
 
@@ -44,8 +54,17 @@ export async function startSnowflakeEmulator(options = {}) {
           data: null,
         });
       }
+      // A client that died leaves its session open; Snowflake aborts such a session's transaction when
+      // the session ends. Here a new login ends the others (tests run one client at a time).
+      for (const [other, conn] of sessions) {
+        await conn.run('ROLLBACK').catch(() => undefined);
+        conn.closeSync();
+        sessions.delete(other);
+      }
       const token = randomUUID();
-      tokens.add(token);
+      const conn = await instance.connect();
+      await conn.run("SET TimeZone = 'UTC'");
+      sessions.set(token, conn);
       return reply(res, {
         success: true,
         code: null,
@@ -83,7 +102,8 @@ export async function startSnowflakeEmulator(options = {}) {
     ) {
       return reply(res, { success: true, data: null });
     }
-    if (url.pathname === '/queries/v1/query-request') return reply(res, await execute(body));
+    if (url.pathname === '/queries/v1/query-request')
+      return reply(res, await execute(body, sessions.get(auth[1])));
     return reply(
       res,
       { success: false, code: '000000', message: `not emulated: ${req.method} ${url.pathname}`, data: null },
@@ -91,7 +111,7 @@ export async function startSnowflakeEmulator(options = {}) {
     );
   });
 
-  async function execute(body) {
+  async function execute(body, connection) {
     const sqlText = String(body.sqlText ?? '').trim();
     statements.push(sqlText);
     const queryId = randomUUID();
@@ -103,12 +123,44 @@ export async function startSnowflakeEmulator(options = {}) {
       if (session[3] !== undefined) queryTags.push(session[3]);
       return result(queryId, [{ name: 'status', type: 'text' }], [['Statement executed successfully.']]);
     }
+    const put = /^PUT\s+'?file:\/\/([^'\s]+)'?\s+@~\/(\S+?)\/?(\s|$)/i.exec(sqlText);
+    if (put) {
+      const compression =
+        /SOURCE_COMPRESSION\s*=\s*(\w+)/i.exec(sqlText)?.[1]?.toLowerCase() ?? 'auto_detect';
+      return {
+        success: true,
+        data: {
+          queryId,
+          command: 'UPLOAD',
+          src_locations: [put[1]],
+          autoCompress: !/AUTO_COMPRESS\s*=\s*FALSE/i.test(sqlText),
+          sourceCompression: compression,
+          overwrite: /OVERWRITE\s*=\s*TRUE/i.test(sqlText),
+          parallel: 1,
+          stageInfo: {
+            locationType: 'LOCAL_FS',
+            location: path.join(stageRoot, put[2]),
+            path: `${put[2]}/`,
+            region: null,
+            creds: {},
+          },
+          rowtype: [],
+          rowset: [],
+        },
+      };
+    }
+    const remove = /^REMOVE\s+@~\/(\S+)/i.exec(sqlText);
+    if (remove) {
+      rmSync(path.join(stageRoot, remove[1]), { recursive: true, force: true });
+      return result(queryId, [{ name: 'name', type: 'text' }], [[remove[1]]]);
+    }
+    const translated = translate(sqlText, stageRoot);
     const bindings = body.bindings ?? {};
     const values = Object.keys(bindings)
       .sort((a, b) => Number(a) - Number(b))
       .map((k) => bindValue(bindings[k]));
     try {
-      const reader = await connection.runAndReadAll(sqlText, values);
+      const reader = await connection.runAndReadAll(translated, values);
       const columns = reader.columnNames();
       const types = reader.columnTypes();
       const rows = reader.getRows();
@@ -149,10 +201,39 @@ export async function startSnowflakeEmulator(options = {}) {
     queryTags,
     async stop() {
       await new Promise((resolve) => server.close(() => resolve()));
-      connection.closeSync();
+      for (const conn of sessions.values()) conn.closeSync();
       instance.closeSync();
+      rmSync(stageRoot, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The Snowflake SQL the product sends, translated token by token where DuckDB differs: column
+ * types, and COPY INTO from the user stage as an INSERT BY NAME over the staged Parquet files.
+ */
+function translate(sqlText, stageRoot) {
+  const copy =
+    /^COPY\s+INTO\s+(\w+)\s+FROM\s+@~\/(\S+?)\/?\s+FILES\s*=\s*\(([^)]*)\)\s+FILE_FORMAT\s*=\s*\(\s*TYPE\s*=\s*PARQUET\s*\)\s+MATCH_BY_COLUMN_NAME\s*=\s*CASE_INSENSITIVE$/i.exec(
+      sqlText,
+    );
+  if (copy) {
+    const files = copy[3]
+      .split(',')
+      .map((f) => f.trim().replace(/^'|'$/g, ''))
+      .filter(Boolean);
+    const list = files.map((f) => `'${path.join(stageRoot, copy[2], f).replaceAll("'", "''")}'`).join(', ');
+    return `INSERT INTO ${copy[1]} BY NAME SELECT * FROM read_parquet([${list}])`;
+  }
+  if (/^(CREATE|ALTER)\s+TABLE/i.test(sqlText)) {
+    return sqlText
+      .replace(/\bNUMBER\((\d+),\s*(\d+)\)/gi, 'DECIMAL($1,$2)')
+      .replace(/\bTIMESTAMP_TZ\b/gi, 'TIMESTAMPTZ')
+      .replace(/\bFLOAT\b/gi, 'DOUBLE')
+      .replace(/\bARRAY\b/gi, 'VARCHAR[]')
+      .replace(/\bBINARY\b/gi, 'BLOB');
+  }
+  return sqlText;
 }
 
 function result(queryId, rowtype, rowset) {

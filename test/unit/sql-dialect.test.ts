@@ -23,13 +23,15 @@ const EXPECTED: Record<ReportName, { duckdb: string; parameters: unknown[] }> = 
 
 describe('compile-only warehouse dialects', () => {
   for (const name of Object.keys(REPORTS) as ReportName[]) {
-    it(`${name}: DuckDB uses $n, Snowflake ?, values always bound`, () => {
+    it(`${name}: DuckDB uses $n, Snowflake ? and upper-case identifiers, values always bound`, () => {
       expect(compileReport(name, 'duckdb', 5)).toEqual({
         sql: EXPECTED[name].duckdb,
         parameters: EXPECTED[name].parameters,
       });
       expect(compileReport(name, 'snowflake', 5)).toEqual({
-        sql: EXPECTED[name].duckdb.replace(/\$\d+/g, '?'),
+        sql: EXPECTED[name].duckdb
+          .replace(/\$\d+/g, '?')
+          .replace(/"([a-z_]+)"/g, (_match, id: string) => `"${id.toUpperCase()}"`),
         parameters: EXPECTED[name].parameters,
       });
     });

@@ -1,0 +1,127 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigSchema } from '../../src/config/config-schema.js';
+import { DuckDb } from '../../src/engine/duckdb.js';
+import { ingest } from '../../src/ingest/ingest.js';
+import { Lake } from '../../src/lake/lake.js';
+import { LocalStore } from '../../src/storage/local-store.js';
+import { buildMarts } from '../../src/transforms/build-marts.js';
+import { DuckDbWarehouse } from '../../src/warehouse/duckdb-warehouse.js';
+import { loadWarehouse, martNames } from '../../src/warehouse/load.js';
+import { runReport } from '../../src/warehouse/reports.js';
+import { SnowflakeWarehouse } from '../../src/warehouse/snowflake-warehouse.js';
+import type { Warehouse } from '../../src/warehouse/warehouse.js';
+import { tempDir } from '../helpers/cli.js';
+import { buildFixture, toLine } from '../helpers/marts-fixture.js';
+import { type SnowflakeEmulator, startSnowflakeEmulator } from '../helpers/snowflake-emulator.mjs';
+
+let emulator: SnowflakeEmulator;
+beforeAll(async () => {
+  process.env.SNOWFLAKE_DISABLE_PLATFORM_DETECTION = 'true';
+  emulator = await startSnowflakeEmulator();
+});
+afterAll(async () => {
+  await emulator?.stop();
+});
+
+const config = ConfigSchema.parse({});
+const KEYS: Record<string, string> = {
+  raw_events: 'event_id',
+  sessions: 'session_id',
+  customer_ltv: 'user_id',
+  fraud_flags: 'flag_id',
+};
+
+const warehouses: [string, (lake: Lake, dir: string) => Promise<Warehouse>][] = [
+  ['duckdb', (lake, dir) => DuckDbWarehouse.open(lake, path.join(dir, 'warehouse.duckdb'))],
+  [
+    'snowflake (real driver, local endpoint)',
+    (lake) =>
+      SnowflakeWarehouse.open(
+        lake,
+        {
+          account: emulator.account,
+          username: emulator.user,
+          password: emulator.password,
+          accessUrl: emulator.accessUrl,
+        },
+        'load',
+        `run-${Date.now()}`,
+      ),
+  ],
+];
+
+describe.each(warehouses)('warehouse contract: %s', (_name, open) => {
+  it('loads every table, then the differences, then nothing; reports run on it', async () => {
+    const dir = tempDir('contract');
+    const db = await DuckDb.open();
+    const lake = new Lake(new LocalStore(path.join(dir, 'lake')), db);
+    const events = buildFixture();
+    const land = async (part: typeof events, n: number) => {
+      const file = path.join(dir, `b${n}.ndjson`);
+      writeFileSync(file, `${part.map(toLine).join('\n')}\n`);
+      await ingest(lake, {
+        sources: [file],
+        maxBadRatio: 1,
+        maxFutureHours: 24,
+        minEventDate: '2000-01-01',
+        now: new Date('2026-11-24T00:00:00Z'),
+      });
+      await buildMarts(lake, { config: config.marts });
+    };
+    const warehouse = await open(lake, dir);
+    const expectSameAsLake = async () => {
+      for (const table of [...martNames(), 'raw_events']) {
+        await lake.table(table).register(`lake_${table}`);
+        const [lakeCount] = await db.all<{ n: string }>(`SELECT count(*) AS n FROM lake_${table}`);
+        const [whCount] = await warehouse.query<{ n: number }>(`SELECT count(*) AS n FROM ${table}`);
+        expect(Number(whCount!.n), table).toBe(Number(lakeCount!.n));
+        const key = KEYS[table];
+        if (key) {
+          const inLake = (
+            await db.all<Record<string, string>>(`SELECT ${key} AS k FROM lake_${table} ORDER BY 1`)
+          ).map((r) => r.k);
+          const inWarehouse = (
+            await warehouse.query<{ k: string }>(`SELECT ${key} AS k FROM ${table} ORDER BY 1`)
+          ).map((r) => r.k);
+          expect(inWarehouse, table).toEqual(inLake);
+        }
+      }
+    };
+    try {
+      await land(events.slice(0, 120), 1);
+      const first = await loadWarehouse(lake, warehouse, { includeRaw: true });
+      expect(first.tables.every((t) => t.mode === 'full')).toBe(true);
+      await expectSameAsLake();
+      await land(events.slice(120), 2);
+      const second = await loadWarehouse(lake, warehouse, { includeRaw: true });
+      expect(second.tables.some((t) => t.mode === 'incremental' && t.rowsDeleted > 0)).toBe(true);
+      await expectSameAsLake();
+      expect(
+        (await loadWarehouse(lake, warehouse, { includeRaw: true })).tables.every(
+          (t) => t.mode === 'up-to-date',
+        ),
+      ).toBe(true);
+      const clv = await runReport(warehouse, 'clv', 2);
+      expect(clv.map((r) => r.user_id)).toEqual(['u_value', 'u_multi']);
+    } finally {
+      await warehouse.close();
+      db.close();
+    }
+  }, 120_000);
+});
+
+describe('the Snowflake load conversation', () => {
+  it('PUTs Parquet uncompressed, COPYs with an explicit file list and MERGEs the control row', () => {
+    const text = emulator.statements.join('\n');
+    expect(text).toMatch(
+      /PUT 'file:\/\/[^']+\.parquet' @~\/shopstream\/[^ ]+ SOURCE_COMPRESSION=PARQUET AUTO_COMPRESS=FALSE/,
+    );
+    expect(text).toMatch(
+      /COPY INTO \w+ FROM @~\/shopstream\/\S+ FILES = \('[^']+\.parquet'\) FILE_FORMAT = \(TYPE = PARQUET\) MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE/,
+    );
+    expect(text).toMatch(/MERGE INTO _shopstream_loads/);
+    expect(emulator.queryTags.some((t) => /^shopstream:load:run-\d+$/.test(t))).toBe(true);
+  });
+});
