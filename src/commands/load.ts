@@ -1,9 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { Flags } from '@oclif/core';
 import { ShopstreamCommand } from '../cli/base-command.js';
 import { renderTable } from '../cli/render.js';
 import { closeLake, openLake } from '../lake/open-lake.js';
-import { DuckDbWarehouse } from '../warehouse/duckdb-warehouse.js';
 import { type LoadSummary, loadWarehouse } from '../warehouse/load.js';
+import { openWarehouse } from '../warehouse/open-warehouse.js';
 
 export default class Load extends ShopstreamCommand {
   static override description =
@@ -27,7 +28,8 @@ export default class Load extends ShopstreamCommand {
     const config = this.resolveConfig(flags);
     const lake = await openLake(config);
     try {
-      const warehouse = await DuckDbWarehouse.open(lake, config.warehouse.path);
+      const runId = randomUUID();
+      const warehouse = await openWarehouse(lake, config, 'load', runId);
       try {
         const summary = await loadWarehouse(lake, warehouse, {
           ...(flags.tables
@@ -40,9 +42,12 @@ export default class Load extends ShopstreamCommand {
             : {}),
           includeRaw: flags['include-raw'],
           fullRefresh: flags['full-refresh'],
+          runId,
         });
         if (!this.jsonEnabled()) {
-          this.log(`warehouse ${config.warehouse.path}`);
+          this.log(
+            `warehouse ${config.warehouse.kind === 'duckdb' ? config.warehouse.path : `snowflake ${config.warehouse.snowflake.account}`}`,
+          );
           this.log(
             renderTable(
               summary.tables.map((t) => ({

@@ -1,8 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { Args, Flags } from '@oclif/core';
 import { ShopstreamCommand } from '../cli/base-command.js';
 import { renderCsv, renderTable } from '../cli/render.js';
 import { closeLake, openLake } from '../lake/open-lake.js';
-import { DuckDbWarehouse } from '../warehouse/duckdb-warehouse.js';
+import { openWarehouse } from '../warehouse/open-warehouse.js';
 import { REPORTS, type ReportName, runReport } from '../warehouse/reports.js';
 
 export default class Report extends ShopstreamCommand {
@@ -29,7 +30,8 @@ export default class Report extends ShopstreamCommand {
     const config = this.resolveConfig(flags);
     const lake = await openLake(config);
     try {
-      const warehouse = await DuckDbWarehouse.open(lake, config.warehouse.path);
+      const runId = randomUUID();
+      const warehouse = await openWarehouse(lake, config, 'report', runId);
       try {
         const rows = await runReport(warehouse, args.name as ReportName, flags.limit);
         if (!this.jsonEnabled()) this.log(flags.csv ? renderCsv(rows) : renderTable(rows));

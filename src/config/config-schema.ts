@@ -62,8 +62,27 @@ export const ConfigSchema = z
       .prefault({}),
     warehouse: z
       .object({
+        /** duckdb (embedded file, default) or snowflake. */
+        kind: z.enum(['duckdb', 'snowflake']).default('duckdb'),
         /** The embedded DuckDB warehouse file. */
         path: z.string().min(1).default('./warehouse.duckdb'),
+        snowflake: z
+          .object({
+            account: z.string().optional(),
+            user: z.string().optional(),
+            /** Prefer key-pair auth (privateKeyPath); a password comes from SNOWFLAKE_PASSWORD. */
+            password: z.string().optional(),
+            privateKeyPath: z.string().optional(),
+            role: z.string().optional(),
+            warehouse: z.string().optional(),
+            database: z.string().optional(),
+            schema: z.string().optional(),
+            /** A Snowflake-compatible endpoint instead of <account>.snowflakecomputing.com. */
+            accessUrl: z.string().url().optional(),
+            timeoutSeconds: z.number().positive().default(600),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

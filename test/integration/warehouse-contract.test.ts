@@ -12,7 +12,7 @@ import { loadWarehouse, martNames } from '../../src/warehouse/load.js';
 import { runReport } from '../../src/warehouse/reports.js';
 import { SnowflakeWarehouse } from '../../src/warehouse/snowflake-warehouse.js';
 import type { Warehouse } from '../../src/warehouse/warehouse.js';
-import { tempDir } from '../helpers/cli.js';
+import { cliAsync, tempDir } from '../helpers/cli.js';
 import { buildFixture, toLine } from '../helpers/marts-fixture.js';
 import { type SnowflakeEmulator, startSnowflakeEmulator } from '../helpers/snowflake-emulator.mjs';
 
@@ -105,6 +105,57 @@ describe.each(warehouses)('warehouse contract: %s', (_name, open) => {
       ).toBe(true);
       const clv = await runReport(warehouse, 'clv', 2);
       expect(clv.map((r) => r.user_id)).toEqual(['u_value', 'u_multi']);
+    } finally {
+      await warehouse.close();
+      db.close();
+    }
+  }, 120_000);
+});
+
+describe('load to Snowflake from the CLI', () => {
+  it('a load killed before COMMIT changes nothing; the rerun loads every row exactly once', async () => {
+    const dir = tempDir('sf-crash');
+    const lakeDir = path.join(dir, 'lake');
+    const env = {
+      SHOPSTREAM_WAREHOUSE_KIND: 'snowflake',
+      SNOWFLAKE_ACCOUNT: emulator.account,
+      SNOWFLAKE_USER: emulator.user,
+      SNOWFLAKE_PASSWORD: emulator.password,
+      SNOWFLAKE_ACCESS_URL: emulator.accessUrl,
+      SNOWFLAKE_DISABLE_PLATFORM_DETECTION: 'true',
+    };
+    const file = path.join(dir, 'events.ndjson');
+    writeFileSync(file, `${buildFixture().map(toLine).join('\n')}\n`);
+    expect((await cliAsync(['ingest', file, '--lake', lakeDir, '--max-bad-ratio', '1'])).status).toBe(0);
+    const killed = await cliAsync(['load', '--lake', lakeDir, '--include-raw', '--tables', 'raw_events'], {
+      env: { ...env, SHOPSTREAM_FAULT_INJECTION: 'load-before-commit' },
+    });
+    expect(killed.status).toBe(-1);
+    const rerun = await cliAsync(['load', '--lake', lakeDir, '--tables', 'raw_events', '--json'], { env });
+    expect(rerun.status, rerun.stderr).toBe(0);
+    expect(JSON.parse(rerun.stdout).tables[0]).toMatchObject({ table: 'raw_events', mode: 'full' });
+    const again = await cliAsync(['load', '--lake', lakeDir, '--tables', 'raw_events', '--json'], { env });
+    expect(JSON.parse(again.stdout).tables[0]).toMatchObject({ mode: 'up-to-date' });
+    const db = await DuckDb.open();
+    const lake = new Lake(new LocalStore(lakeDir), db);
+    const warehouse = await SnowflakeWarehouse.open(
+      lake,
+      {
+        account: emulator.account,
+        username: emulator.user,
+        password: emulator.password,
+        accessUrl: emulator.accessUrl,
+      },
+      'test',
+      'check',
+    );
+    try {
+      const [row] = await warehouse.query<{ n: number; d: number }>(
+        'SELECT count(*) AS n, count(DISTINCT event_id) AS d FROM raw_events',
+      );
+      await lake.table('raw_events').register('lake_raw');
+      const [lakeRow] = await db.all<{ n: string }>('SELECT count(*) AS n FROM lake_raw');
+      expect([Number(row!.n), Number(row!.d)]).toEqual([Number(lakeRow!.n), Number(lakeRow!.n)]);
     } finally {
       await warehouse.close();
       db.close();
