@@ -61,8 +61,8 @@ export class SnowflakeWarehouse implements Warehouse {
 
   async applyLoad(change: TableChange): Promise<AppliedLoad> {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'shopstream-snowflake-'));
-    const fileName = `${change.table}-${randomUUID()}.parquet`;
-    const stagePath = `shopstream/${this.runId}`;
+    const stagePath = `shopstream/${this.runId}/${change.table}-${randomUUID()}`;
+    let fileNames: string[] = [];
     try {
       let inserted = 0;
       if (change.addedFiles.length > 0) {
@@ -80,9 +80,12 @@ export class SnowflakeWarehouse implements Warehouse {
           `SELECT count(*) AS n FROM ${quoteIdent(view)}`,
         );
         inserted = Number(count?.n ?? 0);
-        await this.lake.db.run(
-          `COPY (SELECT * FROM ${quoteIdent(view)}) TO ${quoteLiteral(path.join(dir, fileName))} (FORMAT parquet, COMPRESSION zstd)`,
+        // files of about 200 MB: Snowflake loads 100-250 MB compressed files best, in parallel
+        const [written] = await this.lake.db.all<{ Files: string[] }>(
+          `COPY (SELECT * FROM ${quoteIdent(view)}) TO ${quoteLiteral(dir)}
+           (FORMAT parquet, COMPRESSION zstd, FILE_SIZE_BYTES '200MB', FILENAME_PATTERN 'part-{uuid}', RETURN_FILES, OVERWRITE_OR_IGNORE)`,
         );
+        fileNames = (written?.Files ?? []).map((f) => path.basename(f));
         await this.lake.db.run(`DROP VIEW IF EXISTS ${quoteIdent(view)}`);
       }
       const columns = change.schema.fields.map((f) => ({ name: f.name, type: snowflakeType(f.type) }));
@@ -95,8 +98,7 @@ export class SnowflakeWarehouse implements Warehouse {
         ).map((c) => c.column_name.toLowerCase()),
       );
       const columnsAdded: string[] = [];
-      if (existing.size === 0 || change.replace) {
-        if (change.replace) await this.executor.query(`DROP TABLE IF EXISTS ${change.table}`);
+      if (existing.size === 0) {
         await this.executor.query(
           `CREATE TABLE IF NOT EXISTS ${change.table} (${columns.map((c) => `${c.name} ${c.type}`).join(', ')}, ${FILE_COLUMN} VARCHAR)`,
         );
@@ -108,12 +110,20 @@ export class SnowflakeWarehouse implements Warehouse {
       }
       if (inserted > 0) {
         await this.executor.query(
-          `PUT 'file://${path.join(dir, fileName)}' @~/${stagePath} SOURCE_COMPRESSION=PARQUET AUTO_COMPRESS=FALSE OVERWRITE=TRUE`,
+          `PUT 'file://${path.join(dir, '*.parquet')}' @~/${stagePath} SOURCE_COMPRESSION=PARQUET AUTO_COMPRESS=FALSE OVERWRITE=TRUE`,
         );
       }
       await this.executor.query('BEGIN');
       try {
         let deleted = 0;
+        if (change.replace) {
+          // a full reload keeps the table (clustering keys, grants) and stays atomic: delete, then copy
+          const [row] = await this.executor.query<{ count: number }>(
+            `SELECT count(*) AS count FROM ${change.table}`,
+          );
+          deleted = Number(row?.count ?? 0);
+          await this.executor.query(`DELETE FROM ${change.table}`);
+        }
         for (let i = 0; i < change.removedPaths.length; i += DELETE_CHUNK) {
           const chunk = change.removedPaths.slice(i, i + DELETE_CHUNK);
           const [row] = await this.executor.query<{ count: number }>(
@@ -128,7 +138,7 @@ export class SnowflakeWarehouse implements Warehouse {
         }
         if (inserted > 0) {
           await this.executor.query(
-            `COPY INTO ${change.table} FROM @~/${stagePath} FILES = ('${fileName}') FILE_FORMAT = (TYPE = PARQUET) MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE`,
+            `COPY INTO ${change.table} FROM @~/${stagePath} FILES = (${fileNames.map((f) => `'${f}'`).join(', ')}) FILE_FORMAT = (TYPE = PARQUET) MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE`,
           );
         }
         await this.executor.query(
@@ -150,8 +160,7 @@ export class SnowflakeWarehouse implements Warehouse {
         throw error;
       }
     } finally {
-      if (change.addedFiles.length > 0)
-        await this.executor.query(`REMOVE @~/${stagePath}/${fileName}`).catch(() => undefined);
+      if (fileNames.length > 0) await this.executor.query(`REMOVE @~/${stagePath}`).catch(() => undefined);
       await rm(dir, { recursive: true, force: true });
     }
   }
