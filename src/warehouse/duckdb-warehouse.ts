@@ -48,6 +48,10 @@ export class DuckDbWarehouse implements Warehouse {
     return this.reader.all<T>(sql, parameters as never);
   }
 
+  async execute(statement: string): Promise<void> {
+    await this.reader.run(statement);
+  }
+
   async loadedVersion(table: string): Promise<number | undefined> {
     const rows = await this.db.all<{ v: string }>(
       `SELECT lake_version AS v FROM ${CATALOG}.main.${CONTROL_TABLE} WHERE table_name = $1`,

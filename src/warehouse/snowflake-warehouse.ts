@@ -51,6 +51,10 @@ export class SnowflakeWarehouse implements Warehouse {
     return this.executor.query<T>(sql, parameters);
   }
 
+  async execute(statement: string): Promise<void> {
+    await this.executor.query(statement);
+  }
+
   async loadedVersion(table: string): Promise<number | undefined> {
     const rows = await this.executor.query<{ lake_version: number }>(
       `SELECT lake_version FROM ${CONTROL_TABLE} WHERE table_name = ?`,

@@ -17,6 +17,8 @@ export interface Warehouse {
   loadedVersion(table: string): Promise<number | undefined>;
   /** Applies one table's change set and the control row atomically. */
   applyLoad(change: TableChange): Promise<AppliedLoad>;
+  /** Runs a DDL statement (warehouse init). */
+  execute(statement: string): Promise<void>;
   close(): Promise<void>;
 }
 

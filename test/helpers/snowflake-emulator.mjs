@@ -225,6 +225,8 @@ function translate(sqlText, stageRoot) {
     const list = files.map((f) => `'${path.join(stageRoot, copy[2], f).replaceAll("'", "''")}'`).join(', ');
     return `INSERT INTO ${copy[1]} BY NAME SELECT * FROM read_parquet([${list}])`;
   }
+  // clustering is a storage hint DuckDB has no counterpart for
+  if (/^ALTER\s+TABLE\s+\w+\s+CLUSTER\s+BY/i.test(sqlText)) return 'SELECT 1 AS status';
   if (/^(CREATE|ALTER)\s+TABLE/i.test(sqlText)) {
     return sqlText
       .replace(/\bNUMBER\((\d+),\s*(\d+)\)/gi, 'DECIMAL($1,$2)')

@@ -8,6 +8,7 @@ import { Lake } from '../../src/lake/lake.js';
 import { LocalStore } from '../../src/storage/local-store.js';
 import { buildMarts } from '../../src/transforms/build-marts.js';
 import { DuckDbWarehouse } from '../../src/warehouse/duckdb-warehouse.js';
+import { initWarehouse } from '../../src/warehouse/init-warehouse.js';
 import { loadWarehouse, martNames } from '../../src/warehouse/load.js';
 import { runReport } from '../../src/warehouse/reports.js';
 import { SnowflakeWarehouse } from '../../src/warehouse/snowflake-warehouse.js';
@@ -105,6 +106,14 @@ describe.each(warehouses)('warehouse contract: %s', (_name, open) => {
       ).toBe(true);
       const clv = await runReport(warehouse, 'clv', 2);
       expect(clv.map((r) => r.user_id)).toEqual(['u_value', 'u_multi']);
+      const init = await initWarehouse(lake, warehouse, 'init');
+      expect(init.statements.some((st) => st.includes('user_sessions'))).toBe(true);
+      expect(init.statements.some((st) => /CLUSTER BY/i.test(st))).toBe(warehouse.kind === 'snowflake');
+      const [sessions] = await warehouse.query<{ n: number }>('SELECT count(*) AS n FROM sessions');
+      const [viewRows] = await warehouse.query<{ n: number }>('SELECT count(*) AS n FROM user_sessions');
+      expect(Number(viewRows!.n)).toBe(Number(sessions!.n));
+      const [kpis] = await warehouse.query<{ n: number }>('SELECT count(*) AS n FROM daily_kpis');
+      expect(Number(kpis!.n)).toBeGreaterThan(0);
     } finally {
       await warehouse.close();
       db.close();
