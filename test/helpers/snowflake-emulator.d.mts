@@ -6,6 +6,8 @@ export interface SnowflakeEmulator {
   /** Every statement received, in order. */
   readonly statements: string[];
   readonly queryTags: string[];
+  /** Bytes of request bodies received (as sent) and of files staged by PUT. */
+  readonly traffic: { requestBytes: number; stagedBytes: number };
   stop(): Promise<void>;
 }
 export declare function startSnowflakeEmulator(options?: {

@@ -4,7 +4,7 @@
 // driver, not Snowflake's semantics (../shared/docs/snowflake-protocol-notes.md). Session
 // statements the product sends (USE, ALTER SESSION) are accepted and recorded.
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,6 +31,7 @@ export async function startSnowflakeEmulator(options = {}) {
   };
   const statements = [];
   const queryTags = [];
+  const traffic = { requestBytes: 0, stagedBytes: 0 };
 
   const reply = (res, body, status = 200) => {
     res.writeHead(status, { 'content-type': 'application/json' });
@@ -41,6 +42,7 @@ export async function startSnowflakeEmulator(options = {}) {
     const chunks = [];
     for await (const chunk of req) chunks.push(chunk);
     let raw = Buffer.concat(chunks);
+    traffic.requestBytes += raw.length;
     if (req.headers['content-encoding'] === 'gzip' && raw.length) raw = zlib.gunzipSync(raw);
     const body = raw.length ? JSON.parse(raw.toString('utf8')) : {};
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -125,6 +127,7 @@ export async function startSnowflakeEmulator(options = {}) {
     }
     const put = /^PUT\s+'?file:\/\/([^'\s]+)'?\s+@~\/(\S+?)\/?(\s|$)/i.exec(sqlText);
     if (put) {
+      for (const file of expandWildcard(put[1])) traffic.stagedBytes += statSync(file).size;
       const compression =
         /SOURCE_COMPRESSION\s*=\s*(\w+)/i.exec(sqlText)?.[1]?.toLowerCase() ?? 'auto_detect';
       return {
@@ -199,6 +202,7 @@ export async function startSnowflakeEmulator(options = {}) {
     password,
     statements,
     queryTags,
+    traffic,
     async stop() {
       await new Promise((resolve) => server.close(() => resolve()));
       for (const conn of sessions.values()) conn.closeSync();
@@ -236,6 +240,15 @@ function translate(sqlText, stageRoot) {
       .replace(/\bBINARY\b/gi, 'BLOB');
   }
   return sqlText;
+}
+
+/** The files a PUT source names (`*` in the file name only, as the driver allows). */
+function expandWildcard(source) {
+  const dir = path.dirname(source);
+  const name = path.basename(source);
+  if (!name.includes('*')) return [source];
+  const pattern = new RegExp(`^${name.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*')}$`);
+  return readdirSync(dir).filter((f) => pattern.test(f)).map((f) => path.join(dir, f));
 }
 
 function result(queryId, rowtype, rowset) {
