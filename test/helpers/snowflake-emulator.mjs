@@ -248,7 +248,9 @@ function expandWildcard(source) {
   const name = path.basename(source);
   if (!name.includes('*')) return [source];
   const pattern = new RegExp(`^${name.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*')}$`);
-  return readdirSync(dir).filter((f) => pattern.test(f)).map((f) => path.join(dir, f));
+  return readdirSync(dir)
+    .filter((f) => pattern.test(f))
+    .map((f) => path.join(dir, f));
 }
 
 function result(queryId, rowtype, rowset) {
