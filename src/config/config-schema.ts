@@ -80,6 +80,15 @@ export const ConfigSchema = z
             /** A Snowflake-compatible endpoint instead of <account>.snowflakecomputing.com. */
             accessUrl: z.string().url().optional(),
             timeoutSeconds: z.number().positive().default(600),
+            /**
+             * For s3:// lakes: an external stage (storage integration) whose URL is the lake root.
+             * Load files are then written into the lake under _shopstream/ and copied from there,
+             * instead of PUT through the client.
+             */
+            externalStage: z
+              .string()
+              .regex(/^[A-Za-z_][A-Za-z0-9_.$]*$/)
+              .optional(),
           })
           .strict()
           .prefault({}),

@@ -45,5 +45,6 @@ export async function openWarehouse(
     },
     command,
     runId,
+    lake.store.uri.startsWith('s3://') && sf.externalStage ? { externalStage: sf.externalStage } : {},
   );
 }

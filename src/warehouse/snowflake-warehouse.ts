@@ -31,6 +31,7 @@ export class SnowflakeWarehouse implements Warehouse {
     private readonly lake: Lake,
     private readonly executor: SnowflakeExecutor,
     private readonly runId: string,
+    private readonly staging: StagingOptions,
   ) {}
 
   static async open(
@@ -38,13 +39,14 @@ export class SnowflakeWarehouse implements Warehouse {
     settings: SnowflakeSettings,
     command: string,
     runId: string,
+    staging: StagingOptions = {},
   ): Promise<SnowflakeWarehouse> {
     const executor = await SnowflakeExecutor.connect(settings, `shopstream:${command}:${runId}`);
     await executor.query(
       `CREATE TABLE IF NOT EXISTS ${CONTROL_TABLE} (table_name VARCHAR NOT NULL, lake_version NUMBER(38,0) NOT NULL,
         loaded_at TIMESTAMP_TZ NOT NULL, run_id VARCHAR NOT NULL, rows_inserted NUMBER(38,0), rows_deleted NUMBER(38,0))`,
     );
-    return new SnowflakeWarehouse(lake, executor, runId);
+    return new SnowflakeWarehouse(lake, executor, runId, staging);
   }
 
   query<T = Record<string, unknown>>(sql: string, parameters: readonly unknown[] = []): Promise<T[]> {
@@ -66,6 +68,10 @@ export class SnowflakeWarehouse implements Warehouse {
   async applyLoad(change: TableChange): Promise<AppliedLoad> {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'shopstream-snowflake-'));
     const stagePath = `shopstream/${this.runId}/${change.table}-${randomUUID()}`;
+    // the external stage's URL is the lake root: files go into the lake under _shopstream/
+    const external = this.staging.externalStage;
+    const lakeKey = `_shopstream/snowflake/${this.runId}/${change.table}-${randomUUID()}`;
+    const stage = external ? `@${external}/${lakeKey}` : `@~/${stagePath}`;
     let fileNames: string[] = [];
     try {
       let inserted = 0;
@@ -112,7 +118,10 @@ export class SnowflakeWarehouse implements Warehouse {
           columnsAdded.push(column.name);
         }
       }
-      if (inserted > 0) {
+      if (inserted > 0 && external) {
+        for (const name of fileNames)
+          await this.lake.store.putFile(path.join(dir, name), `${lakeKey}/${name}`);
+      } else if (inserted > 0) {
         await this.executor.query(
           `PUT 'file://${path.join(dir, '*.parquet')}' @~/${stagePath} SOURCE_COMPRESSION=PARQUET AUTO_COMPRESS=FALSE OVERWRITE=TRUE`,
         );
@@ -142,7 +151,7 @@ export class SnowflakeWarehouse implements Warehouse {
         }
         if (inserted > 0) {
           await this.executor.query(
-            `COPY INTO ${change.table} FROM @~/${stagePath} FILES = (${fileNames.map((f) => `'${f}'`).join(', ')}) FILE_FORMAT = (TYPE = PARQUET) MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE`,
+            `COPY INTO ${change.table} FROM ${stage} FILES = (${fileNames.map((f) => `'${f}'`).join(', ')}) FILE_FORMAT = (TYPE = PARQUET) MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE`,
           );
         }
         await this.executor.query(
@@ -164,7 +173,12 @@ export class SnowflakeWarehouse implements Warehouse {
         throw error;
       }
     } finally {
-      if (fileNames.length > 0) await this.executor.query(`REMOVE @~/${stagePath}`).catch(() => undefined);
+      if (fileNames.length > 0 && external) {
+        for (const name of fileNames)
+          await this.lake.store.delete(`${lakeKey}/${name}`).catch(() => undefined);
+      } else if (fileNames.length > 0) {
+        await this.executor.query(`REMOVE @~/${stagePath}`).catch(() => undefined);
+      }
       await rm(dir, { recursive: true, force: true });
     }
   }
@@ -172,6 +186,11 @@ export class SnowflakeWarehouse implements Warehouse {
   async close(): Promise<void> {
     await this.executor.close();
   }
+}
+
+export interface StagingOptions {
+  /** An external stage over the lake's S3 root (for s3:// lakes); the user stage and PUT otherwise. */
+  readonly externalStage?: string;
 }
 
 /** Snowflake column types for Delta types. */

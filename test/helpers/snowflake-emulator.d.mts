@@ -13,4 +13,5 @@ export interface SnowflakeEmulator {
 export declare function startSnowflakeEmulator(options?: {
   user?: string;
   password?: string;
+  externalStages?: Record<string, { endpoint: string; bucket: string; prefix?: string }>;
 }): Promise<SnowflakeEmulator>;

@@ -5,14 +5,18 @@
 // statements the product sends (USE, ALTER SESSION) are accepted and recorded.
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DuckDBInstance } from '@duckdb/node-api';
 
 /**
- * @param {{ user?: string, password?: string }} [options]
+ * External stages (`@NAME/...`) map to an S3-compatible server: `externalStages: { NAME: { endpoint,
+ * bucket, prefix } }`, as a storage integration would.
+ * @param {{ user?: string, password?: string, externalStages?: Record<string, { endpoint: string, bucket: string, prefix?: string }> }} [options]
  * @returns {Promise<{ accessUrl: string, account: string, user: string, password: string, statements: string[], queryTags: string[], stop(): Promise<void> }>}
  */
 export async function startSnowflakeEmulator(options = {}) {
@@ -157,7 +161,38 @@ export async function startSnowflakeEmulator(options = {}) {
       rmSync(path.join(stageRoot, remove[1]), { recursive: true, force: true });
       return result(queryId, [{ name: 'name', type: 'text' }], [[remove[1]]]);
     }
-    const translated = translate(sqlText, stageRoot);
+    const external =
+      /^COPY\s+INTO\s+(\w+)\s+FROM\s+@([A-Za-z_][\w.$]*)\/(\S+?)\/?\s+FILES\s*=\s*\(([^)]*)\)/i.exec(sqlText);
+    let translated;
+    if (external && options.externalStages?.[external[2]]) {
+      const stage = options.externalStages[external[2]];
+      const client = new S3Client({ endpoint: stage.endpoint, forcePathStyle: true, region: 'us-east-1' });
+      const local = [];
+      for (const name of external[4]
+        .split(',')
+        .map((f) => f.trim().replace(/^'|'$/g, ''))
+        .filter(Boolean)) {
+        const key = [stage.prefix, external[3], name].filter(Boolean).join('/');
+        try {
+          const object = await client.send(new GetObjectCommand({ Bucket: stage.bucket, Key: key }));
+          const file = path.join(stageRoot, `${randomUUID()}.parquet`);
+          await writeFile(file, await object.Body.transformToByteArray());
+          local.push(file);
+        } catch (error) {
+          client.destroy();
+          return {
+            success: false,
+            code: '091016',
+            message: `Remote file '${key}' was not found: ${error.message}`,
+            data: { queryId, sqlState: '58030' },
+          };
+        }
+      }
+      client.destroy();
+      translated = `INSERT INTO ${external[1]} BY NAME SELECT * FROM read_parquet([${local.map((f) => `'${f}'`).join(', ')}])`;
+    } else {
+      translated = translate(sqlText, stageRoot);
+    }
     const bindings = body.bindings ?? {};
     const values = Object.keys(bindings)
       .sort((a, b) => Number(a) - Number(b))
