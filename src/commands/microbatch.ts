@@ -1,0 +1,74 @@
+import { appendFile, readFile } from 'node:fs/promises';
+import { Flags } from '@oclif/core';
+import { ShopstreamCommand } from '../cli/base-command.js';
+import { closeLake, openLake } from '../lake/open-lake.js';
+import type { Alert } from '../stream/fraud-windows.js';
+import { type MicrobatchSummary, runMicrobatch } from '../stream/microbatch.js';
+
+export default class Microbatch extends ShopstreamCommand {
+  static override description =
+    'Minute-level fraud detection in micro-batches: event-time windows with a 5-minute watermark and 15-minute allowed lateness; alerts as NDJSON; accepted events landed in raw_events.';
+  static override examples = [
+    'kcat -C -t clickstream | <%= config.bin %> microbatch --from -',
+    '<%= config.bin %> microbatch --from landing/ --alerts alerts.ndjson --metrics',
+    '<%= config.bin %> microbatch --from landing/ --once   # from cron: take what is there, then exit',
+  ];
+  static override flags = {
+    from: Flags.string({
+      description: '`-` for NDJSON on stdin, or a landing directory polled for new files.',
+      required: true,
+    }),
+    once: Flags.boolean({ description: 'Process what is there (or stdin until EOF), then exit.' }),
+    interval: Flags.integer({ description: 'Seconds between batches.', default: 1, min: 1 }),
+    alerts: Flags.string({
+      description: 'Append alerts to this NDJSON file instead of stdout (deduplicated by alert id).',
+    }),
+    'no-land': Flags.boolean({ description: 'Do not land events in raw_events.' }),
+    'land-every': Flags.integer({
+      description: 'Seconds between landings in raw_events.',
+      default: 60,
+      min: 0,
+    }),
+    metrics: Flags.boolean({ description: 'Per-batch metrics as JSON lines on stderr.' }),
+  };
+
+  async run(): Promise<MicrobatchSummary> {
+    const { flags } = await this.parse(Microbatch);
+    const config = this.resolveConfig(flags);
+    const lake = await openLake(config);
+    const seen = new Set<string>();
+    if (flags.alerts) {
+      const existing = await readFile(flags.alerts, 'utf8').catch(() => '');
+      for (const line of existing.split('\n')) if (line.trim()) seen.add((JSON.parse(line) as Alert).alertId);
+    }
+    const stop = new AbortController();
+    process.once('SIGTERM', () => stop.abort());
+    process.once('SIGINT', () => stop.abort());
+    try {
+      return await runMicrobatch(lake, {
+        from: flags.from,
+        once: flags.once,
+        intervalMs: flags.interval * 1000,
+        land: !flags['no-land'],
+        landEveryMs: flags['land-every'] * 1000,
+        config,
+        signal: stop.signal,
+        emit: async (alert) => {
+          const line = `${JSON.stringify({ ...alert, emittedAt: new Date().toISOString() })}\n`;
+          if (!flags.alerts) {
+            process.stdout.write(line);
+            return;
+          }
+          if (seen.has(alert.alertId)) return;
+          seen.add(alert.alertId);
+          await appendFile(flags.alerts, line);
+        },
+        ...(flags.metrics
+          ? { onBatch: (m) => process.stderr.write(`${JSON.stringify({ metric: 'microbatch', ...m })}\n`) }
+          : {}),
+      });
+    } finally {
+      closeLake(lake);
+    }
+  }
+}
