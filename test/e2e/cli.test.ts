@@ -191,6 +191,14 @@ describe('shopstream CLI (built, as a user runs it)', () => {
       ['table', 'show'],
       ['generate'],
       ['build-marts'],
+      ['table', 'optimize'],
+      ['table', 'vacuum'],
+      ['table', 'checkpoint'],
+      ['table', 'restore'],
+      ['load'],
+      ['report'],
+      ['warehouse', 'init'],
+      ['microbatch'],
     ]) {
       const help = cli([...command, '--help']);
       expect(help.status, command.join(' ')).toBe(0);
