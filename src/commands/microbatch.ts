@@ -4,12 +4,14 @@ import { ShopstreamCommand } from '../cli/base-command.js';
 import { closeLake, openLake } from '../lake/open-lake.js';
 import type { Alert } from '../stream/fraud-windows.js';
 import { type MicrobatchSummary, runMicrobatch } from '../stream/microbatch.js';
+import { RedisAlertSink } from '../stream/redis-sink.js';
 
 export default class Microbatch extends ShopstreamCommand {
   static override description =
     'Minute-level fraud detection in micro-batches: event-time windows with a 5-minute watermark and 15-minute allowed lateness; alerts as NDJSON; accepted events landed in raw_events.';
   static override examples = [
     'kcat -C -t clickstream | <%= config.bin %> microbatch --from -',
+    '<%= config.bin %> microbatch --from landing/ --redis-url redis://127.0.0.1:6379',
     '<%= config.bin %> microbatch --from landing/ --alerts alerts.ndjson --metrics',
     '<%= config.bin %> microbatch --from landing/ --once   # from cron: take what is there, then exit',
   ];
@@ -30,6 +32,12 @@ export default class Microbatch extends ShopstreamCommand {
       min: 0,
     }),
     metrics: Flags.boolean({ description: 'Per-batch metrics as JSON lines on stderr.' }),
+    'redis-url': Flags.string({
+      description:
+        'Also publish alerts to Redis and set a per-user flag key with a TTL (env SHOPSTREAM_REDIS_URL).',
+      env: 'SHOPSTREAM_REDIS_URL',
+    }),
+    'flag-ttl': Flags.integer({ description: 'Seconds a per-user Redis flag lives.', default: 3600, min: 1 }),
   };
 
   async run(): Promise<MicrobatchSummary> {
@@ -41,6 +49,9 @@ export default class Microbatch extends ShopstreamCommand {
       const existing = await readFile(flags.alerts, 'utf8').catch(() => '');
       for (const line of existing.split('\n')) if (line.trim()) seen.add((JSON.parse(line) as Alert).alertId);
     }
+    const redis = flags['redis-url']
+      ? await RedisAlertSink.connect(flags['redis-url'], flags['flag-ttl'])
+      : undefined;
     const stop = new AbortController();
     process.once('SIGTERM', () => stop.abort());
     process.once('SIGINT', () => stop.abort());
@@ -54,6 +65,7 @@ export default class Microbatch extends ShopstreamCommand {
         config,
         signal: stop.signal,
         emit: async (alert) => {
+          await redis?.publish(alert);
           const line = `${JSON.stringify({ ...alert, emittedAt: new Date().toISOString() })}\n`;
           if (!flags.alerts) {
             process.stdout.write(line);
@@ -68,6 +80,7 @@ export default class Microbatch extends ShopstreamCommand {
           : {}),
       });
     } finally {
+      await redis?.close();
       closeLake(lake);
     }
   }

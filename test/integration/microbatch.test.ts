@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { BIN, cliAsync, tempDir } from '../helpers/cli.js';
+import { startTestRedis } from '../helpers/redis-server.js';
 
 const T0 = Date.parse('2026-11-20T10:00:00Z');
 let n = 0;
@@ -142,6 +144,62 @@ describe('shopstream microbatch', () => {
     expect(versions).toEqual([1, 2]);
     expect(new Set(alertsIn(alerts).map((a) => a.alertId)).size).toBe(alertsIn(alerts).length);
   }, 120_000);
+
+  it('publishes alerts to Redis and sets a per-user flag key with a TTL', async () => {
+    const redisServer = await startTestRedis();
+    const subscriber = new Redis(redisServer.url);
+    const reader = new Redis(redisServer.url);
+    try {
+      const received: string[] = [];
+      await subscriber.subscribe('shopstream:fraud-alerts');
+      subscriber.on('message', (_channel, message) => received.push(message));
+      const dir = tempDir('mb-redis');
+      const landing = path.join(dir, 'landing');
+      mkdirSync(landing);
+      writeFileSync(
+        path.join(landing, '1.ndjson'),
+        `${[...burst('r', 120), line('other', 6 * 60_000 + 1)].join('\n')}\n`,
+      );
+      const result = await cliAsync([
+        'microbatch',
+        '--from',
+        landing,
+        '--once',
+        '--no-land',
+        '--alerts',
+        path.join(dir, 'a.ndjson'),
+        '--redis-url',
+        redisServer.url,
+        '--flag-ttl',
+        '120',
+        '--lake',
+        path.join(dir, 'lake'),
+      ]);
+      expect(result.status, result.stderr).toBe(0);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(received.map((m) => JSON.parse(m).rule)).toEqual(['events_per_minute']);
+      const flag = JSON.parse((await reader.get('shopstream:fraud:user:r'))!);
+      expect(flag).toMatchObject({ rule: 'events_per_minute' });
+      const ttl = await reader.ttl('shopstream:fraud:user:r');
+      expect(ttl).toBeGreaterThan(100);
+      expect(ttl).toBeLessThanOrEqual(120);
+      const down = await cliAsync([
+        'microbatch',
+        '--from',
+        landing,
+        '--once',
+        '--redis-url',
+        'redis://127.0.0.1:1',
+        '--lake',
+        path.join(dir, 'lake'),
+      ]);
+      expect(down.status).toBe(69);
+    } finally {
+      subscriber.disconnect();
+      reader.disconnect();
+      await redisServer.stop();
+    }
+  }, 60_000);
 
   it('reads NDJSON from stdin until EOF with --once', async () => {
     const dir = tempDir('mb-stdin');
