@@ -105,7 +105,7 @@ export class FraudWindows {
         continue;
       }
       const key = `${event.userId}|${start}`;
-      const window = (this.state.windows[key] ??= {
+      this.state.windows[key] ??= {
         userId: event.userId,
         start,
         events: 0,
@@ -113,7 +113,8 @@ export class FraudWindows {
         ips: [],
         version: 0,
         emittedSignature: null,
-      });
+      };
+      const window = this.state.windows[key];
       window.events++;
       window.value += event.value;
       if (event.ip && !window.ips.includes(event.ip)) window.ips.push(event.ip);
