@@ -7,9 +7,11 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { isbot } from 'isbot';
 import type { Config } from '../config/config-schema.js';
+import { quoteLiteral } from '../engine/duckdb.js';
 import { ingest } from '../ingest/ingest.js';
 import { formatOf } from '../ingest/sources.js';
 import type { Lake } from '../lake/lake.js';
+import type { ColumnDef } from '../lake/schema.js';
 import {
   type Alert,
   DEFAULT_WINDOWS,
@@ -102,10 +104,19 @@ export async function runMicrobatch(lake: Lake, options: MicrobatchOptions): Pro
   const land = async (force: boolean) => {
     if (!options.land || (!force && Date.now() - lastLanding < options.landEveryMs)) return;
     lastLanding = Date.now();
-    const spool = path.join(spoolDir, 'current.ndjson');
-    if (!(await stat(spool).catch(() => undefined))) return;
-    const sealed = path.join(spoolDir, `batch-${String(++state.spoolSequence).padStart(8, '0')}.ndjson`);
-    await rename(spool, sealed);
+    const sequence = String(++state.spoolSequence).padStart(8, '0');
+    let sealedAny = false;
+    for (const [current, sealedName] of [
+      ['current.ndjson', `batch-${sequence}.ndjson`],
+      ['late-current.ndjson', `late-${sequence}.ndjson`],
+      ['metrics-current.ndjson', `metrics-${sequence}.ndjson`],
+    ] as const) {
+      const spool = path.join(spoolDir, current);
+      if (!(await stat(spool).catch(() => undefined))) continue;
+      await rename(spool, path.join(spoolDir, sealedName));
+      sealedAny = true;
+    }
+    if (!sealedAny) return;
     await saveState(lake, state);
     await landSealed(lake, spoolDir, options.config);
     totals.landedFiles++;
@@ -128,11 +139,13 @@ export async function runMicrobatch(lake: Lake, options: MicrobatchOptions): Pro
     }
     const events: StreamEvent[] = [];
     const accepted: string[] = [];
+    const lineOf = new Map<string, string>();
     for (const line of lines) {
       const event = parseEvent(line);
       if (!event) continue;
       events.push(event);
       accepted.push(line);
+      lineOf.set(event.eventId, line);
     }
     if (events.length > 0 || options.once) {
       const result = windows.process(events);
@@ -140,6 +153,21 @@ export async function runMicrobatch(lake: Lake, options: MicrobatchOptions): Pro
       state.pending = [...result.alerts];
       if (accepted.length > 0 && options.land)
         await appendFile(path.join(spoolDir, 'current.ndjson'), `${accepted.join('\n')}\n`);
+      if (result.late.length > 0 && options.land) {
+        const arrived = new Date().toISOString();
+        const watermark = new Date(result.watermark).toISOString();
+        const rows = result.late.map((e) =>
+          JSON.stringify({
+            event_id: e.eventId,
+            user_id: e.userId,
+            event_time: new Date(e.eventTime).toISOString(),
+            watermark,
+            arrived_at: arrived,
+            raw: lineOf.get(e.eventId) ?? null,
+          }),
+        );
+        await appendFile(path.join(spoolDir, 'late-current.ndjson'), `${rows.join('\n')}\n`);
+      }
       await saveState(lake, state);
       for (const alert of result.alerts) await options.emit(alert);
       state.pending = [];
@@ -149,7 +177,7 @@ export async function runMicrobatch(lake: Lake, options: MicrobatchOptions): Pro
       totals.alerts += result.alerts.length;
       totals.late += result.late.length;
       const elapsed = Date.now() - started;
-      options.onBatch?.({
+      const metrics: BatchMetrics = {
         events: events.length,
         alerts: result.alerts.length,
         late: result.late.length,
@@ -157,7 +185,21 @@ export async function runMicrobatch(lake: Lake, options: MicrobatchOptions): Pro
         watermarkLagMs: result.watermark > -8e15 ? Date.now() - result.watermark : null,
         batchLatencyMs: elapsed,
         eventsPerSecond: elapsed > 0 ? Math.round((events.length / elapsed) * 1000) : events.length,
-      });
+      };
+      options.onBatch?.(metrics);
+      if (options.land) {
+        const row = {
+          batch_at: new Date(started).toISOString(),
+          events: metrics.events,
+          alerts: metrics.alerts,
+          late_events: metrics.late,
+          watermark: metrics.watermark,
+          watermark_lag_ms: metrics.watermarkLagMs,
+          batch_latency_ms: metrics.batchLatencyMs,
+          events_per_second: metrics.eventsPerSecond,
+        };
+        await appendFile(path.join(spoolDir, 'metrics-current.ndjson'), `${JSON.stringify(row)}\n`);
+      }
     }
     await land(false);
     if (options.once && inputDone) break;
@@ -167,22 +209,73 @@ export async function runMicrobatch(lake: Lake, options: MicrobatchOptions): Pro
   return totals;
 }
 
-/** Ingests every sealed spool file; ingest's file txns make a repeated landing a no-op. */
+/**
+ * Lands every sealed spool file: events through ingest (its file txns make a repeat a no-op), late
+ * events and batch metrics into their own tables (a txn per spool file, likewise).
+ */
 async function landSealed(lake: Lake, spoolDir: string, config: Config): Promise<void> {
-  const sealed = (await readdir(spoolDir))
-    .filter((f) => f.startsWith('batch-') && f.endsWith('.ndjson'))
-    .sort();
+  const sealed = (await readdir(spoolDir)).filter((f) => /^(batch|late|metrics)-\d+\.ndjson$/.test(f)).sort();
   for (const name of sealed) {
     const file = path.join(spoolDir, name);
-    await ingest(lake, {
-      sources: [file],
-      maxBadRatio: 1,
-      maxFutureHours: config.ingest.maxFutureHours,
-      minEventDate: config.ingest.minEventDate,
-      fingerprint: 'content',
-    });
+    if (name.startsWith('batch-')) {
+      await ingest(lake, {
+        sources: [file],
+        maxBadRatio: 1,
+        maxFutureHours: config.ingest.maxFutureHours,
+        minEventDate: config.ingest.minEventDate,
+        fingerprint: 'content',
+      });
+    } else {
+      const kind = name.startsWith('late-') ? 'late_events' : 'metrics_microbatch';
+      await landJsonLines(lake, kind, file, `shopstream-microbatch-${name}`);
+    }
     await rename(file, `${file}.landed`);
   }
+}
+
+const SIDE_TABLES: Record<string, { columns: ColumnDef[]; json: string }> = {
+  late_events: {
+    columns: [
+      { name: 'event_id', type: 'string' },
+      { name: 'user_id', type: 'string' },
+      { name: 'event_time', type: 'timestamp' },
+      { name: 'watermark', type: 'timestamp' },
+      { name: 'arrived_at', type: 'timestamp' },
+      { name: 'raw', type: 'string' },
+    ],
+    json: "{event_id: 'VARCHAR', user_id: 'VARCHAR', event_time: 'TIMESTAMPTZ', watermark: 'TIMESTAMPTZ', arrived_at: 'TIMESTAMPTZ', raw: 'VARCHAR'}",
+  },
+  metrics_microbatch: {
+    columns: [
+      { name: 'batch_at', type: 'timestamp' },
+      { name: 'events', type: 'long' },
+      { name: 'alerts', type: 'long' },
+      { name: 'late_events', type: 'long' },
+      { name: 'watermark', type: 'timestamp' },
+      { name: 'watermark_lag_ms', type: 'long' },
+      { name: 'batch_latency_ms', type: 'long' },
+      { name: 'events_per_second', type: 'long' },
+    ],
+    json: "{batch_at: 'TIMESTAMPTZ', events: 'BIGINT', alerts: 'BIGINT', late_events: 'BIGINT', watermark: 'TIMESTAMPTZ', watermark_lag_ms: 'BIGINT', batch_latency_ms: 'BIGINT', events_per_second: 'BIGINT'}",
+  },
+};
+
+async function landJsonLines(lake: Lake, tableName: string, file: string, appId: string): Promise<void> {
+  const spec = SIDE_TABLES[tableName]!;
+  const table = lake.table(tableName);
+  const snapshot = await table.ensure({ columns: spec.columns });
+  if (snapshot.txnVersion(appId) !== undefined) return;
+  await lake.db.run(
+    `CREATE OR REPLACE TEMP TABLE __side_rows AS SELECT * FROM read_json(${quoteLiteral(file)}, format = 'newline_delimited', columns = ${spec.json})`,
+  );
+  await table.write({
+    relation: '__side_rows',
+    mode: 'append',
+    operation: 'WRITE',
+    txns: [{ appId, version: 0 }],
+    readSnapshot: snapshot,
+  });
+  await lake.db.run('DROP TABLE __side_rows');
 }
 
 async function newFiles(

@@ -93,6 +93,22 @@ describe('shopstream microbatch', () => {
       '--json',
     ]);
     expect(JSON.parse(count.stdout).rows).toEqual([{ n: 103 + 2 + 1 + 1 }]);
+    const late = await cliAsync([
+      'query',
+      'SELECT user_id, count(*)::INT AS n FROM late_events GROUP BY 1',
+      '--lake',
+      lake,
+      '--json',
+    ]);
+    expect(JSON.parse(late.stdout).rows).toEqual([{ user_id: 'u', n: 1 }]);
+    const metrics = await cliAsync([
+      'query',
+      'SELECT count(*)::INT AS batches, sum(events)::INT AS events, sum(late_events)::INT AS late FROM metrics_microbatch',
+      '--lake',
+      lake,
+      '--json',
+    ]);
+    expect(JSON.parse(metrics.stdout).rows).toEqual([{ batches: 5, events: 103 + 2 + 1 + 1, late: 1 }]);
   }, 120_000);
 
   it('after kill -9 a restart loses no window and emits no duplicate version', async () => {
