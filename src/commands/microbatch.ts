@@ -1,6 +1,7 @@
 import { appendFile, readFile } from 'node:fs/promises';
 import { Flags } from '@oclif/core';
 import { ShopstreamCommand } from '../cli/base-command.js';
+import { usageError } from '../errors.js';
 import { closeLake, openLake } from '../lake/open-lake.js';
 import type { Alert } from '../stream/fraud-windows.js';
 import { type MicrobatchSummary, runMicrobatch } from '../stream/microbatch.js';
@@ -21,7 +22,7 @@ export default class Microbatch extends ShopstreamCommand {
       required: true,
     }),
     once: Flags.boolean({ description: 'Process what is there (or stdin until EOF), then exit.' }),
-    interval: Flags.integer({ description: 'Seconds between batches.', default: 1, min: 1 }),
+    interval: Flags.string({ description: 'Seconds between batches (fractions allowed, e.g. 0.2).', default: '1' }),
     alerts: Flags.string({
       description: 'Append alerts to this NDJSON file instead of stdout (deduplicated by alert id).',
     }),
@@ -59,7 +60,7 @@ export default class Microbatch extends ShopstreamCommand {
       return await runMicrobatch(lake, {
         from: flags.from,
         once: flags.once,
-        intervalMs: flags.interval * 1000,
+        intervalMs: intervalMs(flags.interval),
         land: !flags['no-land'],
         landEveryMs: flags['land-every'] * 1000,
         config,
@@ -84,4 +85,10 @@ export default class Microbatch extends ShopstreamCommand {
       closeLake(lake);
     }
   }
+}
+
+function intervalMs(text: string): number {
+  const seconds = Number(text);
+  if (!Number.isFinite(seconds) || seconds < 0.01) throw usageError('INTERVAL', `--interval "${text}" is not a number of seconds (at least 0.01)`);
+  return Math.round(seconds * 1000);
 }

@@ -202,7 +202,8 @@ export async function runMicrobatch(lake: Lake, options: MicrobatchOptions): Pro
       }
     }
     await land(false);
-    if (options.once && inputDone) break;
+    // stdin at EOF: nothing more will come, with or without --once
+    if ((options.once || options.from === '-') && inputDone) break;
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs));
   }
   await land(true);
