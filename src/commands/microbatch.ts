@@ -2,7 +2,7 @@ import { appendFile, readFile } from 'node:fs/promises';
 import { Flags } from '@oclif/core';
 import { ShopstreamCommand } from '../cli/base-command.js';
 import { usageError } from '../errors.js';
-import { closeLake, openLake } from '../lake/open-lake.js';
+import { closeLake, openLake, s3Options } from '../lake/open-lake.js';
 import type { Alert } from '../stream/fraud-windows.js';
 import { type MicrobatchSummary, runMicrobatch } from '../stream/microbatch.js';
 import { RedisAlertSink } from '../stream/redis-sink.js';
@@ -18,11 +18,14 @@ export default class Microbatch extends ShopstreamCommand {
   ];
   static override flags = {
     from: Flags.string({
-      description: '`-` for NDJSON on stdin, or a landing directory polled for new files.',
+      description: '`-` for NDJSON on stdin, or a landing directory or s3:// prefix polled for new files.',
       required: true,
     }),
     once: Flags.boolean({ description: 'Process what is there (or stdin until EOF), then exit.' }),
-    interval: Flags.string({ description: 'Seconds between batches (fractions allowed, e.g. 0.2).', default: '1' }),
+    interval: Flags.string({
+      description: 'Seconds between batches (fractions allowed, e.g. 0.2).',
+      default: '1',
+    }),
     alerts: Flags.string({
       description: 'Append alerts to this NDJSON file instead of stdout (deduplicated by alert id).',
     }),
@@ -64,6 +67,7 @@ export default class Microbatch extends ShopstreamCommand {
         land: !flags['no-land'],
         landEveryMs: flags['land-every'] * 1000,
         config,
+        s3: s3Options(config),
         signal: stop.signal,
         emit: async (alert) => {
           await redis?.publish(alert);
@@ -89,6 +93,7 @@ export default class Microbatch extends ShopstreamCommand {
 
 function intervalMs(text: string): number {
   const seconds = Number(text);
-  if (!Number.isFinite(seconds) || seconds < 0.01) throw usageError('INTERVAL', `--interval "${text}" is not a number of seconds (at least 0.01)`);
+  if (!Number.isFinite(seconds) || seconds < 0.01)
+    throw usageError('INTERVAL', `--interval "${text}" is not a number of seconds (at least 0.01)`);
   return Math.round(seconds * 1000);
 }

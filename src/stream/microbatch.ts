@@ -12,6 +12,7 @@ import { ingest } from '../ingest/ingest.js';
 import { formatOf } from '../ingest/sources.js';
 import type { Lake } from '../lake/lake.js';
 import type { ColumnDef } from '../lake/schema.js';
+import { S3Store, type S3StoreOptions } from '../storage/s3-store.js';
 import {
   type Alert,
   DEFAULT_WINDOWS,
@@ -22,7 +23,7 @@ import {
 } from './fraud-windows.js';
 
 export interface MicrobatchOptions {
-  /** `-` for NDJSON on stdin, or a landing directory polled for new files. */
+  /** `-` for NDJSON on stdin, or a landing directory or s3:// prefix polled for new files. */
   readonly from: string;
   readonly stdin?: Readable;
   readonly once: boolean;
@@ -33,6 +34,8 @@ export interface MicrobatchOptions {
   readonly emit: (alert: Alert) => Promise<void> | void;
   readonly onBatch?: (metrics: BatchMetrics) => void;
   readonly signal?: AbortSignal;
+  /** How to reach an s3:// landing prefix. */
+  readonly s3?: S3StoreOptions;
 }
 
 export interface BatchMetrics {
@@ -64,6 +67,8 @@ interface SavedState {
 }
 
 const STATE_KEY = '_shopstream/microbatch/state.json';
+/** Land early when this much is spooled (128 MB), whatever --land-every says. */
+const LAND_BYTES = 128 * 1024 * 1024;
 
 /**
  * Micro-batch fraud detection: every interval, takes the new events (stdin lines or new files),
@@ -102,7 +107,9 @@ export async function runMicrobatch(lake: Lake, options: MicrobatchOptions): Pro
   }
   let lastLanding = Date.now();
   const land = async (force: boolean) => {
-    if (!options.land || (!force && Date.now() - lastLanding < options.landEveryMs)) return;
+    const spoolBytes = (await stat(path.join(spoolDir, 'current.ndjson')).catch(() => undefined))?.size ?? 0;
+    const due = force || Date.now() - lastLanding >= options.landEveryMs || spoolBytes >= LAND_BYTES;
+    if (!options.land || !due) return;
     lastLanding = Date.now();
     const sequence = String(++state.spoolSequence).padStart(8, '0');
     let sealedAny = false;
@@ -131,8 +138,8 @@ export async function runMicrobatch(lake: Lake, options: MicrobatchOptions): Pro
     if (options.from === '-') {
       lines.push(...stdinLines.splice(0));
     } else {
-      for (const file of await newFiles(options.from, state.files)) {
-        lines.push(...(await readFile(file.path, 'utf8')).split('\n'));
+      for (const file of await newFiles(options.from, state.files, options.s3 ?? {})) {
+        lines.push(...(await file.read()).split('\n'));
         state.files[file.path] = file.signature;
         totals.filesPicked++;
       }
@@ -279,18 +286,40 @@ async function landJsonLines(lake: Lake, tableName: string, file: string, appId:
   await lake.db.run('DROP TABLE __side_rows');
 }
 
-async function newFiles(
-  dir: string,
-  taken: Record<string, string>,
-): Promise<{ path: string; signature: string }[]> {
-  const out: { path: string; signature: string }[] = [];
-  for (const name of (await readdir(dir)).sort()) {
-    if (!formatOf(name) || name.endsWith('.gz') || name.endsWith('.csv')) continue;
-    const file = path.join(dir, name);
+interface NewFile {
+  readonly path: string;
+  readonly signature: string;
+  read(): Promise<string>;
+}
+
+/** NDJSON files not taken yet, in a local directory or under an s3:// prefix. */
+async function newFiles(from: string, taken: Record<string, string>, s3: S3StoreOptions): Promise<NewFile[]> {
+  const out: NewFile[] = [];
+  const wanted = (name: string) => formatOf(name) === 'ndjson' && !name.endsWith('.gz');
+  if (from.startsWith('s3://')) {
+    const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(from)!;
+    const store = new S3Store(`s3://${match[1]}`, s3);
+    const prefix = match[2] && !match[2].endsWith('/') ? `${match[2]}/` : (match[2] ?? '');
+    for (const object of (await store.list(prefix)).sort((a, b) => a.key.localeCompare(b.key))) {
+      if (!wanted(object.key)) continue;
+      const uri = `s3://${match[1]}/${object.key}`;
+      const signature = `${object.size}:${object.lastModified}`;
+      if (taken[uri] === signature) continue;
+      out.push({
+        path: uri,
+        signature,
+        read: async () => Buffer.from(await store.get(object.key)).toString('utf8'),
+      });
+    }
+    return out;
+  }
+  for (const name of (await readdir(from)).sort()) {
+    if (!wanted(name)) continue;
+    const file = path.join(from, name);
     const info = await stat(file);
     const signature = `${info.size}:${info.mtimeMs}`;
     if (taken[file] === signature) continue;
-    out.push({ path: file, signature });
+    out.push({ path: file, signature, read: () => readFile(file, 'utf8') });
   }
   return out;
 }

@@ -227,3 +227,50 @@ describe('the whole pipeline on an s3:// lake', () => {
     ]);
   }, 120_000);
 });
+
+describe('micro-batch on S3', () => {
+  it('polls an s3:// landing prefix, taking each object once, with its state in an s3:// lake', async () => {
+    const { S3Store } = await import('../../src/storage/s3-store.js');
+    const landing = new S3Store(`s3://${s3.bucket}/mb-landing`, { endpoint: s3.endpoint });
+    const t0 = Date.parse('2026-11-20T10:00:00Z');
+    const lines = Array.from({ length: 101 }, (_, i) =>
+      JSON.stringify({
+        event_id: `s3mb${i}`,
+        event_type: 'page_view',
+        user_id: 'x',
+        timestamp: new Date(t0 + i * 500).toISOString(),
+      }),
+    );
+    lines.push(
+      JSON.stringify({
+        event_id: 's3mb-late',
+        event_type: 'page_view',
+        user_id: 'y',
+        timestamp: new Date(t0 + 6 * 60_000 + 1).toISOString(),
+      }),
+    );
+    await landing.put('part-1.ndjson', `${lines.join('\n')}\n`);
+    const args = [
+      'microbatch',
+      '--from',
+      `s3://${s3.bucket}/mb-landing/`,
+      '--once',
+      '--no-land',
+      '--lake',
+      `s3://${s3.bucket}/mb-lake`,
+      '--json',
+    ];
+    const first = await run(args);
+    expect(first.status, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout.slice(first.stdout.indexOf('{\n')))).toMatchObject({
+      filesPicked: 1,
+      events: 102,
+      alerts: 1,
+    });
+    const second = await run(args);
+    expect(JSON.parse(second.stdout.slice(second.stdout.indexOf('{\n')))).toMatchObject({
+      filesPicked: 0,
+      events: 0,
+    });
+  });
+});
