@@ -2,4 +2,4 @@
 -- severity: error
 -- tables: customer_ltv
 -- One row per customer.
-SELECT count(*) AS checked, count(*) - count(DISTINCT user_id) AS failing FROM customer_ltv
+SELECT count(*) AS checked, count(*) - count(DISTINCT user_key) AS failing FROM customer_ltv

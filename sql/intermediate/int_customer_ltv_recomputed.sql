@@ -1,7 +1,7 @@
 -- model: int_customer_ltv_recomputed
 -- materialized: temp
 -- depends_on: int_ltv_purchases
--- grain: one row per customer in scope with at least one purchase.
+-- grain: one row per customer (pseudonymized user_key) in scope with at least one purchase.
 -- parameters: $default_orders_per_year
 -- Corrected CLV (the seed's SUM(amount)/AVG(days_between_orders)*365 counts spend twice and divides
 -- by zero for one-order customers):
@@ -14,23 +14,23 @@
 WITH orders AS (
     -- one row per order: events of the same order id (or same event, without an id) count once
     SELECT
-        user_id,
+        user_key,
         coalesce(order_id, event_id) AS order_key,
         min(event_time) AS ordered_at,
         max(event_value) AS order_value
     FROM int_ltv_purchases
-    GROUP BY user_id, coalesce(order_id, event_id)
+    GROUP BY user_key, coalesce(order_id, event_id)
 ),
 
 per_customer AS (
     SELECT
-        user_id,
+        user_key,
         min(ordered_at) AS first_order_at,
         max(ordered_at) AS last_order_at,
         count(*) AS orders,
         CAST(sum(order_value) AS DECIMAL(18, 2)) AS revenue
     FROM orders
-    GROUP BY user_id
+    GROUP BY user_key
 ),
 
 measured AS (
@@ -46,7 +46,7 @@ measured AS (
 
 final AS (
     SELECT
-        user_id, first_order_at, last_order_at, orders, revenue, average_order_value,
+        user_key, first_order_at, last_order_at, orders, revenue, average_order_value,
         avg_days_between_orders, tenure_days,
         revenue AS historic_clv,
         CASE WHEN orders > 1 THEN 365.0 / greatest(avg_days_between_orders, 1.0)

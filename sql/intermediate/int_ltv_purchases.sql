@@ -3,7 +3,7 @@
 -- depends_on: all_raw_events, scope_ltv_users
 -- grain: one row per purchase event, over the whole history, of the customers this build recomputes.
 SELECT
-    user_id,
+    pseudonym(user_id) AS user_key,
     order_id,
     event_id,
     event_time,

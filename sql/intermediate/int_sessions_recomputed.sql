@@ -2,6 +2,7 @@
 -- materialized: temp
 -- depends_on: int_events_sessionized, fraud_user_minute
 -- grain: one row per session recomputed by this build (the users and time ranges in scope).
+-- Pseudonymized: sessions carry user_key, never user_id; session_id derives from user_key too.
 -- parameters: $multi_ip_threshold, $max_cart_value, $max_quantity
 WITH events AS (
     SELECT * FROM int_events_sessionized
@@ -15,8 +16,9 @@ busy_minutes AS (
 recomputed AS (
     SELECT
         -- stable: the same events give the same id on every rebuild
-        'ses_' || left(md5(e.user_id || '|' || CAST(epoch_us(e.session_start) AS VARCHAR)), 24) AS session_id,
+        'ses_' || left(md5(any_value(e.user_key) || '|' || CAST(epoch_us(e.session_start) AS VARCHAR)), 24) AS session_id,
         e.user_id,
+        any_value(e.user_key) AS user_key,
         e.session_start AS start_time,
         max(e.event_time) AS end_time,
         CAST(epoch(max(e.event_time)) - epoch(e.session_start) AS BIGINT) AS duration_s,
@@ -60,7 +62,7 @@ flagged AS (
 )
 
 SELECT
-    session_id, user_id, start_time, end_time, duration_s, event_count, page_views, product_views,
+    session_id, user_key, start_time, end_time, duration_s, event_count, page_views, product_views,
     add_to_carts, checkouts, purchases, total_cart_value, revenue, valued_event_ids, valued_total, max_cart_value, distinct_ips,
     first_page, last_page, device, browser, is_bot,
     len(suspicious_reasons) > 0 AS is_suspicious,

@@ -19,17 +19,17 @@ counted AS (
         session_date,
         coalesce(device, 'all') AS device,
         count(*) AS sessions,
-        count(DISTINCT user_id) AS users,
+        count(DISTINCT user_key) AS users,
         count(*) FILTER (WHERE page_views + product_views > 0) AS viewed_sessions,
         count(*) FILTER (WHERE product_views > 0) AS product_viewed_sessions,
         count(*) FILTER (WHERE add_to_carts > 0) AS carted_sessions,
         count(*) FILTER (WHERE checkouts > 0) AS checked_out_sessions,
         count(*) FILTER (WHERE purchases > 0) AS purchased_sessions,
-        count(DISTINCT user_id) FILTER (WHERE page_views + product_views > 0) AS viewed_users,
-        count(DISTINCT user_id) FILTER (WHERE product_views > 0) AS product_viewed_users,
-        count(DISTINCT user_id) FILTER (WHERE add_to_carts > 0) AS carted_users,
-        count(DISTINCT user_id) FILTER (WHERE checkouts > 0) AS checked_out_users,
-        count(DISTINCT user_id) FILTER (WHERE purchases > 0) AS purchased_users,
+        count(DISTINCT user_key) FILTER (WHERE page_views + product_views > 0) AS viewed_users,
+        count(DISTINCT user_key) FILTER (WHERE product_views > 0) AS product_viewed_users,
+        count(DISTINCT user_key) FILTER (WHERE add_to_carts > 0) AS carted_users,
+        count(DISTINCT user_key) FILTER (WHERE checkouts > 0) AS checked_out_users,
+        count(DISTINCT user_key) FILTER (WHERE purchases > 0) AS purchased_users,
         sum(revenue) AS revenue
     FROM scoped
     GROUP BY GROUPING SETS ((session_date), (session_date, device))

@@ -21,7 +21,7 @@ event_rules AS (
     SELECT
         'high_cart_value' AS rule, 'event' AS level, user_id, CAST(NULL AS VARCHAR) AS session_id, event_id,
         event_time AS flagged_at, event_value AS value, [event_id] AS covered_event_ids,
-        json_object('cart_value', cart_value, 'threshold', CAST($max_cart_value AS DOUBLE), 'ip', ip) AS evidence
+        json_object('cart_value', cart_value, 'threshold', CAST($max_cart_value AS DOUBLE), 'ip_prefix', truncate_ip(ip)) AS evidence
     FROM events
     WHERE cart_value > CAST($max_cart_value AS DECIMAL(18, 2))
     UNION ALL
@@ -34,7 +34,11 @@ event_rules AS (
 ),
 
 flagged_sessions AS (
-    SELECT * FROM sessions
+    -- sessions hold only the pseudonymized user_key: the risk team needs the user id back, from
+    -- the session's own events (its start hour is always read)
+    SELECT s.*, k.user_id
+    FROM sessions AS s
+    JOIN (SELECT DISTINCT user_key, user_id FROM events) AS k USING (user_key)
     WHERE (is_bot OR distinct_ips >= CAST($multi_ip_threshold AS BIGINT))
       AND date_trunc('hour', start_time) IN (SELECT hour_start FROM scope_flag_hours)
 ),

@@ -18,7 +18,7 @@ kept AS (
     WHERE date_trunc('hour', s.start_time) IN (SELECT hour_start FROM scope_session_hours)
       AND NOT EXISTS (
         SELECT 1 FROM scope_session_ranges AS r
-        WHERE r.user_id = s.user_id AND s.start_time BETWEEN r.lo AND r.hi
+        WHERE r.user_key = s.user_key AND s.start_time BETWEEN r.lo AND r.hi
     )
 )
 

@@ -2,7 +2,7 @@
 -- One statement per block, separated by a line holding only ';'.
 ALTER TABLE raw_events CLUSTER BY (dt, event_type)
 ;
-ALTER TABLE sessions CLUSTER BY (session_date, user_id)
+ALTER TABLE sessions CLUSTER BY (session_date, user_key)
 ;
 ALTER TABLE fraud_user_minute CLUSTER BY (dt, user_id)
 ;

@@ -5,7 +5,7 @@
 CREATE OR REPLACE VIEW user_sessions AS
 SELECT
     session_id,
-    user_id,
+    user_key,
     start_time AS session_start,
     end_time AS session_end,
     duration_s AS session_duration_seconds,

@@ -29,6 +29,7 @@ export default class BuildMarts extends ShopstreamCommand {
       summary = await buildMarts(lake, {
         fullRefresh: flags['full-refresh'],
         config: config.marts,
+        pseudonymSecret: config.privacy.pseudonymKey,
         onProgress: (p) => bar.update(p.index, p.total, p.model),
       });
     } finally {

@@ -95,6 +95,16 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    privacy: z
+      .object({
+        /**
+         * Secret for the keyed HMAC behind marts' user_key (env SHOPSTREAM_PSEUDONYM_KEY; at least 16
+         * characters). Unset: a random secret kept in the lake at _shopstream/secrets/.
+         */
+        pseudonymKey: z.string().min(16).optional(),
+      })
+      .strict()
+      .prefault({}),
     duckdb: z
       .object({
         threads: z.number().int().positive().optional(),

@@ -64,7 +64,10 @@ export async function runDemo(options: DemoOptions): Promise<PipelineResults> {
     });
     stages.push({ stage: 'ingest', ms: Date.now() - t0 });
     const t1 = Date.now();
-    const build = await buildMarts(lake, { config: config.marts });
+    const build = await buildMarts(lake, {
+      config: config.marts,
+      pseudonymSecret: config.privacy.pseudonymKey,
+    });
     stages.push({ stage: 'build-marts', ms: Date.now() - t1 });
     const t2 = Date.now();
     for (const table of ['raw_events', 'fraud_flags', 'conversion_daily'])

@@ -2,6 +2,7 @@ import type { Config } from '../config/config-schema.js';
 import type { DuckDb } from '../engine/duckdb.js';
 import { loadSql } from '../engine/sql-files.js';
 import { dataError } from '../errors.js';
+import { installPrivacyMacros, resolvePseudonymKey } from '../governance/pseudonym.js';
 import { RAW_EVENTS } from '../ingest/ingest.js';
 import type { AddFile, PartitionValues } from '../lake/actions.js';
 import type { DeltaTable } from '../lake/delta-table.js';
@@ -19,6 +20,8 @@ export const BUILD_APP_ID = 'shopstream-build-marts';
 export interface BuildOptions {
   readonly fullRefresh?: boolean;
   readonly config: Config['marts'];
+  /** privacy.pseudonymKey: the HMAC secret behind user_key (else the lake's own). */
+  readonly pseudonymSecret?: string;
   readonly runId?: string;
   readonly onProgress?: (step: {
     readonly model: string;
@@ -67,6 +70,7 @@ export async function buildMarts(lake: Lake, options: BuildOptions): Promise<Bui
   for (const [name, table] of martTables)
     martSnapshots.set(name, (await table.exists()) ? await table.snapshot() : undefined);
 
+  await installPrivacyMacros(lake.db, await resolvePseudonymKey(lake, options.pseudonymSecret));
   const plan = await planBuild(lake, rawSnapshot, martSnapshots, {
     fullRefresh: options.fullRefresh ?? false,
     appId: BUILD_APP_ID,

@@ -13,7 +13,7 @@ import { registerSnapshot } from '../lake/table-scan.js';
  *
  * It provides the models' inputs as temp tables and views: scoped_raw_events (the hour partitions
  * the models read: the scoped hours and the hour before each), all_raw_events,
- * scope_session_ranges(user_id, lo, hi), scope_ltv_users(user_id), and the partitions each mart
+ * scope_session_ranges(user_id, user_key, lo, hi), scope_ltv_users(user_id, user_key), and the partitions each mart
  * replaces: scope_event_hours, scope_flag_hours, scope_session_hours (hour_start TIMESTAMPTZ) and
  * scope_session_dates (day DATE); plus existing_sessions and existing_customer_ltv.
  */
@@ -69,10 +69,10 @@ export async function planBuild(
     await db.run('CREATE OR REPLACE TEMP VIEW scoped_raw_events AS SELECT * FROM all_raw_events');
     await db.run(
       `CREATE OR REPLACE TEMP TABLE scope_session_ranges AS
-       SELECT user_id, min(event_time) AS lo, max(event_time) AS hi FROM all_raw_events GROUP BY user_id`,
+       SELECT user_id, pseudonym(user_id) AS user_key, min(event_time) AS lo, max(event_time) AS hi FROM all_raw_events GROUP BY user_id`,
     );
     await db.run(
-      "CREATE OR REPLACE TEMP TABLE scope_ltv_users AS SELECT DISTINCT user_id FROM all_raw_events WHERE event_type = 'purchase'",
+      "CREATE OR REPLACE TEMP TABLE scope_ltv_users AS SELECT DISTINCT user_id, pseudonym(user_id) AS user_key FROM all_raw_events WHERE event_type = 'purchase'",
     );
   } else {
     changed = await changedFiles(lake, raw, fromVersion);
@@ -89,20 +89,21 @@ export async function planBuild(
     await db.run(
       `CREATE OR REPLACE TEMP TABLE scope_session_ranges AS
        WITH touched AS (
-           SELECT user_id, min(event_time) AS lo, max(event_time) AS hi FROM __changed_events GROUP BY user_id
+           SELECT user_id, pseudonym(user_id) AS user_key, min(event_time) AS lo, max(event_time) AS hi
+           FROM __changed_events GROUP BY user_id
        ),
-       touched_events AS (SELECT DISTINCT user_id, event_time FROM __changed_events),
+       touched_events AS (SELECT DISTINCT t.user_key, e.event_time FROM __changed_events AS e JOIN touched AS t USING (user_id)),
        hit AS (
-           SELECT s.user_id, min(s.start_time) AS lo, max(s.end_time) AS hi
+           SELECT s.user_key, min(s.start_time) AS lo, max(s.end_time) AS hi
            FROM __sessions_all AS s
            JOIN touched_events AS t
-             ON s.user_id = t.user_id
+             ON s.user_key = t.user_key
             AND t.event_time BETWEEN s.start_time - to_minutes(CAST($timeout AS BIGINT))
                                  AND s.end_time + to_minutes(CAST($timeout AS BIGINT))
-           GROUP BY s.user_id
+           GROUP BY s.user_key
        )
-       SELECT t.user_id, least(t.lo, coalesce(h.lo, t.lo)) AS lo, greatest(t.hi, coalesce(h.hi, t.hi)) AS hi
-       FROM touched AS t LEFT JOIN hit AS h ON t.user_id = h.user_id`,
+       SELECT t.user_id, t.user_key, least(t.lo, coalesce(h.lo, t.lo)) AS lo, greatest(t.hi, coalesce(h.hi, t.hi)) AS hi
+       FROM touched AS t LEFT JOIN hit AS h ON t.user_key = h.user_key`,
       { timeout: String(options.sessionTimeoutMinutes) },
     );
     await db.run(
@@ -120,7 +121,7 @@ export async function planBuild(
        UNION SELECT hour_start FROM scope_session_hours`,
     );
     await db.run(
-      "CREATE OR REPLACE TEMP TABLE scope_ltv_users AS SELECT DISTINCT user_id FROM __changed_events WHERE event_type = 'purchase'",
+      "CREATE OR REPLACE TEMP TABLE scope_ltv_users AS SELECT DISTINCT user_id, pseudonym(user_id) AS user_key FROM __changed_events WHERE event_type = 'purchase'",
     );
     // Models read whole hours: the scoped ones and the hour before each (sliding windows).
     const scoped = await db.all<{ key: string }>(

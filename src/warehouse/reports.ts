@@ -14,7 +14,8 @@ export interface WarehouseTables {
     reasons: string[];
   };
   customer_ltv: {
-    user_id: string;
+    /** Pseudonymized (keyed HMAC of the user id). */
+    user_key: string;
     orders: number;
     revenue: string;
     average_order_value: string;
@@ -57,7 +58,7 @@ export const REPORTS = {
     compileOnlyKysely<WarehouseTables>(dialect)
       .selectFrom('customer_ltv')
       .select([
-        'user_id',
+        'user_key',
         'orders',
         'revenue',
         'average_order_value',
@@ -65,7 +66,7 @@ export const REPORTS = {
         'predicted_annual_value',
       ])
       .orderBy('predicted_annual_value', 'desc')
-      .orderBy('user_id')
+      .orderBy('user_key')
       .limit(limit)
       .compile(),
   /** The daily funnel over every device. */

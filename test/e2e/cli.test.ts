@@ -1,4 +1,5 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { createHmac } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli, fixture, tempDir } from '../helpers/cli.js';
@@ -155,8 +156,11 @@ describe('shopstream CLI (built, as a user runs it)', () => {
       ),
     ).toBe(true);
     const clv = JSON.parse(cli(['report', 'clv', '--lake', lake, '--warehouse', warehouse, '--json']).stdout);
+    // customer_ltv holds the keyed HMAC of the user id (the lake's own secret: none configured)
+    const secret = readFileSync(path.join(lake, '_shopstream/secrets/pseudonym.key'), 'utf8').trim();
+    const userKey = createHmac('sha256', secret).update('usr_001').digest('hex').slice(0, 32);
     expect(clv).toEqual([
-      expect.objectContaining({ user_id: 'usr_001', orders: '1', predicted_annual_value: '89.99' }),
+      expect.objectContaining({ user_key: userKey, orders: '1', predicted_annual_value: '89.99' }),
     ]);
     const conversion = JSON.parse(
       cli(['report', 'conversion', '--warehouse', warehouse, '--lake', lake, '--json']).stdout,

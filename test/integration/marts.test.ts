@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigSchema } from '../../src/config/config-schema.js';
 import { DuckDb } from '../../src/engine/duckdb.js';
+import { resolvePseudonymKey } from '../../src/governance/pseudonym.js';
 import { ingest } from '../../src/ingest/ingest.js';
 import { Lake } from '../../src/lake/lake.js';
 import { LocalStore } from '../../src/storage/local-store.js';
@@ -64,11 +65,14 @@ describe('build-marts', () => {
     const summary = await buildMarts(lake, { config });
     expect(summary.mode).toBe('full');
     expect(summary.quality.checks.filter((c) => c.severity === 'error' && !c.passed)).toEqual([]);
+    // marts hold the keyed HMAC of the user id, computed here by node:crypto
+    const pseudonym = await resolvePseudonymKey(lake, undefined);
+    const keyOf = (user: string) => pseudonym.userKey(user);
 
     // sessions: split each user's events at gaps over 30 minutes
     const expectedSessions = referenceSessions(events).map((s) =>
       JSON.stringify([
-        s.user,
+        keyOf(s.user),
         s.start,
         s.end,
         s.events.length,
@@ -77,11 +81,11 @@ describe('build-marts', () => {
       ]),
     );
     const actualSessions = (
-      await rows(`SELECT user_id, start_time, end_time, event_count, purchases, distinct_ips,
+      await rows(`SELECT user_key, start_time, end_time, event_count, purchases, distinct_ips,
                   strftime(start_time, '%Y-%m-%dT%H:%M:%S.%g') AS s, strftime(end_time, '%Y-%m-%dT%H:%M:%S.%g') AS e FROM sessions`)
     ).map((r) =>
       JSON.stringify([
-        r.user_id,
+        r.user_key,
         `${r.s}Z`,
         `${r.e}Z`,
         Number(r.event_count),
@@ -91,7 +95,7 @@ describe('build-marts', () => {
     );
     expect(actualSessions.sort()).toEqual(expectedSessions.sort());
     const [midnight] = await rows(
-      "SELECT CAST(session_date AS VARCHAR) AS d, event_count FROM sessions WHERE user_id = 'u_cross' ORDER BY start_time LIMIT 1",
+      `SELECT CAST(session_date AS VARCHAR) AS d, event_count FROM sessions WHERE user_key = '${keyOf('u_cross')}' ORDER BY start_time LIMIT 1`,
     );
     expect(midnight).toEqual({ d: '2026-11-20', event_count: '6' });
 
@@ -114,20 +118,22 @@ describe('build-marts', () => {
 
     // customer_ltv: corrected formula
     const ltv = await rows(
-      'SELECT user_id, orders, CAST(revenue AS DOUBLE) AS revenue, CAST(average_order_value AS DOUBLE) AS aov, avg_days_between_orders AS gap, CAST(predicted_annual_value AS DOUBLE) AS predicted FROM customer_ltv ORDER BY user_id',
+      'SELECT user_key, orders, CAST(revenue AS DOUBLE) AS revenue, CAST(average_order_value AS DOUBLE) AS aov, avg_days_between_orders AS gap, CAST(predicted_annual_value AS DOUBLE) AS predicted FROM customer_ltv ORDER BY user_key',
     );
-    const multi = ltv.find((r) => r.user_id === 'u_multi')!;
+    const multi = ltv.find((r) => r.user_key === keyOf('u_multi'))!;
     expect(multi).toMatchObject({ orders: '3', revenue: 180, aov: 60 });
     expect(multi.gap).toBeCloseTo(1.5);
     expect(multi.predicted).toBeCloseTo(60 * (365 / 1.5), 1);
-    expect(ltv.find((r) => r.user_id === 'u_one')).toMatchObject({
+    expect(ltv.find((r) => r.user_key === keyOf('u_one'))).toMatchObject({
       orders: '1',
       revenue: 42.5,
       gap: null,
       predicted: 42.5,
     });
     const buyers = new Set(events.filter((e) => e.event_type === 'purchase').map((e) => e.user_id));
-    expect(ltv.map((r) => r.user_id)).toEqual([...buyers].sort());
+    expect(ltv.map((r) => r.user_key)).toEqual([...buyers].map(keyOf).sort());
+    // no raw id in a pseudonymized mart
+    expect(await rows("SELECT * FROM sessions WHERE user_key LIKE 'u\\_%' ESCAPE '\\'")).toEqual([]);
 
     // fraud_user_minute: events and cart/purchase value per user-minute
     const minutes = new Map<string, { events: number; value: number }>();

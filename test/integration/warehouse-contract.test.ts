@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigSchema } from '../../src/config/config-schema.js';
 import { DuckDb } from '../../src/engine/duckdb.js';
+import { resolvePseudonymKey } from '../../src/governance/pseudonym.js';
 import { ingest } from '../../src/ingest/ingest.js';
 import { Lake } from '../../src/lake/lake.js';
 import { LocalStore } from '../../src/storage/local-store.js';
@@ -30,7 +31,7 @@ const config = ConfigSchema.parse({});
 const KEYS: Record<string, string> = {
   raw_events: 'event_id',
   sessions: 'session_id',
-  customer_ltv: 'user_id',
+  customer_ltv: 'user_key',
   fraud_flags: 'flag_id',
 };
 
@@ -105,7 +106,8 @@ describe.each(warehouses)('warehouse contract: %s', (_name, open) => {
         ),
       ).toBe(true);
       const clv = await runReport(warehouse, 'clv', 2);
-      expect(clv.map((r) => r.user_id)).toEqual(['u_value', 'u_multi']);
+      const pseudonym = await resolvePseudonymKey(lake, undefined);
+      expect(clv.map((r) => r.user_key)).toEqual(['u_value', 'u_multi'].map((u) => pseudonym.userKey(u)));
       const init = await initWarehouse(lake, warehouse, 'init');
       expect(init.statements.some((st) => st.includes('user_sessions'))).toBe(true);
       expect(init.statements.some((st) => /CLUSTER BY/i.test(st))).toBe(warehouse.kind === 'snowflake');

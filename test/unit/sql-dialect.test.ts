@@ -11,7 +11,7 @@ const EXPECTED: Record<ReportName, { duckdb: string; parameters: unknown[] }> = 
   },
   clv: {
     duckdb:
-      'select "user_id", "orders", "revenue", "average_order_value", "avg_days_between_orders", "predicted_annual_value" from "customer_ltv" order by "predicted_annual_value" desc, "user_id" limit $1',
+      'select "user_key", "orders", "revenue", "average_order_value", "avg_days_between_orders", "predicted_annual_value" from "customer_ltv" order by "predicted_annual_value" desc, "user_key" limit $1',
     parameters: [5],
   },
   conversion: {
