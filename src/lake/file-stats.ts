@@ -13,8 +13,15 @@ export interface CopiedFile {
 const STRING_PREFIX = 32;
 
 /**
+ * Columns holding personal data get no min/max statistics: those would copy a user's id, IP or raw
+ * record into the transaction log, which is immutable, so a GDPR deletion could not reach them.
+ */
+export const PERSONAL_DATA_COLUMNS: ReadonlySet<string> = new Set(['user_id', 'user_key', 'ip', 'user_agent', 'raw']);
+
+/**
  * Delta file statistics from DuckDB's per-file column statistics: numRecords and, for top-level
- * primitive data columns, minValues/maxValues/nullCount in the JSON form Delta readers expect.
+ * primitive data columns, minValues/maxValues/nullCount in the JSON form Delta readers expect (no min/max for
+ * {@link PERSONAL_DATA_COLUMNS}).
  */
 export function statsFromCopy(file: CopiedFile, dataFields: readonly DeltaField[]): FileStats {
   const byName = new Map(
@@ -28,6 +35,7 @@ export function statsFromCopy(file: CopiedFile, dataFields: readonly DeltaField[
     if (!stats || typeof field.type !== 'string') continue;
     const nulls = stats.get('null_count');
     if (nulls !== undefined) nullCount[field.name] = Number(nulls);
+    if (PERSONAL_DATA_COLUMNS.has(field.name)) continue;
     const min = convert(field.type, stats.get('min'), 'min');
     const max = convert(field.type, stats.get('max'), 'max');
     if (min !== undefined) minValues[field.name] = min;

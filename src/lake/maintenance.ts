@@ -252,7 +252,7 @@ export async function restoreTable(lake: Lake, name: string, toVersion: number):
   };
 }
 
-function toRemove(file: AddFile, now: number, dataChange: boolean): RemoveFile {
+export function toRemove(file: AddFile, now: number, dataChange: boolean): RemoveFile {
   return {
     path: file.path,
     deletionTimestamp: now,

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -250,6 +250,19 @@ export class S3Store implements ObjectStore {
     await this.call(() =>
       this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) })),
     );
+    // a deleted object leaves no copy behind in the download cache (GDPR forget relies on it)
+    const prefix = `${this.cacheDigest(key)}-`;
+    const dir = path.join(this.cacheDir, this.bucket);
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      if (name.startsWith(prefix)) await rm(path.join(dir, name), { force: true });
+    }
+  }
+
+  private cacheDigest(key: string): string {
+    return createHash('sha256')
+      .update(`${this.bucket}/${this.fullKey(key)}`)
+      .digest('hex')
+      .slice(0, 32);
   }
 
   async localPath(key: string): Promise<string> {
@@ -258,10 +271,7 @@ export class S3Store implements ObjectStore {
         this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) })),
       );
       const etag = (head.ETag ?? '').replaceAll('"', '');
-      const digest = createHash('sha256')
-        .update(`${this.bucket}/${this.fullKey(key)}`)
-        .digest('hex')
-        .slice(0, 32);
+      const digest = this.cacheDigest(key);
       const ext = path.extname(key);
       const cached = path.join(this.cacheDir, this.bucket, `${digest}-${etag}${ext}`);
       if (await stat(cached).catch(() => undefined)) return cached;

@@ -54,3 +54,26 @@ export class RedisAlertSink {
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 }
+
+/** Deletes the per-user flag keys of these users (GDPR forget); returns how many existed. */
+export async function clearUserFlags(url: string, userIds: readonly string[]): Promise<number> {
+  if (userIds.length === 0) return 0;
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3, enableOfflineQueue: false });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+  } catch (error) {
+    redis.disconnect();
+    throw unavailableError('REDIS_UNAVAILABLE', `cannot reach Redis at ${redactUrl(url)}`, { cause: error });
+  }
+  try {
+    return await redis.del(...userIds.map(userFlagKey));
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** A connection URL without its credentials, for messages. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}

@@ -52,6 +52,15 @@ export class DuckDbWarehouse implements Warehouse {
     await this.reader.run(statement);
   }
 
+  async deleteWhere(table: string, column: string, values: readonly string[]): Promise<number> {
+    if (values.length === 0) return 0;
+    const rows = await this.db.all(
+      `DELETE FROM ${CATALOG}.main.${quoteIdent(table)} WHERE ${quoteIdent(column)} IN (${values.map((_, i) => `$${i + 1}`).join(', ')}) RETURNING 1`,
+      [...values],
+    );
+    return rows.length;
+  }
+
   async loadedVersion(table: string): Promise<number | undefined> {
     const rows = await this.db.all<{ v: string }>(
       `SELECT lake_version AS v FROM ${CATALOG}.main.${CONTROL_TABLE} WHERE table_name = $1`,

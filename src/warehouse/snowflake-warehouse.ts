@@ -57,6 +57,17 @@ export class SnowflakeWarehouse implements Warehouse {
     await this.executor.query(statement);
   }
 
+  async deleteWhere(table: string, column: string, values: readonly string[]): Promise<number> {
+    if (values.length === 0) return 0;
+    const where = `${column} IN (${values.map(() => '?').join(', ')})`;
+    const [row] = await this.executor.query<{ count: number }>(
+      `SELECT count(*) AS count FROM ${table} WHERE ${where}`,
+      [...values],
+    );
+    await this.executor.query(`DELETE FROM ${table} WHERE ${where}`, [...values]);
+    return Number(row?.count ?? 0);
+  }
+
   async loadedVersion(table: string): Promise<number | undefined> {
     const rows = await this.executor.query<{ lake_version: number }>(
       `SELECT lake_version FROM ${CONTROL_TABLE} WHERE table_name = ?`,

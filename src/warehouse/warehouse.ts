@@ -19,6 +19,8 @@ export interface Warehouse {
   applyLoad(change: TableChange): Promise<AppliedLoad>;
   /** Runs a DDL statement (warehouse init). */
   execute(statement: string): Promise<void>;
+  /** Deletes the rows of a loaded table whose `column` is one of `values`; returns how many. */
+  deleteWhere(table: string, column: string, values: readonly string[]): Promise<number>;
   close(): Promise<void>;
 }
 

@@ -116,6 +116,24 @@ describe.each(warehouses)('warehouse contract: %s', (_name, open) => {
       expect(Number(viewRows!.n)).toBe(Number(sessions!.n));
       const [kpis] = await warehouse.query<{ n: number }>('SELECT count(*) AS n FROM daily_kpis');
       expect(Number(kpis!.n)).toBeGreaterThan(0);
+      // GDPR deletes: by id and by pseudonymized key, counting what went
+      const placeholder = warehouse.kind === 'duckdb' ? '$1' : '?';
+      const countOf = async (table: string, column: string, value: string) =>
+        Number(
+          (
+            await warehouse.query<{ n: number }>(
+              `SELECT count(*) AS n FROM ${table} WHERE ${column} = ${placeholder}`,
+              [value],
+            )
+          )[0]!.n,
+        );
+      const rawRows = await countOf('raw_events', 'user_id', 'u_multi');
+      expect(rawRows).toBeGreaterThan(0);
+      expect(await warehouse.deleteWhere('raw_events', 'user_id', ['u_multi', 'nobody'])).toBe(rawRows);
+      expect(await countOf('raw_events', 'user_id', 'u_multi')).toBe(0);
+      const key = pseudonym.userKey('u_multi');
+      expect(await warehouse.deleteWhere('customer_ltv', 'user_key', [key])).toBe(1);
+      expect(await countOf('customer_ltv', 'user_key', key)).toBe(0);
     } finally {
       await warehouse.close();
       db.close();

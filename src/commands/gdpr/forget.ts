@@ -1,0 +1,90 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { Flags } from '@oclif/core';
+import { ShopstreamCommand } from '../../cli/base-command.js';
+import { renderTable } from '../../cli/render.js';
+import { usageError } from '../../errors.js';
+import { currentActor } from '../../governance/actor.js';
+import { type ForgetReceipt, forgetUsers } from '../../governance/gdpr.js';
+import { closeLake, openLake } from '../../lake/open-lake.js';
+import { openWarehouse } from '../../warehouse/open-warehouse.js';
+import type { Warehouse } from '../../warehouse/warehouse.js';
+
+export default class GdprForget extends ShopstreamCommand {
+  static override description =
+    'Forget users (GDPR): delete their rows from every lake table, the files that held them, the warehouse and Redis, and keep a receipt. Rerunning is harmless.';
+  static override examples = [
+    '<%= config.bin %> gdpr forget --user usr_123',
+    '<%= config.bin %> gdpr forget --file requests.txt --redis-url redis://127.0.0.1:6379 --json',
+    '<%= config.bin %> gdpr forget --user usr_123 --no-warehouse',
+  ];
+  static override flags = {
+    user: Flags.string({ description: 'A user id to forget (repeatable).', multiple: true }),
+    file: Flags.string({ description: 'A file of user ids, one per line (# comments allowed).' }),
+    warehouse: Flags.string({
+      description: 'The DuckDB warehouse file (env SHOPSTREAM_WAREHOUSE; default ./warehouse.duckdb).',
+    }),
+    'no-warehouse': Flags.boolean({ description: 'Leave the warehouse alone (delete there yourself).' }),
+    'redis-url': Flags.string({
+      description: "Also delete the users' fraud flag keys in this Redis (env SHOPSTREAM_REDIS_URL).",
+      env: 'SHOPSTREAM_REDIS_URL',
+    }),
+  };
+
+  async run(): Promise<ForgetReceipt> {
+    const { flags } = await this.parse(GdprForget);
+    const userIds = [...(flags.user ?? [])];
+    if (flags.file) {
+      const text = await readFile(flags.file, 'utf8').catch((error: unknown) => {
+        throw usageError('GDPR_FILE', `cannot read ${flags.file}`, { cause: error });
+      });
+      userIds.push(...text.split('\n').filter((line) => line.trim() && !line.trim().startsWith('#')));
+    }
+    if (userIds.length === 0) throw usageError('GDPR_NO_USERS', 'give --user <id> or --file <ids.txt>');
+    const config = this.resolveConfig(flags);
+    const lake = await openLake(config);
+    let warehouse: Warehouse | undefined;
+    try {
+      const useWarehouse =
+        !flags['no-warehouse'] &&
+        (config.warehouse.kind === 'snowflake' || existsSync(config.warehouse.path));
+      if (useWarehouse) warehouse = await openWarehouse(lake, config, 'gdpr-forget', randomUUID());
+      const receipt = await forgetUsers(lake, {
+        userIds,
+        ...(config.privacy.pseudonymKey ? { pseudonymSecret: config.privacy.pseudonymKey } : {}),
+        ...(warehouse ? { warehouse } : {}),
+        ...(flags['redis-url'] ? { redisUrl: flags['redis-url'] } : {}),
+        actor: currentActor(),
+      });
+      if (!this.jsonEnabled()) {
+        this.log(
+          `forgot ${receipt.requests.length} user(s): ${receipt.rowsDeleted} lake rows deleted (requests ${receipt.requests.map((r) => r.requestId).join(', ')})`,
+        );
+        this.log(
+          renderTable(
+            receipt.tables.map((t) => ({
+              table: t.table,
+              version: t.version ?? '',
+              rows: t.rowsDeleted,
+              removed: t.filesRemoved,
+              added: t.filesAdded,
+              purged: t.filesPurged.length,
+            })),
+          ),
+        );
+        if (receipt.warehouse) {
+          this.log(
+            `warehouse (${receipt.warehouse.kind}): ${receipt.warehouse.tables.map((t) => `${t.table} ${t.rowsDeleted}`).join(', ')}`,
+          );
+        }
+        if (receipt.redisKeysDeleted !== null)
+          this.log(`redis: ${receipt.redisKeysDeleted} flag key(s) deleted`);
+      }
+      return receipt;
+    } finally {
+      await warehouse?.close();
+      closeLake(lake);
+    }
+  }
+}
