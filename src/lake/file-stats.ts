@@ -16,7 +16,13 @@ const STRING_PREFIX = 32;
  * Columns holding personal data get no min/max statistics: those would copy a user's id, IP or raw
  * record into the transaction log, which is immutable, so a GDPR deletion could not reach them.
  */
-export const PERSONAL_DATA_COLUMNS: ReadonlySet<string> = new Set(['user_id', 'user_key', 'ip', 'user_agent', 'raw']);
+export const PERSONAL_DATA_COLUMNS: ReadonlySet<string> = new Set([
+  'user_id',
+  'user_key',
+  'ip',
+  'user_agent',
+  'raw',
+]);
 
 /**
  * Delta file statistics from DuckDB's per-file column statistics: numRecords and, for top-level
