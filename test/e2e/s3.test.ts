@@ -110,6 +110,32 @@ describe('the whole pipeline on an s3:// lake', () => {
     }
     const count = await run(['query', 'SELECT count(*)::INT AS n FROM raw_events', '--lake', lake, '--json']);
     expect(JSON.parse(count.stdout).rows).toEqual([{ n: 11 }]);
+    const forget = await run([
+      'gdpr',
+      'forget',
+      '--user',
+      'usr_suspicious',
+      '--no-warehouse',
+      '--lake',
+      lake,
+      '--json',
+    ]);
+    expect(forget.status, forget.stderr).toBe(0);
+    const receipt = JSON.parse(forget.stdout);
+    const rawDeleted = receipt.tables.find((t: { table: string }) => t.table === 'raw_events').rowsDeleted;
+    expect(rawDeleted).toBeGreaterThan(0);
+    const left = await run([
+      'query',
+      "SELECT (SELECT count(*) FROM raw_events WHERE user_id = 'usr_suspicious')::INT AS raw, (SELECT count(*) FROM raw_events)::INT AS n",
+      '--lake',
+      lake,
+      '--json',
+    ]);
+    expect(JSON.parse(left.stdout).rows).toEqual([{ raw: 0, n: 11 - rawDeleted }]);
+    const status = JSON.parse((await run(['gdpr', 'status', '--lake', lake, '--json'])).stdout);
+    expect(status).toEqual([
+      expect.objectContaining({ status: 'completed', rowsDeleted: receipt.rowsDeleted }),
+    ]);
   });
 
   it('ingests s3:// sources: a prefix, a glob, with the object URI as lineage', async () => {
