@@ -2,6 +2,10 @@ import { Command, Flags, type Interfaces } from '@oclif/core';
 import type { Config } from '../config/config-schema.js';
 import { resolveConfig } from '../config/resolve-config.js';
 import { ExitCode, isShopstreamError } from '../errors.js';
+import { currentActor } from '../governance/actor.js';
+import { appendAudit } from '../governance/audit.js';
+import { lakeActivity } from '../lake/activity.js';
+import { closeLake, openLake } from '../lake/open-lake.js';
 
 /** Flags every command takes. */
 export const baseFlags = {
@@ -32,6 +36,48 @@ export type BaseFlags = Interfaces.InferredFlags<typeof baseFlags>;
 export abstract class ShopstreamCommand extends Command {
   static override enableJsonFlag = true;
   static override baseFlags = baseFlags;
+  /** Commands that change data append a row to the lake's audit_log when they end. */
+  static audited = false;
+
+  #startedAt = new Date();
+  #config: Config | undefined;
+
+  override async init(): Promise<void> {
+    await super.init();
+    this.#startedAt = new Date();
+    lakeActivity.reset();
+  }
+
+  protected override async finally(error: Error | undefined): Promise<void> {
+    await super.finally(error);
+    // no config resolved: the command stopped at its arguments and changed nothing
+    const config = this.#config;
+    if (!(this.constructor as typeof ShopstreamCommand).audited || !config) return;
+    const described = error ? describeError(error) : undefined;
+    const { reads, writes } = lakeActivity.current();
+    try {
+      const lake = await openLake(config);
+      try {
+        await appendAudit(lake, {
+          command: (this.id ?? 'unknown').replaceAll(':', ' '),
+          argv: this.argv,
+          actor: currentActor(),
+          startedAt: this.#startedAt,
+          finishedAt: new Date(),
+          exitCode: described?.exitCode ?? (typeof process.exitCode === 'number' ? process.exitCode : 0),
+          ...(described ? { errorCode: described.code, errorMessage: described.message } : {}),
+          reads,
+          writes,
+        });
+      } finally {
+        closeLake(lake);
+      }
+    } catch (auditError) {
+      process.stderr.write(
+        `shopstream: warning: audit_log not written: ${auditError instanceof Error ? auditError.message : String(auditError)}\n`,
+      );
+    }
+  }
 
   protected resolveConfig(flags: {
     lake?: string;
@@ -42,7 +88,7 @@ export abstract class ShopstreamCommand extends Command {
     warehouse?: string;
     'unsafe-single-writer'?: boolean;
   }): Config {
-    return resolveConfig({
+    this.#config = resolveConfig({
       ...(flags['s3-endpoint'] !== undefined ? { s3Endpoint: flags['s3-endpoint'] } : {}),
       ...(flags.warehouse !== undefined ? { warehouse: flags.warehouse } : {}),
       ...(flags['unsafe-single-writer'] ? { unsafeSingleWriter: true } : {}),
@@ -51,6 +97,7 @@ export abstract class ShopstreamCommand extends Command {
       ...(flags.lake !== undefined ? { lake: flags.lake } : {}),
       ...(flags.maxBadRatio !== undefined ? { maxBadRatio: flags.maxBadRatio } : {}),
     });
+    return this.#config;
   }
 
   /** True when output goes to a person: progress bars and colour are allowed. */

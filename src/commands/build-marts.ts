@@ -7,6 +7,7 @@ import { closeLake, openLake } from '../lake/open-lake.js';
 import { type BuildSummary, buildMarts } from '../transforms/build-marts.js';
 
 export default class BuildMarts extends ShopstreamCommand {
+  static override audited = true;
   static override description =
     'Build the marts (sessions, conversion_daily, customer_ltv, fraud_user_minute, fraud_flags, metrics_minute) from raw_events, incrementally, then run the data quality checks.';
   static override examples = [

@@ -6,6 +6,7 @@ import { type IngestSummary, ingest } from '../ingest/ingest.js';
 import { closeLake, openLake, s3Options } from '../lake/open-lake.js';
 
 export default class Ingest extends ShopstreamCommand {
+  static override audited = true;
   static override description =
     'Land raw clickstream events (NDJSON, .gz, CSV; files, directories, globs) in raw_events; bad records go to quarantine.';
   static override examples = [

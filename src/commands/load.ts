@@ -7,6 +7,7 @@ import { type LoadSummary, loadWarehouse } from '../warehouse/load.js';
 import { openWarehouse } from '../warehouse/open-warehouse.js';
 
 export default class Load extends ShopstreamCommand {
+  static override audited = true;
   static override description =
     'Load the marts (and optionally raw_events) into the warehouse, incrementally by Delta version, exactly once.';
   static override examples = [

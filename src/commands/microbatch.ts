@@ -8,6 +8,7 @@ import { type MicrobatchSummary, runMicrobatch } from '../stream/microbatch.js';
 import { RedisAlertSink } from '../stream/redis-sink.js';
 
 export default class Microbatch extends ShopstreamCommand {
+  static override audited = true;
   static override description =
     'Minute-level fraud detection in micro-batches: event-time windows with a 5-minute watermark and 15-minute allowed lateness; alerts as NDJSON; accepted events landed in raw_events.';
   static override examples = [

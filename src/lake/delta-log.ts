@@ -5,6 +5,7 @@ import type { DuckDb } from '../engine/duckdb.js';
 import { conflictError, dataError, ShopstreamError } from '../errors.js';
 import { joinKey, type ObjectInfo, type ObjectStore } from '../storage/object-store.js';
 import { type Action, type CommitInfo, SUPPORTED_PROTOCOL } from './actions.js';
+import { lakeActivity } from './activity.js';
 import { checkpointActions, readCheckpointFile, writeCheckpointFile } from './checkpoint.js';
 import { type ConflictScope, detectConflict } from './conflicts.js';
 import { checkpointFileName, commitFileName, LOG_DIR, parseLogFileName } from './log-files.js';
@@ -108,6 +109,7 @@ export class DeltaLog {
     }
     const version = resolveTargetVersion(listing, latest, target, this.describe());
     const checkpointVersion = await this.pickCheckpoint(listing, version);
+    lakeActivity.recordRead(this.tableKey, version);
     const state = new ReplayState();
     let from = 0;
     if (checkpointVersion !== undefined) {
@@ -201,6 +203,7 @@ export class DeltaLog {
       const body = `${[{ commitInfo }, ...request.actions].map((a) => JSON.stringify(a)).join('\n')}\n`;
       const key = joinKey(this.logPrefix, commitFileName(version));
       if (await this.store.putIfAbsent(key, body)) {
+        lakeActivity.recordWrite(this.tableKey, version, request.operation);
         if (version > 0 && version % CHECKPOINT_INTERVAL === 0) {
           await this.checkpoint(version).catch(() => undefined);
         }

@@ -84,6 +84,9 @@ export async function buildMarts(lake: Lake, options: BuildOptions): Promise<Bui
     await db.run(loadSql('macros/event_value'));
     await classifyUserAgents(db, 'scoped_raw_events');
     const params = modelParameters(options.config);
+    const byName = new Map(models.map((m) => [m.name, m]));
+    const martVersions = new Map<string, number>();
+    for (const [name, snapshot] of martSnapshots) if (snapshot) martVersions.set(name, snapshot.version);
     for (const [index, model] of models.entries()) {
       options.onProgress?.({ model: model.name, index, total: models.length });
       const bound = bindParameters(model, params);
@@ -102,7 +105,11 @@ export async function buildMarts(lake: Lake, options: BuildOptions): Promise<Bui
         plan,
         rawSnapshot.version,
         options.runId,
+        upstreamMarts(model, byName, martTables).flatMap((name) =>
+          martVersions.has(name) ? [{ table: name, version: martVersions.get(name)! }] : [],
+        ),
       );
+      if (result.version !== null) martVersions.set(model.name, result.version);
       results.push(result);
       builtFiles.set(model.name, result.added);
       await plan.registerMartForDownstream(model.name, await table.snapshot());
@@ -135,6 +142,7 @@ async function writeMart(
   plan: BuildPlan,
   rawVersion: number,
   runId: string | undefined,
+  upstream: readonly { readonly table: string; readonly version: number }[],
 ): Promise<MartResult> {
   if (existing && plan.mode === 'incremental' && (existing.txnVersion(BUILD_APP_ID) ?? -1) >= rawVersion) {
     return { name: model.name, version: null, rows: 0, partitionsReplaced: 0, added: [] };
@@ -177,7 +185,11 @@ async function writeMart(
     operation: plan.mode === 'full' ? 'CREATE OR REPLACE TABLE AS SELECT' : 'WRITE',
     readSnapshot: snapshot,
     parameters: { model: model.name, buildMode: plan.mode },
-    extraInfo: { runId, inputs: [{ table: RAW_EVENTS, version: rawVersion, fromVersion: plan.fromVersion }] },
+    // lineage: the raw_events version and the marts (at the versions) this one was computed from
+    extraInfo: {
+      runId,
+      inputs: [{ table: RAW_EVENTS, version: rawVersion, fromVersion: plan.fromVersion }, ...upstream],
+    },
   });
   await db.run(`DROP TABLE ${relation}`);
   return {
@@ -187,6 +199,25 @@ async function writeMart(
     rows: Number(rows),
     partitionsReplaced: replacePartitions ? replacePartitions.length : 'all',
   };
+}
+
+/** The Delta marts a model reads, directly or through temp models. */
+function upstreamMarts(
+  model: Model,
+  byName: ReadonlyMap<string, Model>,
+  marts: ReadonlyMap<string, unknown>,
+): string[] {
+  const found = new Set<string>();
+  const visit = (name: string, seen: Set<string>) => {
+    for (const dep of byName.get(name)?.dependsOn ?? []) {
+      if (seen.has(dep)) continue;
+      seen.add(dep);
+      if (marts.has(dep)) found.add(dep);
+      else visit(dep, seen);
+    }
+  };
+  visit(model.name, new Set());
+  return [...found].sort();
 }
 
 function modelParameters(config: Config['marts']): Record<string, string> {

@@ -12,6 +12,7 @@ import { openWarehouse } from '../../warehouse/open-warehouse.js';
 import type { Warehouse } from '../../warehouse/warehouse.js';
 
 export default class GdprForget extends ShopstreamCommand {
+  static override audited = true;
   static override description =
     'Forget users (GDPR): delete their rows from every lake table, the files that held them, the warehouse and Redis, and keep a receipt. Rerunning is harmless.';
   static override examples = [

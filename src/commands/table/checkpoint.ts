@@ -4,6 +4,7 @@ import { type CheckpointResult, checkpointTable } from '../../lake/maintenance.j
 import { closeLake, openLake } from '../../lake/open-lake.js';
 
 export default class TableCheckpoint extends ShopstreamCommand {
+  static override audited = true;
   static override description =
     'Write a checkpoint of the latest version now (one is written every 10 commits anyway) and delete log files past delta.logRetentionDuration (30 days).';
   static override examples = [

@@ -4,6 +4,7 @@ import { type OptimizeResult, optimizeTable } from '../../lake/maintenance.js';
 import { closeLake, openLake } from '../../lake/open-lake.js';
 
 export default class TableOptimize extends ShopstreamCommand {
+  static override audited = true;
   static override description =
     "Compact each partition's small files into files of about the target size (dataChange=false; concurrent appends go on).";
   static override examples = [

@@ -4,6 +4,7 @@ import { type RestoreResult, restoreTable } from '../../lake/maintenance.js';
 import { closeLake, openLake } from '../../lake/open-lake.js';
 
 export default class TableRestore extends ShopstreamCommand {
+  static override audited = true;
   static override description =
     'Make the table as it was at an earlier version, as a new commit (history is kept).';
   static override examples = [

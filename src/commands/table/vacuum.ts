@@ -5,6 +5,7 @@ import { type VacuumResult, vacuumTable } from '../../lake/maintenance.js';
 import { closeLake, openLake } from '../../lake/open-lake.js';
 
 export default class TableVacuum extends ShopstreamCommand {
+  static override audited = true;
   static override description =
     'Delete data files no longer referenced by the table and older than the retention (default 168h).';
   static override examples = [

@@ -5,6 +5,7 @@ import { type InitResult, initWarehouse } from '../../warehouse/init-warehouse.j
 import { openWarehouse } from '../../warehouse/open-warehouse.js';
 
 export default class WarehouseInit extends ShopstreamCommand {
+  static override audited = true;
   static override description =
     'Prepare the warehouse: create and load the mart tables from the lake, then apply the analyst views (sql/warehouse/) and, on Snowflake, clustering keys (sql/snowflake/).';
   static override examples = [

@@ -1,0 +1,126 @@
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import type { TableVersion } from '../lake/activity.js';
+import type { Lake } from '../lake/lake.js';
+import type { ColumnDef } from '../lake/schema.js';
+
+export const AUDIT_LOG = 'audit_log';
+
+const AUDIT_COLUMNS: readonly ColumnDef[] = [
+  { name: 'audit_id', type: 'string', nullable: false, comment: 'One per command run.' },
+  { name: 'started_at', type: 'timestamp', nullable: false, comment: 'When the command started.' },
+  { name: 'finished_at', type: 'timestamp', nullable: false, comment: 'When it ended.' },
+  { name: 'duration_ms', type: 'long', nullable: false, comment: 'Wall time.' },
+  { name: 'actor', type: 'string', nullable: false, comment: 'SHOPSTREAM_ACTOR, else the OS user.' },
+  { name: 'host', type: 'string', comment: 'Machine name.' },
+  { name: 'command', type: 'string', nullable: false, comment: 'e.g. ingest, gdpr forget.' },
+  {
+    name: 'arguments',
+    type: 'string',
+    nullable: false,
+    comment: 'JSON list, secrets and user ids redacted.',
+  },
+  { name: 'reads', type: 'string', nullable: false, comment: 'JSON list of {table, version} read.' },
+  {
+    name: 'writes',
+    type: 'string',
+    nullable: false,
+    comment: 'JSON list of {table, version, operation} committed.',
+  },
+  { name: 'outcome', type: 'string', nullable: false, comment: 'ok or error.' },
+  { name: 'exit_code', type: 'integer', nullable: false, comment: 'The documented exit code.' },
+  { name: 'error_code', type: 'string', comment: 'shopstream error code on failure.' },
+  { name: 'error_message', type: 'string', comment: 'The error message on failure.' },
+  { name: 'dt', type: 'date', nullable: false, comment: 'UTC date of started_at (partition).' },
+];
+
+export interface AuditEntry {
+  readonly command: string;
+  /** As typed; redacted here before it is stored. */
+  readonly argv: readonly string[];
+  readonly actor: string;
+  readonly startedAt: Date;
+  readonly finishedAt: Date;
+  readonly exitCode: number;
+  readonly errorCode?: string;
+  readonly errorMessage?: string;
+  readonly reads: readonly TableVersion[];
+  readonly writes: readonly TableVersion[];
+}
+
+/** Flags whose value is a secret or names a person: stored as `[redacted]`. */
+const SECRET_FLAG = /(password|secret|token|key|credential|user$)/i;
+/** Flags whose values are user ids: counted, not stored. */
+const PERSON_FLAGS = new Set(['--user']);
+
+/**
+ * Arguments safe to keep: values of secret-looking flags (`--password`, `--pseudonym-key`, ...)
+ * and of `--user` become `[redacted]`, and credentials inside URLs (`redis://:pw@host`) are cut.
+ */
+export function redactArguments(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.indexOf('=');
+    if (arg.startsWith('--') && eq > 0) {
+      const flag = arg.slice(0, eq);
+      out.push(
+        SECRET_FLAG.test(flag) || PERSON_FLAGS.has(flag) ? `${flag}=[redacted]` : redactUrlCredentials(arg),
+      );
+      continue;
+    }
+    out.push(redactUrlCredentials(arg));
+    const next = argv[i + 1];
+    if (arg.startsWith('--') && (SECRET_FLAG.test(arg) || PERSON_FLAGS.has(arg)) && next !== undefined) {
+      if (!next.startsWith('--')) {
+        out.push('[redacted]');
+        i++;
+      }
+    }
+  }
+  return out;
+}
+
+function redactUrlCredentials(value: string): string {
+  return value.replace(/([a-z][a-z0-9+.-]*:\/\/)[^@/\s]*@/gi, '$1***@');
+}
+
+/** Appends one row to the lake's append-only `audit_log`; returns its version. */
+export async function appendAudit(lake: Lake, entry: AuditEntry): Promise<number> {
+  const table = lake.table(AUDIT_LOG);
+  await table.ensure({
+    columns: AUDIT_COLUMNS,
+    partitionColumns: ['dt'],
+    description: 'Who changed what: one row per data-changing shopstream command.',
+    configuration: { 'delta.appendOnly': 'true' },
+  });
+  const db = lake.db;
+  await db.run(
+    `CREATE OR REPLACE TEMP TABLE __audit_row AS
+     SELECT $audit_id AS audit_id, CAST($started AS TIMESTAMPTZ) AS started_at,
+            CAST($finished AS TIMESTAMPTZ) AS finished_at, CAST($duration AS BIGINT) AS duration_ms,
+            $actor AS actor, $host AS host, $command AS command, $arguments AS arguments,
+            $reads AS reads, $writes AS writes, $outcome AS outcome, CAST($exit_code AS INTEGER) AS exit_code,
+            $error_code AS error_code, $error_message AS error_message,
+            CAST(CAST($started AS TIMESTAMPTZ) AS DATE) AS dt`,
+    {
+      audit_id: randomUUID(),
+      started: entry.startedAt.toISOString(),
+      finished: entry.finishedAt.toISOString(),
+      duration: String(entry.finishedAt.getTime() - entry.startedAt.getTime()),
+      actor: entry.actor,
+      host: os.hostname(),
+      command: entry.command,
+      arguments: JSON.stringify(redactArguments(entry.argv)),
+      reads: JSON.stringify(entry.reads),
+      writes: JSON.stringify(entry.writes),
+      outcome: entry.exitCode === 0 ? 'ok' : 'error',
+      exit_code: String(entry.exitCode),
+      error_code: entry.errorCode ?? null,
+      error_message: entry.errorMessage ?? null,
+    },
+  );
+  const result = await table.write({ relation: '__audit_row', mode: 'append', operation: 'WRITE' });
+  await db.run('DROP TABLE __audit_row');
+  return result.version;
+}
