@@ -80,6 +80,7 @@ describe('the whole pipeline on an s3:// lake', () => {
       (t: { name: string }) => t.name,
     );
     expect(tables).toEqual([
+      'audit_log',
       'conversion_daily',
       'customer_ltv',
       'fraud_flags',
