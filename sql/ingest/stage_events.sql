@@ -70,7 +70,15 @@ typed AS (
                     ELSE make_timestamptz(CAST(ts_text::DOUBLE * 1000000 AS BIGINT))
                 END
         END AS event_time,
-        TRY_CAST(received_text AS TIMESTAMPTZ) AS received_at,
+        -- ISO-8601, or epoch milliseconds/seconds as for event_time (Avro timestamp-millis longs)
+        CASE
+            WHEN TRY_CAST(received_text AS TIMESTAMPTZ) IS NOT NULL THEN TRY_CAST(received_text AS TIMESTAMPTZ)
+            WHEN abs(TRY_CAST(received_text AS DOUBLE)) < 1e14 THEN
+                CASE WHEN abs(received_text::DOUBLE) >= 1e11
+                    THEN make_timestamptz(CAST(received_text::DOUBLE * 1000 AS BIGINT))
+                    ELSE make_timestamptz(CAST(received_text::DOUBLE * 1000000 AS BIGINT))
+                END
+        END AS received_at,
         TRY_CAST(quantity_text AS INTEGER) AS quantity,
         TRY_CAST(price_text AS DECIMAL(18, 2)) AS price,
         TRY_CAST(cart_value_text AS DECIMAL(18, 2)) AS cart_value,

@@ -1,10 +1,27 @@
 import { createHash, randomUUID } from 'node:crypto';
+import type avro from 'avsc';
 import { type DuckDb, quoteLiteral } from '../engine/duckdb.js';
 import { loadSql } from '../engine/sql-files.js';
+import { listSchemaVersions, SCHEMAS_DIR } from '../governance/avro-schemas.js';
 import type { PartitionValues, Txn } from '../lake/actions.js';
 import type { Lake } from '../lake/lake.js';
+import { schemaFromColumns } from '../lake/schema.js';
+import type { Snapshot } from '../lake/snapshot.js';
 import type { S3StoreOptions } from '../storage/s3-store.js';
+import { readAvroRecords, readAvroWriterSchema } from './avro-source.js';
 import { PARTITION_COLUMNS, QUARANTINE_COLUMNS, RAW_EVENTS_COLUMNS } from './event-schema.js';
+import {
+  type AvroWriter,
+  columnsToAdd,
+  type ExtensionColumn,
+  extensionSelect,
+  extensionSql,
+  extensionTableSql,
+  planSchema,
+  requireRegistered,
+  type SchemaPlan,
+  toColumnDefs,
+} from './schema-evolution.js';
 import { contentHash, resolveSources, type SourceFile } from './sources.js';
 
 export const RAW_EVENTS = 'raw_events';
@@ -23,6 +40,11 @@ export interface IngestOptions {
   readonly fingerprint?: 'stat' | 'content';
   /** How to reach s3:// sources (endpoint, region). */
   readonly s3?: S3StoreOptions;
+  /**
+   * The schema registry (`<dir>/clickstream_event/v<N>.avsc`, default the package's `schemas/`): Avro
+   * sources are checked against its highest version, and its fields raw_events lacks are added.
+   */
+  readonly schemaDir?: string;
   readonly runId?: string;
   readonly now?: Date;
   readonly onProgress?: (progress: IngestProgress) => void;
@@ -59,6 +81,8 @@ export interface IngestSummary {
   readonly rawEventsVersion: number | null;
   readonly quarantineVersion: number | null;
   readonly quarantineSamples: readonly QuarantineSample[];
+  /** Columns this run added to raw_events (schema evolution), in the commit with the data. */
+  readonly addedColumns: readonly string[];
   readonly durationMs: number;
 }
 
@@ -71,6 +95,8 @@ export function sourceAppId(hash: string): string {
  * Lands event files in `raw_events` (Hive-partitioned by event-time dt/hour) and bad records in
  * `quarantine`. Each source's content hash is committed as a txn with the data, so re-running lands
  * nothing twice and a crash between the two commits is completed by the rerun, exactly once.
+ * Avro sources are checked against the registered schema before anything is created or staged; new
+ * optional fields (theirs or the registry's) become nullable raw_events columns in the data's commit.
  */
 export async function ingest(lake: Lake, options: IngestOptions): Promise<IngestSummary> {
   const started = Date.now();
@@ -83,11 +109,34 @@ export async function ingest(lake: Lake, options: IngestOptions): Promise<Ingest
 
   const raw = lake.table(RAW_EVENTS);
   const quarantine = lake.table(QUARANTINE);
+  const schemaDir = options.schemaDir ?? SCHEMAS_DIR;
+  const registered = (await listSchemaVersions(schemaDir)).at(-1);
+  const writerSchemas = new Map<string, avro.Schema>();
+  // Which Avro files would be read, and are their writer schemas compatible with raw_events?
+  const planFor = async (snapshot: Snapshot | undefined): Promise<SchemaPlan> => {
+    const writers: AvroWriter[] = [];
+    for (const file of files) {
+      if (file.format !== 'avro' || snapshot?.txnVersion(statAppId(file)) !== undefined) continue;
+      let schema = writerSchemas.get(file.path);
+      if (schema === undefined) {
+        schema = readAvroWriterSchema(await file.local(), file.path);
+        writerSchemas.set(file.path, schema);
+      }
+      writers.push({ path: file.path, schema });
+    }
+    if (writers.length > 0) requireRegistered(registered, schemaDir);
+    const fields = snapshot ? snapshot.schema.fields : schemaFromColumns(RAW_EVENTS_COLUMNS).fields;
+    return planSchema(fields, registered, writers);
+  };
+  // Refuse an incompatible file before creating the tables, too.
+  if (!(await raw.exists())) await planFor(undefined);
   const rawSnapshot = await raw.ensure({
     columns: RAW_EVENTS_COLUMNS,
     partitionColumns: PARTITION_COLUMNS.map((c) => c.name),
     description: 'Clickstream events as landed by shopstream ingest, partitioned by event time.',
   });
+  const schemaPlan = await planFor(rawSnapshot);
+  const extColumns = schemaPlan.columns;
   const quarantineSnapshot = await quarantine.ensure({
     columns: QUARANTINE_COLUMNS,
     partitionColumns: ['ingest_date'],
@@ -104,6 +153,7 @@ export async function ingest(lake: Lake, options: IngestOptions): Promise<Ingest
     'CREATE OR REPLACE TEMP TABLE __ingest_rejects (source_file VARCHAR, source_line BIGINT, error_field VARCHAR, error_reason VARCHAR, raw VARCHAR)',
   );
   await db.run('DROP TABLE IF EXISTS __ingest_staged');
+  if (extColumns.length > 0) await db.run(extensionTableSql(extColumns));
 
   // A file seen before with the same path, size and mtime is skipped without reading it. With the
   // content fingerprint, a new path's SHA-256 (computed while DuckDB stages it) decides too.
@@ -116,7 +166,7 @@ export async function ingest(lake: Lake, options: IngestOptions): Promise<Ingest
     if (rawSnapshot.txnVersion(statId) === undefined) {
       const [hash] = await Promise.all([
         options.fingerprint === 'content' ? file.local().then(contentHash) : Promise.resolve(undefined),
-        stageSource(db, file, staged, stageParams).then(() => {
+        stageSource(db, file, staged, stageParams, extColumns).then(() => {
           staged = true;
         }),
       ]);
@@ -124,6 +174,7 @@ export async function ingest(lake: Lake, options: IngestOptions): Promise<Ingest
       if (seen.has(appId) || rawSnapshot.txnVersion(appId) !== undefined) {
         await db.run('DELETE FROM __ingest_staged WHERE source_file = $1', [file.path]);
         await db.run('DELETE FROM __ingest_rejects WHERE source_file = $1', [file.path]);
+        if (extColumns.length > 0) await db.run('DELETE FROM __ingest_ext WHERE __x_file = $1', [file.path]);
       } else {
         seen.add(appId);
         pending.push({ file, appId, statId });
@@ -153,6 +204,7 @@ export async function ingest(lake: Lake, options: IngestOptions): Promise<Ingest
       rawEventsVersion: null,
       quarantineVersion: null,
       quarantineSamples: [],
+      addedColumns: [],
       durationMs: Date.now() - started,
     };
   }
@@ -205,10 +257,24 @@ export async function ingest(lake: Lake, options: IngestOptions): Promise<Ingest
      FROM __ingest_staged WHERE error_reason IS NULL
      GROUP BY event_id HAVING count(*) > 1`,
   );
+  // Extension columns: the table's, then the ones this write adds (values keyed by file and line).
+  const addColumns = columnsToAdd(
+    schemaPlan,
+    pending.filter((p) => p.file.format === 'avro').map((p) => p.file.path),
+  );
+  const extNames = [
+    ...extColumns.filter((c) => schemaPlan.existing.has(c.name)).map((c) => c.name),
+    ...addColumns.map((c) => c.name),
+  ];
+  const extSelect = extensionSelect(extColumns, extNames, 'e');
   await db.run(
     `CREATE OR REPLACE TEMP VIEW __ingest_good AS
-     SELECT s.* EXCLUDE (error_field, error_reason, raw)
-     FROM __ingest_staged AS s
+     SELECT s.* EXCLUDE (error_field, error_reason, raw)${extSelect.map((c) => `, ${c}`).join('')}
+     FROM __ingest_staged AS s${
+       extSelect.length > 0
+         ? '\n     LEFT JOIN __ingest_ext AS e ON e.__x_file = s.source_file AND e.__x_line = s.source_line'
+         : ''
+     }
      LEFT JOIN __ingest_repeats AS r ON s.event_id = r.event_id
      WHERE s.error_reason IS NULL
        AND (r.event_id IS NULL OR {'file': s.source_file, 'line': s.source_line} = r.first)
@@ -224,6 +290,7 @@ export async function ingest(lake: Lake, options: IngestOptions): Promise<Ingest
     readSnapshot: rawSnapshot,
     parameters: { partitionBy: JSON.stringify(PARTITION_COLUMNS.map((c) => c.name)) },
     extraInfo: { runId, sources: pending.map((p) => p.file.path) },
+    ...(addColumns.length > 0 ? { addColumns: toColumnDefs(addColumns) } : {}),
   });
   const writtenCount = rawResult.added.reduce(
     (sum, add) => sum + (JSON.parse(add.stats ?? '{}').numRecords as number),
@@ -258,6 +325,7 @@ export async function ingest(lake: Lake, options: IngestOptions): Promise<Ingest
       field: s.field,
       reason: s.reason,
     })),
+    addedColumns: addColumns.map((c) => c.name),
     durationMs: Date.now() - started,
   };
 }
@@ -280,13 +348,16 @@ function txn(appId: string): Txn {
 
 /**
  * Stages one source through sql/ingest/stage_events.sql into __ingest_staged, reading it as
- * (file, line number, JSON object text) without materializing the lines.
+ * (file, line number, JSON object text): NDJSON lines, CSV rows as objects, Avro records (numbered
+ * from 1) as JSON. Extension columns are read from the same lines into __ingest_ext; a value that
+ * does not convert quarantines its record (field = the column).
  */
 async function stageSource(
   db: DuckDb,
   file: SourceFile,
   append: boolean,
   params: Record<string, string>,
+  extColumns: readonly ExtensionColumn[],
 ): Promise<void> {
   const compression = file.compression === 'gzip' ? 'gzip' : 'none';
   const fileLiteral = quoteLiteral(file.path);
@@ -300,6 +371,23 @@ async function stageSource(
        FROM read_csv(${readLiteral}, columns = {'raw': 'VARCHAR'}, delim = E'\\x1f', quote = '', escape = '',
                      header = false, auto_detect = false, strict_mode = false, compression = '${compression}')`,
     );
+    await db.run('CREATE OR REPLACE TEMP VIEW __ingest_lines AS SELECT * FROM __ingest_file_lines');
+  } else if (file.format === 'avro') {
+    await db.run(
+      'CREATE OR REPLACE TEMP TABLE __ingest_file_lines (source_file VARCHAR, line_number BIGINT, raw VARCHAR)',
+    );
+    const appender = await db.connection.createAppender('__ingest_file_lines', 'main', 'temp');
+    let line = 0n;
+    try {
+      await readAvroRecords(await file.local(), file.path, (json) => {
+        appender.appendVarchar(file.path);
+        appender.appendBigInt(++line);
+        appender.appendVarchar(json);
+        appender.endRow();
+      });
+    } finally {
+      appender.closeSync();
+    }
     await db.run('CREATE OR REPLACE TEMP VIEW __ingest_lines AS SELECT * FROM __ingest_file_lines');
   } else {
     await db.run('DROP TABLE IF EXISTS __ingest_csv_rejects');
@@ -322,6 +410,21 @@ async function stageSource(
     append ? `INSERT INTO __ingest_staged ${select}` : `CREATE TEMP TABLE __ingest_staged AS ${select}`,
     params,
   );
+  if (extColumns.length > 0) {
+    await db.run(extensionSql(extColumns));
+    await db.run(
+      `UPDATE __ingest_staged SET error_field = e.__x_field, error_reason = e.__x_reason, raw = e.__x_raw
+       FROM __ingest_ext_file AS e
+       WHERE e.__x_reason IS NOT NULL AND __ingest_staged.error_reason IS NULL
+         AND __ingest_staged.source_file = e.__x_file AND __ingest_staged.source_line = e.__x_line`,
+    );
+    const values = extColumns.map((_, i) => `__x${i}`);
+    await db.run(
+      `INSERT INTO __ingest_ext SELECT __x_file, __x_line, ${values.join(', ')} FROM __ingest_ext_file
+       WHERE __x_reason IS NULL AND (${values.map((v) => `${v} IS NOT NULL`).join(' OR ')})`,
+    );
+    await db.run('DROP TABLE __ingest_ext_file');
+  }
   await db.run('DROP VIEW __ingest_lines');
   await db.run('DROP TABLE __ingest_file_lines');
   if (!append) {
@@ -354,6 +457,8 @@ async function dropTemps(db: DuckDb): Promise<void> {
     '__ingest_quarantine_files',
     '__ingest_file_lines',
     '__ingest_csv_rejects',
+    '__ingest_ext',
+    '__ingest_ext_file',
   ]) {
     await db.run(`DROP TABLE IF EXISTS ${table}`);
   }

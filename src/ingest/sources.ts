@@ -6,7 +6,7 @@ import fg from 'fast-glob';
 import { dataError } from '../errors.js';
 import { S3Store, type S3StoreOptions } from '../storage/s3-store.js';
 
-export type SourceFormat = 'ndjson' | 'csv';
+export type SourceFormat = 'ndjson' | 'csv' | 'avro';
 
 export interface SourceFile {
   /** The source's name: an absolute local path or an s3:// URI (what lineage records). */
@@ -21,10 +21,13 @@ export interface SourceFile {
 
 const NDJSON = /\.(ndjson|jsonl|json)(\.gz)?$/i;
 const CSV = /\.csv(\.gz)?$/i;
+/** Avro object container files (blocks compressed inside: null or deflate codec). */
+const AVRO = /\.avro$/i;
 
 export function formatOf(file: string): SourceFormat | undefined {
   if (NDJSON.test(file)) return 'ndjson';
   if (CSV.test(file)) return 'csv';
+  if (AVRO.test(file)) return 'avro';
   return undefined;
 }
 
@@ -55,7 +58,7 @@ export async function resolveSources(
       if (!formatOf(absolute)) {
         throw dataError(
           'SOURCE_FORMAT',
-          `${source}: unknown format (expected .ndjson, .jsonl, .json, .csv, optionally .gz)`,
+          `${source}: unknown format (expected .ndjson, .jsonl, .json, .csv, optionally .gz, or .avro)`,
         );
       }
       matches = [absolute];

@@ -40,6 +40,11 @@ export interface WriteRequest {
   /** With a whole-table overwrite: replace the schema (and partitioning) too, in a new metaData action. */
   readonly replaceColumns?: readonly ColumnDef[];
   readonly replacePartitionColumns?: readonly string[];
+  /**
+   * Schema evolution: append these columns (always nullable) to the table schema in a metaData action
+   * committed with the data. Existing files are not rewritten: they read the new columns as NULL.
+   */
+  readonly addColumns?: readonly ColumnDef[];
 }
 
 export interface WriteResult {
@@ -133,8 +138,24 @@ export class DeltaTable {
         partitionColumns: [...(request.replacePartitionColumns ?? snapshot.partitionColumns)],
       };
     }
+    let schema = metaData ? schemaFromColumns(request.replaceColumns!) : snapshot.schema;
+    const addedColumns = request.addColumns ?? [];
+    if (addedColumns.length > 0) {
+      if (request.replaceColumns) throw new Error('addColumns and replaceColumns cannot be combined');
+      const existing = new Set(snapshot.schema.fields.map((f) => f.name));
+      const clash = addedColumns.find((c) => existing.has(c.name));
+      if (clash) throw new Error(`table ${this.name} already has a column ${clash.name}`);
+      schema = {
+        type: 'struct',
+        fields: [
+          ...snapshot.schema.fields,
+          ...schemaFromColumns(addedColumns.map((c) => ({ ...c, nullable: true }))).fields,
+        ],
+      };
+      metaData = { ...snapshot.metadata, schemaString: schemaToString(schema) };
+    }
     const added = await writeDataFiles(this.db, this.store, this.tableKey, request.relation, {
-      schema: metaData ? schemaFromColumns(request.replaceColumns!) : snapshot.schema,
+      schema,
       partitionColumns: metaData ? metaData.partitionColumns : snapshot.partitionColumns,
     });
     const now = Date.now();
@@ -175,6 +196,7 @@ export class DeltaTable {
       parameters: {
         mode: request.mode === 'append' ? 'Append' : 'Overwrite',
         ...(request.replacePartitions ? { predicate: JSON.stringify(request.replacePartitions) } : {}),
+        ...(addedColumns.length > 0 ? { addedColumns: JSON.stringify(addedColumns.map((c) => c.name)) } : {}),
         ...request.parameters,
       },
       metrics: {
