@@ -8,11 +8,12 @@ import { closeLake, openLake, s3Options } from '../lake/open-lake.js';
 export default class Ingest extends ShopstreamCommand {
   static override audited = true;
   static override description =
-    'Land raw clickstream events (NDJSON, .gz, CSV; files, directories, globs) in raw_events; bad records go to quarantine.';
+    'Land raw clickstream events (NDJSON, .gz, CSV, Avro; files, directories, globs) in raw_events; bad records go to quarantine; new optional Avro fields become columns.';
   static override examples = [
     '<%= config.bin %> ingest events/2026-11-20.ndjson.gz',
     `<%= config.bin %> ingest 'landing/**/*.ndjson' exports/orders.csv --json`,
     '<%= config.bin %> ingest landing/ --max-bad-ratio 0.05 --lake /data/lake',
+    '<%= config.bin %> ingest exports/events-v2.avro',
   ];
   static override strict = false;
   static override args = {
