@@ -6,6 +6,8 @@
 /** Exit codes (sysexits.h values, documented in the README). */
 export const ExitCode = {
   ok: 0,
+  /** `shopstream slo`: a service level objective is breached (alert on it). */
+  breach: 1,
   /** Command line misuse: unknown flag, missing argument. */
   usage: 64,
   /** Bad input data: malformed records above the allowed ratio, unreadable source, failed checks. */
@@ -63,3 +65,6 @@ export const conflictError = (code: string, message: string, options?: Shopstrea
 export function isShopstreamError(error: unknown): error is ShopstreamError {
   return error instanceof ShopstreamError;
 }
+
+export const breachError = (code: string, message: string, options?: ShopstreamErrorOptions) =>
+  new ShopstreamError('breach', code, message, options);

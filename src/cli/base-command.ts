@@ -3,9 +3,9 @@ import type { Config } from '../config/config-schema.js';
 import { resolveConfig } from '../config/resolve-config.js';
 import { ExitCode, isShopstreamError } from '../errors.js';
 import { currentActor } from '../governance/actor.js';
-import { appendAudit } from '../governance/audit.js';
 import { lakeActivity } from '../lake/activity.js';
-import { closeLake, openLake } from '../lake/open-lake.js';
+import { recordCommandRun } from '../ops/record-run.js';
+import { currentRun } from '../ops/run-context.js';
 
 /** Flags every command takes. */
 export const baseFlags = {
@@ -25,6 +25,16 @@ export const baseFlags = {
     description: 'Config file (env SHOPSTREAM_CONFIG; default ./shopstream.config.json if present).',
     helpGroup: 'GLOBAL',
   }),
+  'metrics-file': Flags.string({
+    description: "Write the run's Prometheus metrics to this file (node_exporter textfile collector).",
+    helpGroup: 'GLOBAL',
+    env: 'SHOPSTREAM_METRICS_FILE',
+  }),
+  pushgateway: Flags.string({
+    description: "Push the run's Prometheus metrics to this Pushgateway URL.",
+    helpGroup: 'GLOBAL',
+    env: 'SHOPSTREAM_PUSHGATEWAY',
+  }),
 };
 
 export type BaseFlags = Interfaces.InferredFlags<typeof baseFlags>;
@@ -41,42 +51,53 @@ export abstract class ShopstreamCommand extends Command {
 
   #startedAt = new Date();
   #config: Config | undefined;
+  #metrics: { file?: string; pushgateway?: string } = {};
 
   override async init(): Promise<void> {
     await super.init();
     this.#startedAt = new Date();
     lakeActivity.reset();
+    currentRun.start();
   }
 
   protected override async finally(error: Error | undefined): Promise<void> {
     await super.finally(error);
     // no config resolved: the command stopped at its arguments and changed nothing
     const config = this.#config;
-    if (!(this.constructor as typeof ShopstreamCommand).audited || !config) return;
+    if (!config) return;
+    const audited = (this.constructor as typeof ShopstreamCommand).audited;
+    const targets = {
+      lakeTables: audited,
+      ...(this.#metrics.file ? { metricsFile: this.#metrics.file } : {}),
+      ...(this.#metrics.pushgateway ? { pushgateway: this.#metrics.pushgateway } : {}),
+    };
+    if (!targets.lakeTables && !targets.metricsFile && !targets.pushgateway) return;
     const described = error ? describeError(error) : undefined;
     const { reads, writes } = lakeActivity.current();
-    try {
-      const lake = await openLake(config);
-      try {
-        await appendAudit(lake, {
-          command: (this.id ?? 'unknown').replaceAll(':', ' '),
-          argv: this.argv,
-          actor: currentActor(),
-          startedAt: this.#startedAt,
-          finishedAt: new Date(),
-          exitCode: described?.exitCode ?? (typeof process.exitCode === 'number' ? process.exitCode : 0),
-          ...(described ? { errorCode: described.code, errorMessage: described.message } : {}),
-          reads,
-          writes,
-        });
-      } finally {
-        closeLake(lake);
-      }
-    } catch (auditError) {
-      process.stderr.write(
-        `shopstream: warning: audit_log not written: ${auditError instanceof Error ? auditError.message : String(auditError)}\n`,
-      );
-    }
+    const failures = await recordCommandRun(
+      config,
+      {
+        runId: currentRun.id,
+        command: (this.id ?? 'unknown').replaceAll(':', ' '),
+        argv: this.argv,
+        actor: currentActor(),
+        startedAt: this.#startedAt,
+        finishedAt: new Date(),
+        rowsIn: currentRun.rowsIn,
+        rowsOut: currentRun.rowsOut,
+        quarantined: currentRun.quarantined,
+        qualityRatio: currentRun.qualityRatio,
+        latencyP50Ms: currentRun.latencyQuantile(0.5),
+        latencyP95Ms: currentRun.latencyQuantile(0.95),
+        exitCode: described?.exitCode ?? (typeof process.exitCode === 'number' ? process.exitCode : 0),
+        errorCode: described?.code ?? null,
+        errorMessage: described?.message ?? null,
+        reads,
+        writes,
+      },
+      targets,
+    );
+    for (const failure of failures) process.stderr.write(`shopstream: warning: ${failure}\n`);
   }
 
   protected resolveConfig(flags: {
@@ -87,7 +108,13 @@ export abstract class ShopstreamCommand extends Command {
     's3-endpoint'?: string;
     warehouse?: string;
     'unsafe-single-writer'?: boolean;
+    'metrics-file'?: string;
+    pushgateway?: string;
   }): Config {
+    this.#metrics = {
+      ...(flags['metrics-file'] ? { file: flags['metrics-file'] } : {}),
+      ...(flags.pushgateway ? { pushgateway: flags.pushgateway } : {}),
+    };
     this.#config = resolveConfig({
       ...(flags['s3-endpoint'] !== undefined ? { s3Endpoint: flags['s3-endpoint'] } : {}),
       ...(flags.warehouse !== undefined ? { warehouse: flags.warehouse } : {}),

@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { Flags } from '@oclif/core';
 import { ShopstreamCommand } from '../cli/base-command.js';
 import { renderTable } from '../cli/render.js';
 import { closeLake, openLake } from '../lake/open-lake.js';
+import { currentRun } from '../ops/run-context.js';
 import { type LoadSummary, loadWarehouse } from '../warehouse/load.js';
 import { openWarehouse } from '../warehouse/open-warehouse.js';
 
@@ -29,7 +29,7 @@ export default class Load extends ShopstreamCommand {
     const config = this.resolveConfig(flags);
     const lake = await openLake(config);
     try {
-      const runId = randomUUID();
+      const runId = currentRun.id;
       const warehouse = await openWarehouse(lake, config, 'load', runId);
       try {
         const summary = await loadWarehouse(lake, warehouse, {

@@ -95,6 +95,21 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    slo: z
+      .object({
+        /** Share of scheduled runs (run, ingest, build-marts, load) that must succeed. */
+        availability: z.number().min(0).max(1).default(0.99),
+        /** Micro-batch arrival-to-alert latency p95 must stay below this (the seed: 500 ms). */
+        latencyP95Ms: z.number().positive().default(500),
+        /** Events per second that ingesting runs must sustain, over runs of at least minRows. */
+        minThroughputPerSecond: z.number().min(0).default(5000),
+        /** Runs smaller than this do not count for throughput (start-up cost dominates them). */
+        throughputMinRows: z.number().int().min(0).default(100_000),
+        /** Mean data quality ratio of the runs (the seed: > 99%). */
+        minQualityRatio: z.number().min(0).max(1).default(0.99),
+      })
+      .strict()
+      .prefault({}),
     privacy: z
       .object({
         /**

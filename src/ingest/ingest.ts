@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type avro from 'avsc';
 import { type DuckDb, quoteLiteral } from '../engine/duckdb.js';
 import { loadSql } from '../engine/sql-files.js';
@@ -7,6 +7,7 @@ import type { PartitionValues, Txn } from '../lake/actions.js';
 import type { Lake } from '../lake/lake.js';
 import { schemaFromColumns } from '../lake/schema.js';
 import type { Snapshot } from '../lake/snapshot.js';
+import { currentRun } from '../ops/run-context.js';
 import type { S3StoreOptions } from '../storage/s3-store.js';
 import { readAvroRecords, readAvroWriterSchema } from './avro-source.js';
 import { PARTITION_COLUMNS, QUARANTINE_COLUMNS, RAW_EVENTS_COLUMNS } from './event-schema.js';
@@ -100,7 +101,7 @@ export function sourceAppId(hash: string): string {
  */
 export async function ingest(lake: Lake, options: IngestOptions): Promise<IngestSummary> {
   const started = Date.now();
-  const runId = options.runId ?? randomUUID();
+  const runId = options.runId ?? currentRun.id;
   const now = options.now ?? new Date();
   const files = await resolveSources(options.sources, process.cwd(), options.s3);
   const bytesTotal = files.reduce((sum, f) => sum + f.size, 0);
@@ -307,6 +308,12 @@ export async function ingest(lake: Lake, options: IngestOptions): Promise<Ingest
   const quarantined = Number(counts!.bad);
   const good = read - quarantined;
   const badRatio = read === 0 ? 0 : quarantined / read;
+  currentRun.record({
+    rowsIn: read,
+    rowsOut: writtenCount,
+    quarantined,
+    qualityRatio: read === 0 ? 1 : good / read,
+  });
   return {
     ...base,
     read,

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { DuckDb } from '../engine/duckdb.js';
 import { conflictError, dataError, ShopstreamError } from '../errors.js';
+import { currentRun } from '../ops/run-context.js';
 import { joinKey, type ObjectInfo, type ObjectStore } from '../storage/object-store.js';
 import { type Action, type CommitInfo, SUPPORTED_PROTOCOL } from './actions.js';
 import { lakeActivity } from './activity.js';
@@ -198,6 +199,7 @@ export class DeltaLog {
         readVersion: request.readVersion,
         isBlindAppend: request.scope.kind === 'append',
         engineInfo: ENGINE_INFO,
+        runId: currentRun.id,
         ...request.extraInfo,
       };
       const body = `${[{ commitInfo }, ...request.actions].map((a) => JSON.stringify(a)).join('\n')}\n`;

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-
 import { appendFile, mkdir, readdir, readFile, rename, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,6 +11,7 @@ import { ingest } from '../ingest/ingest.js';
 import { formatOf } from '../ingest/sources.js';
 import type { Lake } from '../lake/lake.js';
 import type { ColumnDef } from '../lake/schema.js';
+import { currentRun } from '../ops/run-context.js';
 import { S3Store, type S3StoreOptions } from '../storage/s3-store.js';
 import {
   type Alert,
@@ -194,6 +194,7 @@ export async function runMicrobatch(lake: Lake, options: MicrobatchOptions): Pro
         eventsPerSecond: elapsed > 0 ? Math.round((events.length / elapsed) * 1000) : events.length,
       };
       options.onBatch?.(metrics);
+      currentRun.record({ rowsIn: events.length, latenciesMs: [elapsed] });
       if (options.land) {
         const row = {
           batch_at: new Date(started).toISOString(),

@@ -9,6 +9,7 @@ import type { DeltaTable } from '../lake/delta-table.js';
 import type { Lake } from '../lake/lake.js';
 import { type ColumnDef, deltaTypeOf, sameColumns, schemaFromColumns } from '../lake/schema.js';
 import type { Snapshot } from '../lake/snapshot.js';
+import { currentRun } from '../ops/run-context.js';
 import { classifyUserAgents } from './bot-user-agents.js';
 import { loadModels, type Model } from './model.js';
 import { type BuildPlan, planBuild } from './plan.js';
@@ -104,7 +105,7 @@ export async function buildMarts(lake: Lake, options: BuildOptions): Promise<Bui
         bound,
         plan,
         rawSnapshot.version,
-        options.runId,
+        options.runId ?? currentRun.id,
         upstreamMarts(model, byName, martTables).flatMap((name) =>
           martVersions.has(name) ? [{ table: name, version: martVersions.get(name)! }] : [],
         ),
@@ -123,6 +124,10 @@ export async function buildMarts(lake: Lake, options: BuildOptions): Promise<Bui
     options.config,
     plan.mode === 'incremental' ? builtFiles : undefined,
   );
+  currentRun.record({
+    rowsOut: results.reduce((sum, r) => sum + r.rows, 0),
+    qualityRatio: quality.qualityRatio,
+  });
   return {
     mode: plan.mode,
     rawEventsVersion: rawSnapshot.version,

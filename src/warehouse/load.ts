@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { RAW_EVENTS } from '../ingest/ingest.js';
 import type { AddFile } from '../lake/actions.js';
 import type { Lake } from '../lake/lake.js';
 import { fileKey, type Snapshot } from '../lake/snapshot.js';
+import { currentRun } from '../ops/run-context.js';
 import { loadModels } from '../transforms/model.js';
 import type { Warehouse } from './warehouse.js';
 
@@ -53,7 +53,7 @@ export async function loadWarehouse(
   options: LoadOptions = {},
 ): Promise<LoadSummary> {
   const started = Date.now();
-  const runId = options.runId ?? randomUUID();
+  const runId = options.runId ?? currentRun.id;
   const available = new Set(await lake.tableNames());
   const wanted = options.tables ?? [...martNames(), ...(options.includeRaw ? [RAW_EVENTS] : [])];
   const results: TableLoad[] = [];
@@ -106,6 +106,7 @@ export async function loadWarehouse(
       ...applied,
     });
   }
+  currentRun.record({ rowsOut: results.reduce((sum, t) => sum + t.rowsInserted, 0) });
   return { runId, warehouse: warehouse.kind, tables: results, durationMs: Date.now() - started };
 }
 

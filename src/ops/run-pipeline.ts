@@ -1,0 +1,157 @@
+import { readFile, rm } from 'node:fs/promises';
+import type { Config } from '../config/config-schema.js';
+import { dataError, isShopstreamError, usageError } from '../errors.js';
+import { type ForgetReceipt, forgetUsers } from '../governance/gdpr.js';
+import { type IngestSummary, ingest } from '../ingest/ingest.js';
+import type { Lake } from '../lake/lake.js';
+import { s3Options } from '../lake/open-lake.js';
+import { type BuildSummary, buildMarts } from '../transforms/build-marts.js';
+import { type LoadSummary, loadWarehouse } from '../warehouse/load.js';
+import type { Warehouse } from '../warehouse/warehouse.js';
+import { currentRun } from './run-context.js';
+
+export type StageName = 'ingest' | 'gdpr' | 'build-marts' | 'load';
+
+export interface StageResult {
+  readonly stage: StageName;
+  readonly status: 'ok' | 'skipped' | 'failed';
+  readonly durationMs: number;
+  readonly detail?: string;
+}
+
+export interface PipelineOptions {
+  readonly config: Config;
+  /** Event sources for ingest; none: the stage is skipped. */
+  readonly sources: readonly string[];
+  /** A file of user ids to forget after ingest (skipped when absent or missing). */
+  readonly gdprFile?: string;
+  /** Opens the warehouse for load (and GDPR deletes there); undefined: no load. */
+  readonly openWarehouse?: () => Promise<Warehouse>;
+  readonly actor: string;
+  /** Accept failed quality checks (as build-marts --warn-only). */
+  readonly warnOnly?: boolean;
+  readonly onStage?: (stage: StageName) => void;
+}
+
+export interface PipelineSummary {
+  readonly runId: string;
+  readonly stages: readonly StageResult[];
+  readonly ingest?: IngestSummary;
+  readonly gdpr?: ForgetReceipt;
+  readonly build?: BuildSummary;
+  readonly load?: LoadSummary;
+  /** The error that stopped the run, when one did (the stages after it did not run). */
+  readonly error?: unknown;
+}
+
+/**
+ * The scheduled pipeline in one process and one run id: ingest → GDPR requests → build-marts →
+ * load. Every stage is idempotent, so a rerun after a failure redoes only what is missing; the
+ * first failing stage stops the run and its error (with its exit code) is returned.
+ */
+export async function runPipeline(lake: Lake, options: PipelineOptions): Promise<PipelineSummary> {
+  const { config } = options;
+  const stages: StageResult[] = [];
+  const out: { ingest?: IngestSummary; gdpr?: ForgetReceipt; build?: BuildSummary; load?: LoadSummary } = {};
+  let warehouse: Warehouse | undefined;
+  const stage = async (name: StageName, skip: string | undefined, fn: () => Promise<string | undefined>) => {
+    if (skip !== undefined) {
+      stages.push({ stage: name, status: 'skipped', durationMs: 0, detail: skip });
+      return;
+    }
+    options.onStage?.(name);
+    const started = Date.now();
+    try {
+      const detail = await fn();
+      stages.push({
+        stage: name,
+        status: 'ok',
+        durationMs: Date.now() - started,
+        ...(detail ? { detail } : {}),
+      });
+    } catch (error) {
+      stages.push({
+        stage: name,
+        status: 'failed',
+        durationMs: Date.now() - started,
+        detail: error instanceof Error ? error.message : String(error),
+      });
+      throw error;
+    }
+  };
+  try {
+    await stage('ingest', options.sources.length === 0 ? 'no sources given' : undefined, async () => {
+      const summary = await ingest(lake, {
+        sources: options.sources,
+        maxBadRatio: config.ingest.maxBadRatio,
+        maxFutureHours: config.ingest.maxFutureHours,
+        minEventDate: config.ingest.minEventDate,
+        fingerprint: config.ingest.fingerprint,
+        s3: s3Options(config),
+        runId: currentRun.id,
+      });
+      out.ingest = summary;
+      if (summary.badRatioExceeded) {
+        throw dataError(
+          'BAD_RATIO',
+          `${summary.quarantined} of ${summary.read} records were quarantined (more than ingest.maxBadRatio ${summary.maxBadRatio}); good records were landed`,
+        );
+      }
+      return `${summary.written} events landed, ${summary.quarantined} quarantined`;
+    });
+    const userIds = options.gdprFile ? await readIds(options.gdprFile) : undefined;
+    if (options.openWarehouse) warehouse = await options.openWarehouse();
+    await stage('gdpr', userIds?.length ? undefined : 'no deletion requests', async () => {
+      out.gdpr = await forgetUsers(lake, {
+        userIds: userIds!,
+        ...(config.privacy.pseudonymKey ? { pseudonymSecret: config.privacy.pseudonymKey } : {}),
+        ...(warehouse ? { warehouse } : {}),
+        actor: options.actor,
+      });
+      // consumed: the receipt stays in deletion_requests (keys only), the ids leave with the file
+      await rm(options.gdprFile!, { force: true });
+      return `${out.gdpr.requests.length} users forgotten, ${out.gdpr.rowsDeleted} rows deleted`;
+    });
+    await stage('build-marts', undefined, async () => {
+      const summary = await buildMarts(lake, {
+        config: config.marts,
+        pseudonymSecret: config.privacy.pseudonymKey,
+        runId: currentRun.id,
+      });
+      out.build = summary;
+      if (!summary.quality.passed && !options.warnOnly) {
+        throw dataError(
+          'QUALITY_FAILED',
+          `data quality checks failed: ratio ${summary.quality.qualityRatio} (minimum ${summary.quality.minQualityRatio}); the marts were written`,
+        );
+      }
+      return `${summary.mode}; quality ${summary.quality.qualityRatio}`;
+    });
+    await stage('load', warehouse ? undefined : 'no warehouse', async () => {
+      out.load = await loadWarehouse(lake, warehouse!, { runId: currentRun.id });
+      const rows = out.load.tables.reduce((sum, t) => sum + t.rowsInserted, 0);
+      return `${rows} rows loaded into ${out.load.tables.length} tables`;
+    });
+    return { runId: currentRun.id, stages, ...out };
+  } catch (error) {
+    if (!isShopstreamError(error)) throw error;
+    return { runId: currentRun.id, stages, ...out, error };
+  } finally {
+    await warehouse?.close();
+  }
+}
+
+/** User ids from a requests file, one per line, # comments; a missing file means no requests. */
+async function readIds(file: string): Promise<string[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw usageError('GDPR_FILE', `cannot read ${file}`, { cause: error });
+  }
+  return text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith('#'));
+}

@@ -1,0 +1,150 @@
+import type { Config } from '../config/config-schema.js';
+import type { Lake } from '../lake/lake.js';
+import { PIPELINE_RUNS } from './pipeline-runs.js';
+
+/** The scheduled commands whose success rate is the pipeline's availability. */
+export const SCHEDULED_COMMANDS = ['run', 'ingest', 'build-marts', 'load'] as const;
+const MICROBATCH_METRICS = 'metrics_microbatch';
+
+export interface Objective {
+  readonly name: 'availability' | 'latency_p95_ms' | 'throughput_per_s' | 'data_quality';
+  readonly target: number;
+  /** How actual must compare to target. */
+  readonly comparator: '>=' | '<';
+  /** null: no data in the range. */
+  readonly actual: number | null;
+  /** null: no data (not a breach). */
+  readonly met: boolean | null;
+  readonly detail: string;
+}
+
+export interface SloReport {
+  readonly from: string;
+  readonly to: string;
+  readonly objectives: readonly Objective[];
+  /** False when any objective with data is breached. */
+  readonly met: boolean;
+}
+
+/**
+ * Checks the seed's SLOs over a time range from the lake's own records: availability of the
+ * scheduled runs (pipeline_runs), micro-batch latency p95 (metrics_microbatch, else the runs'
+ * p95), throughput of ingesting runs large enough to measure, and the runs' mean data quality.
+ */
+export async function checkSlos(
+  lake: Lake,
+  slo: Config['slo'],
+  range: { readonly from: Date; readonly to: Date },
+): Promise<SloReport> {
+  const db = lake.db;
+  const params = { from: range.from.toISOString(), to: range.to.toISOString() };
+  const runsTable = lake.table(PIPELINE_RUNS);
+  const hasRuns = await runsTable.exists();
+  if (hasRuns) await runsTable.register('__slo_runs');
+  else await db.run('CREATE OR REPLACE TEMP VIEW __slo_runs AS SELECT * FROM (SELECT 1) WHERE false');
+
+  const within = `started_at >= CAST($from AS TIMESTAMPTZ) AND started_at < CAST($to AS TIMESTAMPTZ)`;
+  const scheduled = SCHEDULED_COMMANDS.map((c) => `'${c}'`).join(', ');
+  const [runs] = hasRuns
+    ? await db.all<{
+        total: string;
+        ok: string;
+        quality: number | null;
+        quality_runs: string;
+        rows: string;
+        ms: string;
+      }>(
+        `SELECT count(*) FILTER (WHERE command IN (${scheduled})) AS total,
+                count(*) FILTER (WHERE command IN (${scheduled}) AND exit_code = 0) AS ok,
+                avg(quality_ratio) AS quality, count(quality_ratio) AS quality_runs,
+                coalesce(sum(rows_in) FILTER (WHERE rows_in >= $min_rows AND exit_code = 0), 0) AS rows,
+                coalesce(sum(duration_ms) FILTER (WHERE rows_in >= $min_rows AND exit_code = 0), 0) AS ms
+         FROM __slo_runs WHERE ${within}`,
+        { ...params, min_rows: String(slo.throughputMinRows) },
+      )
+    : [undefined];
+
+  let latency: { p95: number | null; batches: number; source: string } = {
+    p95: null,
+    batches: 0,
+    source: '',
+  };
+  const microbatch = lake.table(MICROBATCH_METRICS);
+  if (await microbatch.exists()) {
+    await microbatch.register('__slo_batches');
+    const [row] = await db.all<{ p95: number | null; n: string }>(
+      `SELECT quantile_disc(batch_latency_ms, 0.95) AS p95, count(*) AS n FROM __slo_batches
+       WHERE batch_at >= CAST($from AS TIMESTAMPTZ) AND batch_at < CAST($to AS TIMESTAMPTZ) AND events > 0`,
+      params,
+    );
+    latency = { p95: row?.p95 ?? null, batches: Number(row?.n ?? 0), source: MICROBATCH_METRICS };
+  }
+  if (latency.p95 === null && hasRuns) {
+    const [row] = await db.all<{ p95: number | null; n: string }>(
+      `SELECT max(latency_p95_ms) AS p95, count(latency_p95_ms) AS n FROM __slo_runs WHERE ${within}`,
+      params,
+    );
+    latency = { p95: row?.p95 ?? null, batches: Number(row?.n ?? 0), source: PIPELINE_RUNS };
+  }
+
+  const total = Number(runs?.total ?? 0);
+  const ok = Number(runs?.ok ?? 0);
+  const rows = Number(runs?.rows ?? 0);
+  const ms = Number(runs?.ms ?? 0);
+  const availability = total > 0 ? ok / total : null;
+  const throughput = ms > 0 ? (rows / ms) * 1000 : null;
+  const quality = runs?.quality ?? null;
+  const objectives: Objective[] = [
+    objective(
+      'availability',
+      slo.availability,
+      '>=',
+      availability,
+      `${ok} of ${total} scheduled runs succeeded`,
+    ),
+    objective(
+      'latency_p95_ms',
+      slo.latencyP95Ms,
+      '<',
+      latency.p95 === null ? null : Number(latency.p95),
+      latency.p95 === null
+        ? 'no micro-batch latencies in range'
+        : `p95 over ${latency.batches} batches (${latency.source})`,
+    ),
+    objective(
+      'throughput_per_s',
+      slo.minThroughputPerSecond,
+      '>=',
+      throughput,
+      throughput === null
+        ? `no successful run read ${slo.throughputMinRows} events or more`
+        : `${rows} events in ${(ms / 1000).toFixed(1)} s of runs with >= ${slo.throughputMinRows} events`,
+    ),
+    objective(
+      'data_quality',
+      slo.minQualityRatio,
+      '>=',
+      quality === null ? null : Number(quality),
+      `mean quality ratio of ${Number(runs?.quality_runs ?? 0)} runs`,
+    ),
+  ];
+  await db.run('DROP VIEW IF EXISTS __slo_runs');
+  await db.run('DROP VIEW IF EXISTS __slo_batches');
+  return {
+    from: params.from,
+    to: params.to,
+    objectives,
+    met: objectives.every((o) => o.met !== false),
+  };
+}
+
+function objective(
+  name: Objective['name'],
+  target: number,
+  comparator: Objective['comparator'],
+  actual: number | null,
+  detail: string,
+): Objective {
+  const met = actual === null ? null : comparator === '>=' ? actual >= target : actual < target;
+  return { name, target, comparator, actual, met, detail };
+}
