@@ -1,0 +1,268 @@
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import type { Lake } from '../lake/lake.js';
+
+/** One chart or table section of the run report. */
+export interface ReportSection {
+  readonly id: string;
+  readonly title: string;
+  readonly rows: number;
+}
+
+export interface HtmlReport {
+  readonly html: string;
+  readonly sections: readonly ReportSection[];
+  readonly generatedAt: string;
+}
+
+type Row = Record<string, unknown>;
+
+interface ChartSpec {
+  readonly id: string;
+  readonly title: string;
+  readonly description: string;
+  /** Tables the query reads; a missing one leaves the section empty ("no data yet"). */
+  readonly tables: readonly string[];
+  readonly sql: string;
+  /** The Vega-Lite view (mark, encoding or layer); data, size and schema are added. */
+  readonly chart: () => Record<string, unknown>;
+}
+
+const WIDTH = 560;
+
+const CHARTS: readonly ChartSpec[] = [
+  {
+    id: 'events-per-minute',
+    title: 'Events and unique users per minute',
+    description: 'From metrics_minute (event time, UTC).',
+    tables: ['metrics_minute'],
+    sql: `SELECT strftime(minute, '%Y-%m-%dT%H:%M:00Z') AS minute, 'events' AS series, CAST(events AS DOUBLE) AS value FROM metrics_minute
+          UNION ALL
+          SELECT strftime(minute, '%Y-%m-%dT%H:%M:00Z'), 'unique users', CAST(unique_users AS DOUBLE) FROM metrics_minute
+          ORDER BY 1`,
+    chart: () => ({
+      mark: { type: 'line', point: true },
+      encoding: {
+        x: { field: 'minute', type: 'temporal', title: 'minute (UTC)' },
+        y: { field: 'value', type: 'quantitative', title: 'count' },
+        color: { field: 'series', type: 'nominal', title: null },
+      },
+    }),
+  },
+  {
+    id: 'funnel',
+    title: 'Conversion funnel (sessions, all days, bots excluded)',
+    description: 'From conversion_daily, every device.',
+    tables: ['conversion_daily'],
+    sql: `SELECT step, ord, CAST(sessions AS DOUBLE) AS sessions FROM (
+            SELECT sum(viewed_sessions) AS v, sum(product_viewed_sessions) AS p, sum(carted_sessions) AS c,
+                   sum(checked_out_sessions) AS k, sum(purchased_sessions) AS b
+            FROM conversion_daily WHERE device = 'all'
+          ) UNPIVOT (sessions FOR code IN (v, p, c, k, b))
+          JOIN (VALUES ('v', 1, '1 viewed'), ('p', 2, '2 product view'), ('c', 3, '3 cart'), ('k', 4, '4 checkout'),
+                       ('b', 5, '5 purchase')) AS s(code, ord, step) USING (code)
+          ORDER BY ord`,
+    chart: () => ({
+      mark: 'bar',
+      encoding: {
+        y: { field: 'step', type: 'nominal', sort: null, title: null },
+        x: { field: 'sessions', type: 'quantitative', title: 'sessions reaching the step' },
+      },
+    }),
+  },
+  {
+    id: 'session-length',
+    title: 'Session length distribution',
+    description: 'From sessions: duration in minutes (30-minute inactivity timeout).',
+    tables: ['sessions'],
+    sql: `SELECT CAST(duration_s / 60.0 AS DOUBLE) AS minutes FROM sessions`,
+    chart: () => ({
+      mark: 'bar',
+      encoding: {
+        x: {
+          field: 'minutes',
+          type: 'quantitative',
+          bin: { maxbins: 20 },
+          title: 'session length (minutes)',
+        },
+        y: { aggregate: 'count', type: 'quantitative', title: 'sessions' },
+      },
+    }),
+  },
+  {
+    id: 'fraud-flags',
+    title: 'Fraud flags over time, by rule',
+    description: 'From fraud_flags, per hour of flagged_at.',
+    tables: ['fraud_flags'],
+    sql: `SELECT strftime(date_trunc('hour', flagged_at), '%Y-%m-%dT%H:00:00Z') AS hour, rule, CAST(count(*) AS DOUBLE) AS flags
+          FROM fraud_flags GROUP BY ALL ORDER BY ALL`,
+    chart: () => ({
+      mark: 'bar',
+      encoding: {
+        x: { field: 'hour', type: 'temporal', timeUnit: 'utcyearmonthdatehours', title: 'hour (UTC)' },
+        y: { field: 'flags', type: 'quantitative', stack: 'zero', title: 'flags' },
+        color: { field: 'rule', type: 'nominal' },
+      },
+    }),
+  },
+  {
+    id: 'top-clv',
+    title: 'Top customers by predicted annual value',
+    description: 'From customer_ltv (pseudonymized user keys; corrected CLV formula).',
+    tables: ['customer_ltv'],
+    sql: `SELECT left(user_key, 12) AS customer, CAST(predicted_annual_value AS DOUBLE) AS predicted_annual_value,
+                 CAST(orders AS DOUBLE) AS orders
+          FROM customer_ltv ORDER BY predicted_annual_value DESC, user_key LIMIT 10`,
+    chart: () => ({
+      mark: 'bar',
+      encoding: {
+        y: { field: 'customer', type: 'nominal', sort: '-x', title: 'customer (user key)' },
+        x: { field: 'predicted_annual_value', type: 'quantitative', title: 'predicted annual value' },
+      },
+    }),
+  },
+  {
+    id: 'data-quality',
+    title: 'Data quality per run',
+    description: 'From pipeline_runs: the lowest quality ratio of each run (SLO: > 99%).',
+    tables: ['pipeline_runs'],
+    sql: `SELECT strftime(started_at, '%Y-%m-%dT%H:%M:%SZ') AS started_at, command, quality_ratio
+          FROM pipeline_runs WHERE quality_ratio IS NOT NULL ORDER BY started_at`,
+    chart: () => ({
+      layer: [
+        {
+          mark: { type: 'line', point: true },
+          encoding: {
+            x: { field: 'started_at', type: 'temporal', title: 'run start' },
+            y: {
+              field: 'quality_ratio',
+              type: 'quantitative',
+              title: 'quality ratio',
+              scale: { zero: false },
+            },
+            color: { field: 'command', type: 'nominal' },
+          },
+        },
+        { mark: { type: 'rule', strokeDash: [4, 4] }, encoding: { y: { datum: 0.99 } } },
+      ],
+    }),
+  },
+  {
+    id: 'run-history',
+    title: 'Run history',
+    description: 'From pipeline_runs: duration of each command run, failures in red.',
+    tables: ['pipeline_runs'],
+    sql: `SELECT strftime(started_at, '%Y-%m-%dT%H:%M:%SZ') AS started_at, command, CAST(duration_ms AS DOUBLE) / 1000 AS seconds, outcome
+          FROM pipeline_runs ORDER BY started_at`,
+    chart: () => ({
+      mark: { type: 'point', filled: true, size: 80 },
+      encoding: {
+        x: { field: 'started_at', type: 'temporal', title: 'run start' },
+        y: { field: 'seconds', type: 'quantitative', title: 'duration (s)' },
+        shape: { field: 'command', type: 'nominal' },
+        color: {
+          field: 'outcome',
+          type: 'nominal',
+          scale: { domain: ['ok', 'error'], range: ['#2a7f62', '#c0392b'] },
+        },
+      },
+    }),
+  },
+];
+
+/**
+ * The run report: one self-contained HTML page (inline SVG charts rendered here with Vega-Lite,
+ * inline CSS, no scripts or network) of the lake's marts and run records.
+ */
+export async function buildHtmlReport(lake: Lake, now = new Date()): Promise<HtmlReport> {
+  const existing = new Set(await lake.tableNames());
+  for (const name of existing) await lake.table(name).register(name);
+  const sections: ReportSection[] = [];
+  const parts: string[] = [];
+  for (const spec of CHARTS) {
+    const rows = spec.tables.every((t) => existing.has(t)) ? await lake.db.all<Row>(spec.sql) : [];
+    const data = rows.map(plain);
+    sections.push({ id: spec.id, title: spec.title, rows: data.length });
+    const body = data.length === 0 ? '<p class="empty">No data yet.</p>' : await renderSvg(spec, data);
+    parts.push(
+      `<section id="${spec.id}"><h2>${escapeHtml(spec.title)}</h2><p class="note">${escapeHtml(spec.description)}</p>${body}</section>`,
+    );
+  }
+  const runs = existing.has('pipeline_runs')
+    ? (
+        await lake.db.all<Row>(
+          `SELECT strftime(started_at, '%Y-%m-%d %H:%M:%S') AS started, command, outcome, exit_code,
+                  rows_in, rows_out, round(quality_ratio, 4) AS quality, duration_ms, run_id
+           FROM pipeline_runs ORDER BY started_at DESC LIMIT 20`,
+        )
+      ).map(plain)
+    : [];
+  for (const name of existing) await lake.db.run(`DROP VIEW IF EXISTS "${name}"`);
+  const html = page(now, parts.join('\n'), runs);
+  return { html, sections, generatedAt: now.toISOString() };
+}
+
+async function renderSvg(spec: ChartSpec, rows: Row[]): Promise<string> {
+  const vl = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    width: WIDTH,
+    height: 220,
+    data: { values: rows },
+    ...spec.chart(),
+  } as TopLevelSpec;
+  const view = new vega.View(vega.parse(compile(vl).spec), { renderer: 'none' });
+  const svg = await view.toSVG();
+  view.finalize();
+  return `<figure class="chart" data-chart="${spec.id}">${svg}</figure>`;
+}
+
+/** JSON-safe values (DuckDB BIGINTs arrive as bigint or text). */
+function plain(row: Row): Row {
+  return Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === 'bigint' ? Number(v) : v]));
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function table(rows: Row[]): string {
+  if (rows.length === 0) return '<p class="empty">No runs recorded yet.</p>';
+  const columns = Object.keys(rows[0]!);
+  const head = columns.map((c) => `<th>${escapeHtml(c)}</th>`).join('');
+  const body = rows
+    .map(
+      (r) =>
+        `<tr class="${r.outcome === 'error' ? 'error' : ''}">${columns.map((c) => `<td>${escapeHtml(String(r[c] ?? ''))}</td>`).join('')}</tr>`,
+    )
+    .join('\n');
+  return `<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
+}
+
+function page(now: Date, sections: string, runs: Row[]): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>shopstream run report</title>
+<style>
+  body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 860px; color: #1d2430; background: #fff; }
+  h1 { font-size: 1.6rem; margin-bottom: 0.2rem; }
+  h2 { font-size: 1.15rem; margin: 2rem 0 0.2rem; border-bottom: 1px solid #dde3ea; padding-bottom: 0.2rem; }
+  .note, .meta { color: #5b6673; font-size: 0.85rem; margin: 0.2rem 0 0.6rem; }
+  .empty { color: #8a94a0; font-style: italic; }
+  figure.chart { margin: 0; overflow-x: auto; }
+  table { border-collapse: collapse; font-size: 0.8rem; width: 100%; }
+  th, td { text-align: left; padding: 0.25rem 0.4rem; border-bottom: 1px solid #eef1f4; white-space: nowrap; }
+  tr.error td { color: #c0392b; }
+</style>
+</head>
+<body>
+<h1>shopstream run report</h1>
+<p class="meta">Generated ${escapeHtml(now.toISOString())}. Self-contained: no scripts, no network.</p>
+${sections}
+<section id="runs"><h2>Latest runs</h2>${table(runs)}</section>
+</body>
+</html>
+`;
+}
