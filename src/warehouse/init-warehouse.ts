@@ -11,12 +11,18 @@ export interface InitResult {
 }
 
 /**
- * Prepares a warehouse: loads the marts (creating their tables from the lake's schemas, so the DDL
+ * Prepares a warehouse: loads the marts (and raw_events with `includeRaw`), creating their tables from the lake's schemas, so the DDL
  * never drifts from the models), then applies `sql/warehouse/*.sql` (analyst views, both
  * warehouses) and, on Snowflake, `sql/snowflake/*.sql` (clustering keys).
  */
-export async function initWarehouse(lake: Lake, warehouse: Warehouse, runId: string): Promise<InitResult> {
-  const load = await loadWarehouse(lake, warehouse, { includeRaw: true, runId });
+export async function initWarehouse(
+  lake: Lake,
+  warehouse: Warehouse,
+  runId: string,
+  options: { readonly includeRaw?: boolean } = {},
+): Promise<InitResult> {
+  // raw_events only on request: an analysts' schema should hold the pseudonymized marts alone
+  const load = await loadWarehouse(lake, warehouse, { includeRaw: options.includeRaw ?? false, runId });
   const folders = ['warehouse', ...(warehouse.kind === 'snowflake' ? ['snowflake'] : [])];
   const available = new Set(load.tables.map((t) => t.table));
   const applied: string[] = [];
