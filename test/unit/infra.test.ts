@@ -395,8 +395,7 @@ describe('infra/airflow: the DAG', () => {
     it('fails at once on 64/65/70/78 and leaves every other failure to Airflow retries', () => {
       for (const code of NON_RETRYABLE)
         expect(report.outcomes[String(code)], `exit ${code}`).toBe('fail-no-retry');
-      for (const code of RETRYABLE)
-        expect(report.outcomes[String(code)], `exit ${code}`).toBe('retry');
+      for (const code of RETRYABLE) expect(report.outcomes[String(code)], `exit ${code}`).toBe('retry');
       expect(report.outcomes['0']).toBe('ok');
       expect(report.env_reaches_command).toBe('ok');
     });
