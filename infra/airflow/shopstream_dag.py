@@ -216,7 +216,8 @@ with DAG(
     # The inbox is claimed with an atomic rename (requests arriving during the run wait for the
     # next one) and appended to <inbox>.processing, which survives failures and retries; forgetting
     # is idempotent, so a retry reprocesses the whole claimed list safely. When it succeeds the
-    # list is archived. A missing --file would be exit 64, hence the short circuit above.
+    # list is deleted: the ids must not outlive the erasure (deletion_requests keeps the receipts,
+    # by pseudonymized key). A missing --file would be exit 64, hence the short circuit above.
     gdpr_forget = ShopstreamBashOperator(
         task_id="gdpr_forget",
         bash_command="""
@@ -230,7 +231,7 @@ if [ -s "$inbox" ]; then
   rm -f "$claim"
 fi
 shopstream gdpr forget --file "$work" --json
-mv "$work" "${inbox}.done.{{ ts_nodash }}"
+rm -f "$work"
 """ % GDPR_INBOX,
         retries=2,
     )

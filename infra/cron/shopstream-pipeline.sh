@@ -133,7 +133,8 @@ case "$mode" in
       exit 0
     fi
     run_step gdpr-forget shopstream gdpr forget --file "$work" --json || exit "$?"
-    mv "$work" "$gdpr_inbox.done.$(date -u +%Y%m%dT%H%M%SZ)"
+    # the ids must not outlive the erasure: deletion_requests keeps the receipts (by user key)
+    rm -f "$work"
     ;;
   maintenance)
     run_step optimize shopstream table optimize raw_events --json || exit "$?"

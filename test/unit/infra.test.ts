@@ -425,13 +425,13 @@ describe('infra/airflow: the DAG', () => {
       expect(sfRaw.env.SHOPSTREAM_PSEUDONYM_KEY).toBe('a-secret-of-at-least-16-chars');
     });
 
-    it('gdpr_forget claims the inbox, forgets, and archives it', (ctx) => {
+    it('gdpr_forget claims the inbox, forgets, and deletes the list', (ctx) => {
       if (!report.gdpr_run) ctx.skip();
       const g = report.gdpr_run!;
       expect(g.bash_n).toBe(0);
       expect(g.outcome).toBe('ok');
       expect(g.calls).toEqual([`|airflow|gdpr forget --file ${g.inbox}.processing --json`]);
-      expect(g.left).toEqual(['requests.txt.done.20260101T030000']);
+      expect(g.left).toEqual([]);
     });
   });
 });
@@ -776,10 +776,8 @@ describe('infra/cron', () => {
       const r = p.go();
       expect(r.status, r.log).toBe(0);
       expect(r.calls).toEqual([`|cron|gdpr forget --file ${p.env.PIPELINE_GDPR_INBOX}.processing --json`]);
-      const left = readdirSync(p.dir).filter((f) => f.startsWith('requests.txt'));
-      expect(left).toHaveLength(1);
-      expect(left[0]).toMatch(/^requests\.txt\.done\.\d{8}T\d{6}Z$/);
-      expect(read(path.join(p.dir, left[0]!))).toBe('usr_1\nusr_2\n');
+      // the ids do not outlive the erasure
+      expect(readdirSync(p.dir).filter((f) => f.startsWith('requests.txt'))).toEqual([]);
     });
 
     it('gdpr: a failed run keeps the claimed list for the next run', () => {
