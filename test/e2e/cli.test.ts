@@ -63,7 +63,12 @@ describe('shopstream CLI (built, as a user runs it)', () => {
     expect(JSON.parse(asOf.stdout).rows).toEqual([{ n: 0 }]);
 
     const list = JSON.parse(cli(['table', 'list', '--json', '--lake', lake]).stdout);
-    expect(list.map((t: { name: string }) => t.name)).toEqual(['audit_log', 'quarantine', 'raw_events']);
+    expect(list.map((t: { name: string }) => t.name)).toEqual([
+      'audit_log',
+      'pipeline_runs',
+      'quarantine',
+      'raw_events',
+    ]);
     const history = JSON.parse(cli(['table', 'history', 'raw_events', '--json', '--lake', lake]).stdout);
     expect(history.map((h: { version: number }) => h.version)).toEqual([1, 0]);
     const show = JSON.parse(cli(['table', 'show', 'raw_events', '--json', '--lake', lake]).stdout);

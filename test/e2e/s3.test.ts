@@ -86,6 +86,7 @@ describe('the whole pipeline on an s3:// lake', () => {
       'fraud_flags',
       'fraud_user_minute',
       'metrics_minute',
+      'pipeline_runs',
       'quarantine',
       'raw_events',
       'sessions',
