@@ -29,6 +29,10 @@ export default class Run extends ShopstreamCommand {
       description: 'The DuckDB warehouse file (env SHOPSTREAM_WAREHOUSE; default ./warehouse.duckdb).',
     }),
     'no-load': Flags.boolean({ description: 'Stop after build-marts.' }),
+    'redis-url': Flags.string({
+      description: "Also delete forgotten users' fraud flag keys in this Redis (env SHOPSTREAM_REDIS_URL).",
+      env: 'SHOPSTREAM_REDIS_URL',
+    }),
     'warn-only': Flags.boolean({ description: 'Do not fail on data quality checks.' }),
   };
 
@@ -45,6 +49,7 @@ export default class Run extends ShopstreamCommand {
         ...(flags['no-load']
           ? {}
           : { openWarehouse: () => openWarehouse(lake, config, 'run', currentRun.id) }),
+        ...(flags['redis-url'] ? { redisUrl: flags['redis-url'] } : {}),
         actor: currentActor(),
         warnOnly: flags['warn-only'],
       });

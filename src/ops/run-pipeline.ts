@@ -27,6 +27,8 @@ export interface PipelineOptions {
   readonly gdprFile?: string;
   /** Opens the warehouse for load (and GDPR deletes there); undefined: no load. */
   readonly openWarehouse?: () => Promise<Warehouse>;
+  /** Redis holding the micro-batch fraud flags: forgotten users' keys are deleted there too. */
+  readonly redisUrl?: string;
   readonly actor: string;
   /** Accept failed quality checks (as build-marts --warn-only). */
   readonly warnOnly?: boolean;
@@ -106,6 +108,7 @@ export async function runPipeline(lake: Lake, options: PipelineOptions): Promise
         userIds: userIds!,
         ...(config.privacy.pseudonymKey ? { pseudonymSecret: config.privacy.pseudonymKey } : {}),
         ...(warehouse ? { warehouse } : {}),
+        ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
         actor: options.actor,
       });
       // consumed: the receipt stays in deletion_requests (keys only), the ids leave with the file
