@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { TableVersion } from '../lake/activity.js';
+import { appendRows } from '../lake/append-rows.js';
+import type { TableDefinition } from '../lake/delta-table.js';
 import type { Lake } from '../lake/lake.js';
 import type { ColumnDef } from '../lake/schema.js';
 
@@ -33,6 +35,13 @@ const AUDIT_COLUMNS: readonly ColumnDef[] = [
   { name: 'error_message', type: 'string', comment: 'The error message on failure.' },
   { name: 'dt', type: 'date', nullable: false, comment: 'UTC date of started_at (partition).' },
 ];
+
+const AUDIT_TABLE: TableDefinition = {
+  columns: AUDIT_COLUMNS,
+  partitionColumns: ['dt'],
+  description: 'Who changed what: one row per data-changing shopstream command.',
+  configuration: { 'delta.appendOnly': 'true' },
+};
 
 export interface AuditEntry {
   readonly command: string;
@@ -87,27 +96,13 @@ function redactUrlCredentials(value: string): string {
 
 /** Appends one row to the lake's append-only `audit_log`; returns its version. */
 export async function appendAudit(lake: Lake, entry: AuditEntry): Promise<number> {
-  const table = lake.table(AUDIT_LOG);
-  await table.ensure({
-    columns: AUDIT_COLUMNS,
-    partitionColumns: ['dt'],
-    description: 'Who changed what: one row per data-changing shopstream command.',
-    configuration: { 'delta.appendOnly': 'true' },
-  });
-  const db = lake.db;
-  await db.run(
-    `CREATE OR REPLACE TEMP TABLE __audit_row AS
-     SELECT $audit_id AS audit_id, CAST($started AS TIMESTAMPTZ) AS started_at,
-            CAST($finished AS TIMESTAMPTZ) AS finished_at, CAST($duration AS BIGINT) AS duration_ms,
-            $actor AS actor, $host AS host, $command AS command, $arguments AS arguments,
-            $reads AS reads, $writes AS writes, $outcome AS outcome, CAST($exit_code AS INTEGER) AS exit_code,
-            $error_code AS error_code, $error_message AS error_message,
-            CAST(CAST($started AS TIMESTAMPTZ) AS DATE) AS dt`,
+  const started = entry.startedAt.toISOString();
+  return appendRows(lake, AUDIT_LOG, AUDIT_TABLE, [
     {
       audit_id: randomUUID(),
-      started: entry.startedAt.toISOString(),
-      finished: entry.finishedAt.toISOString(),
-      duration: String(entry.finishedAt.getTime() - entry.startedAt.getTime()),
+      started_at: started,
+      finished_at: entry.finishedAt.toISOString(),
+      duration_ms: entry.finishedAt.getTime() - entry.startedAt.getTime(),
       actor: entry.actor,
       host: os.hostname(),
       command: entry.command,
@@ -115,12 +110,10 @@ export async function appendAudit(lake: Lake, entry: AuditEntry): Promise<number
       reads: JSON.stringify(entry.reads),
       writes: JSON.stringify(entry.writes),
       outcome: entry.exitCode === 0 ? 'ok' : 'error',
-      exit_code: String(entry.exitCode),
+      exit_code: entry.exitCode,
       error_code: entry.errorCode ?? null,
       error_message: entry.errorMessage ?? null,
+      dt: started.slice(0, 10),
     },
-  );
-  const result = await table.write({ relation: '__audit_row', mode: 'append', operation: 'WRITE' });
-  await db.run('DROP TABLE __audit_row');
-  return result.version;
+  ]);
 }

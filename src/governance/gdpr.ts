@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { quoteLiteral } from '../engine/duckdb.js';
 import { isShopstreamError, usageError } from '../errors.js';
 import type { Action, AddFile } from '../lake/actions.js';
+import { appendRows } from '../lake/append-rows.js';
 import { writeDataFiles } from '../lake/data-writer.js';
 import type { DeltaTable } from '../lake/delta-table.js';
 import type { Lake } from '../lake/lake.js';
@@ -172,38 +173,25 @@ async function recordRequests(
   actor: string,
   receipt: ForgetReceipt | null,
 ): Promise<void> {
-  const table = lake.table(DELETION_REQUESTS);
-  await table.ensure({
-    columns: REQUEST_COLUMNS,
-    partitionColumns: [],
-    description: 'GDPR deletion requests and their receipts (user keys only, never ids).',
-  });
-  const db = lake.db;
-  await db.run(
-    `CREATE OR REPLACE TEMP TABLE __gdpr_request_rows (request_id VARCHAR, user_key VARCHAR, status VARCHAR,
-       requested_at TIMESTAMPTZ, updated_at TIMESTAMPTZ, actor VARCHAR, receipt VARCHAR)`,
+  await appendRows(
+    lake,
+    DELETION_REQUESTS,
+    {
+      columns: REQUEST_COLUMNS,
+      partitionColumns: [],
+      description: 'GDPR deletion requests and their receipts (user keys only, never ids).',
+    },
+    requests.map((request) => ({
+      request_id: request.requestId,
+      user_key: request.userKey,
+      status,
+      requested_at: requestedAt.toISOString(),
+      updated_at: updatedAt.toISOString(),
+      actor,
+      receipt: receipt ? JSON.stringify(receipt) : null,
+    })),
+    { gdpr: status },
   );
-  for (const request of requests) {
-    await db.run(
-      'INSERT INTO __gdpr_request_rows VALUES ($id, $key, $status, CAST($requested AS TIMESTAMPTZ), CAST($updated AS TIMESTAMPTZ), $actor, $receipt)',
-      {
-        id: request.requestId,
-        key: request.userKey,
-        status,
-        requested: requestedAt.toISOString(),
-        updated: updatedAt.toISOString(),
-        actor,
-        receipt: receipt ? JSON.stringify(receipt) : null,
-      },
-    );
-  }
-  await table.write({
-    relation: '__gdpr_request_rows',
-    mode: 'append',
-    operation: 'WRITE',
-    parameters: { gdpr: status },
-  });
-  await db.run('DROP TABLE __gdpr_request_rows');
 }
 
 /** The users as a temp table: id, key, and a pattern finding the id as a whole word in raw text. */

@@ -1,3 +1,4 @@
+import { appendRows } from '../lake/append-rows.js';
 import type { Lake } from '../lake/lake.js';
 import type { ColumnDef } from '../lake/schema.js';
 
@@ -52,42 +53,34 @@ export const throughputPerSecond = (run: RunRecord): number | null => {
 
 /** Appends the run to the lake's `pipeline_runs` table. */
 export async function appendPipelineRun(lake: Lake, run: RunRecord): Promise<number> {
-  const table = lake.table(PIPELINE_RUNS);
-  await table.ensure({
-    columns: RUN_COLUMNS,
-    partitionColumns: ['dt'],
-    description: 'One row per shopstream command run: volumes, quality, latency, outcome (for SLOs).',
-  });
-  const db = lake.db;
-  await db.run(
-    `CREATE OR REPLACE TEMP TABLE __pipeline_run AS
-     SELECT $run_id AS run_id, $command AS command, CAST($started AS TIMESTAMPTZ) AS started_at,
-            CAST($finished AS TIMESTAMPTZ) AS finished_at, CAST($duration AS BIGINT) AS duration_ms,
-            CAST($rows_in AS BIGINT) AS rows_in, CAST($rows_out AS BIGINT) AS rows_out,
-            CAST($quarantined AS BIGINT) AS quarantined, CAST($quality AS DOUBLE) AS quality_ratio,
-            CAST($p50 AS DOUBLE) AS latency_p50_ms, CAST($p95 AS DOUBLE) AS latency_p95_ms,
-            CAST($throughput AS DOUBLE) AS throughput_per_s,
-            CASE WHEN $exit_code = '0' THEN 'ok' ELSE 'error' END AS outcome,
-            CAST($exit_code AS INTEGER) AS exit_code, $error_code AS error_code,
-            CAST(CAST($started AS TIMESTAMPTZ) AS DATE) AS dt`,
+  const started = run.startedAt.toISOString();
+  return appendRows(
+    lake,
+    PIPELINE_RUNS,
     {
-      run_id: run.runId,
-      command: run.command,
-      started: run.startedAt.toISOString(),
-      finished: run.finishedAt.toISOString(),
-      duration: String(durationMs(run)),
-      rows_in: String(run.rowsIn),
-      rows_out: String(run.rowsOut),
-      quarantined: String(run.quarantined),
-      quality: run.qualityRatio === null ? null : String(run.qualityRatio),
-      p50: run.latencyP50Ms === null ? null : String(run.latencyP50Ms),
-      p95: run.latencyP95Ms === null ? null : String(run.latencyP95Ms),
-      throughput: throughputPerSecond(run) === null ? null : String(throughputPerSecond(run)),
-      exit_code: String(run.exitCode),
-      error_code: run.errorCode,
+      columns: RUN_COLUMNS,
+      partitionColumns: ['dt'],
+      description: 'One row per shopstream command run: volumes, quality, latency, outcome (for SLOs).',
     },
+    [
+      {
+        run_id: run.runId,
+        command: run.command,
+        started_at: started,
+        finished_at: run.finishedAt.toISOString(),
+        duration_ms: durationMs(run),
+        rows_in: run.rowsIn,
+        rows_out: run.rowsOut,
+        quarantined: run.quarantined,
+        quality_ratio: run.qualityRatio,
+        latency_p50_ms: run.latencyP50Ms,
+        latency_p95_ms: run.latencyP95Ms,
+        throughput_per_s: throughputPerSecond(run),
+        outcome: run.exitCode === 0 ? 'ok' : 'error',
+        exit_code: run.exitCode,
+        error_code: run.errorCode,
+        dt: started.slice(0, 10),
+      },
+    ],
   );
-  const result = await table.write({ relation: '__pipeline_run', mode: 'append', operation: 'WRITE' });
-  await db.run('DROP TABLE __pipeline_run');
-  return result.version;
 }

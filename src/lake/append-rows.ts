@@ -1,0 +1,47 @@
+import { quoteIdent } from '../engine/duckdb.js';
+import type { TableDefinition } from './delta-table.js';
+import type { Lake } from './lake.js';
+import { duckDbType } from './schema.js';
+
+/** A value for one column: text (cast to the column's type by DuckDB), a number, or null. */
+export type CellValue = string | number | null;
+
+/**
+ * Appends a few rows (records such as audit entries, run rows, deletion requests) to a table,
+ * creating it from `definition` first if needed. Values are bound parameters cast to the column
+ * types; one blind-append commit. Returns its version.
+ */
+export async function appendRows(
+  lake: Lake,
+  name: string,
+  definition: TableDefinition,
+  rows: readonly Readonly<Record<string, CellValue>>[],
+  parameters: Record<string, unknown> = {},
+): Promise<number> {
+  const table = lake.table(name);
+  await table.ensure(definition);
+  const db = lake.db;
+  const temp = quoteIdent(`__append_${name}`);
+  const columns = definition.columns;
+  await db.run(
+    `CREATE OR REPLACE TEMP TABLE ${temp} (${columns.map((c) => `${quoteIdent(c.name)} ${duckDbType(c.type)}`).join(', ')})`,
+  );
+  try {
+    const values = columns.map((c, i) => `CAST($${i + 1} AS ${duckDbType(c.type)})`).join(', ');
+    for (const row of rows) {
+      await db.run(
+        `INSERT INTO ${temp} VALUES (${values})`,
+        columns.map((c) => row[c.name] ?? null),
+      );
+    }
+    const result = await table.write({
+      relation: `__append_${name}`,
+      mode: 'append',
+      operation: 'WRITE',
+      parameters,
+    });
+    return result.version;
+  } finally {
+    await db.run(`DROP TABLE IF EXISTS ${temp}`);
+  }
+}
