@@ -243,10 +243,15 @@ rm -f "$work"
         trigger_rule="none_failed",  # runs whether gdpr_forget ran or was skipped
     )
 
-    # Compaction commits with dataChange=false: marts and loads see no new data.
+    # Compaction commits with dataChange=false: marts and loads see no new data. The record
+    # tables (audit_log, pipeline_runs) get one small file per command, so they are compacted too.
     optimize_raw_events = ShopstreamBashOperator(
         task_id="optimize_raw_events",
-        bash_command="shopstream table optimize raw_events --json",
+        bash_command=(
+            "shopstream table optimize raw_events --json"
+            " && shopstream table optimize audit_log --json"
+            " && shopstream table optimize pipeline_runs --json"
+        ),
     )
 
     # Deletes unreferenced files older than the table's retention (168h): time travel keeps a week.

@@ -3,7 +3,7 @@
 #
 #   shopstream-pipeline.sh pipeline      ingest -> build-marts -> load (marts) -> load (raw_events)
 #   shopstream-pipeline.sh gdpr          forget the users listed in the erasure inbox, if any
-#   shopstream-pipeline.sh maintenance   compact and vacuum raw_events
+#   shopstream-pipeline.sh maintenance   compact raw_events, audit_log, pipeline_runs; vacuum raw_events
 #
 # Every mode takes the same lock (flock), so runs never overlap: the hourly pipeline gives up at
 # once when another run holds it (the next hour catches up: ingest is exactly once per file and
@@ -138,6 +138,9 @@ case "$mode" in
     ;;
   maintenance)
     run_step optimize shopstream table optimize raw_events --json || exit "$?"
+    # the record tables get one small file per command: compact them too
+    run_step optimize-audit shopstream table optimize audit_log --json || exit "$?"
+    run_step optimize-runs shopstream table optimize pipeline_runs --json || exit "$?"
     run_step vacuum shopstream table vacuum raw_events --json || exit "$?"
     ;;
 esac
