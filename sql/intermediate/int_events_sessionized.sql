@@ -7,7 +7,7 @@
 -- window here shares one ordering (user, event time, event id), so DuckDB sorts once.
 WITH scoped AS (
     SELECT
-        e.user_id, e.user_key, e.event_time, e.event_id, e.event_type, e.ip, e.page_url, e.device, e.browser, e.is_bot,
+        e.user_id, e.event_time, e.event_id, e.event_type, e.ip, e.page_url, e.device, e.browser, e.is_bot,
         e.quantity, e.cart_value, e.event_value
     FROM stg_events AS e
     SEMI JOIN scope_session_ranges AS r

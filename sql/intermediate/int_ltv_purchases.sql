@@ -2,11 +2,13 @@
 -- materialized: temp
 -- depends_on: all_raw_events, scope_ltv_users
 -- grain: one row per purchase event, over the whole history, of the customers this build recomputes.
+-- The user key comes from scope_ltv_users (hashed once per customer).
 SELECT
-    pseudonym(user_id) AS user_key,
-    order_id,
-    event_id,
-    event_time,
-    CAST(event_value(event_type, amount, cart_value, price, quantity) AS DECIMAL(18, 2)) AS event_value
-FROM all_raw_events
-WHERE event_type = 'purchase' AND user_id IN (SELECT user_id FROM scope_ltv_users)
+    k.user_key,
+    e.order_id,
+    e.event_id,
+    e.event_time,
+    CAST(event_value(e.event_type, e.amount, e.cart_value, e.price, e.quantity) AS DECIMAL(18, 2)) AS event_value
+FROM all_raw_events AS e
+JOIN scope_ltv_users AS k USING (user_id)
+WHERE e.event_type = 'purchase'

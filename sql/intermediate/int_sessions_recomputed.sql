@@ -1,6 +1,6 @@
 -- model: int_sessions_recomputed
 -- materialized: temp
--- depends_on: int_events_sessionized, fraud_user_minute
+-- depends_on: int_events_sessionized, fraud_user_minute, scope_session_ranges
 -- grain: one row per session recomputed by this build (the users and time ranges in scope).
 -- Pseudonymized: sessions carry user_key, never user_id; session_id derives from user_key too.
 -- parameters: $multi_ip_threshold, $max_cart_value, $max_quantity
@@ -15,10 +15,7 @@ busy_minutes AS (
 
 recomputed AS (
     SELECT
-        -- stable: the same events give the same id on every rebuild
-        'ses_' || left(md5(any_value(e.user_key) || '|' || CAST(epoch_us(e.session_start) AS VARCHAR)), 24) AS session_id,
         e.user_id,
-        any_value(e.user_key) AS user_key,
         e.session_start AS start_time,
         max(e.event_time) AS end_time,
         CAST(epoch(max(e.event_time)) - epoch(e.session_start) AS BIGINT) AS duration_s,
@@ -45,6 +42,17 @@ recomputed AS (
     GROUP BY e.user_id, e.session_start
 ),
 
+keyed AS (
+    -- the pseudonymized key, hashed once per user in scope (scope_session_ranges), not per event
+    SELECT
+        -- stable: the same events give the same id on every rebuild
+        'ses_' || left(md5(r.user_key || '|' || CAST(epoch_us(s.start_time) AS VARCHAR)), 24) AS session_id,
+        r.user_key,
+        s.*
+    FROM recomputed AS s
+    JOIN scope_session_ranges AS r USING (user_id)
+),
+
 flagged AS (
     SELECT
         * EXCLUDE (max_quantity),
@@ -52,13 +60,13 @@ flagged AS (
             CASE WHEN is_bot THEN 'bot_user_agent' END,
             CASE WHEN EXISTS (
                 SELECT 1 FROM busy_minutes AS b
-                WHERE b.user_id = recomputed.user_id AND b.minute BETWEEN date_trunc('minute', recomputed.start_time) AND recomputed.end_time
+                WHERE b.user_id = keyed.user_id AND b.minute BETWEEN date_trunc('minute', keyed.start_time) AND keyed.end_time
             ) THEN 'events_per_minute' END,
             CASE WHEN max_quantity > CAST($max_quantity AS BIGINT) THEN 'high_quantity' END,
             CASE WHEN max_cart_value > CAST($max_cart_value AS DECIMAL(18, 2)) THEN 'high_cart_value' END,
             CASE WHEN distinct_ips >= CAST($multi_ip_threshold AS BIGINT) THEN 'multiple_ips' END
         ], reason -> reason IS NOT NULL) AS suspicious_reasons
-    FROM recomputed
+    FROM keyed
 )
 
 SELECT

@@ -38,7 +38,7 @@ flagged_sessions AS (
     -- the session's own events (its start hour is always read)
     SELECT s.*, k.user_id
     FROM sessions AS s
-    JOIN (SELECT DISTINCT user_key, user_id FROM events) AS k USING (user_key)
+    JOIN (SELECT user_id, pseudonym(user_id) AS user_key FROM (SELECT DISTINCT user_id FROM events)) AS k USING (user_key)
     WHERE (is_bot OR distinct_ips >= CAST($multi_ip_threshold AS BIGINT))
       AND date_trunc('hour', start_time) IN (SELECT hour_start FROM scope_flag_hours)
 ),

@@ -2,8 +2,8 @@
 -- materialized: temp
 -- depends_on: scoped_raw_events, stg_user_agents
 -- grain: one row per landed event in the partitions this build reads.
--- Adds the event's monetary value, the pseudonymized user key (pseudonym(): keyed HMAC, see
--- src/governance/pseudonym.ts) and, from its user agent, device, browser and the bot flag.
+-- Adds the event's monetary value and, from its user agent, device, browser and the bot flag.
+-- (User keys are computed per user, not per event: see scope_session_ranges and the marts.)
 WITH source AS (
     -- only what the marts use: every later step carries these columns through sorts and joins
     SELECT
@@ -15,7 +15,6 @@ WITH source AS (
 enriched AS (
     SELECT
         source.* EXCLUDE (ingested_at, user_agent),
-        pseudonym(user_id) AS user_key,
         CAST(event_value(event_type, amount, cart_value, price, quantity) AS DECIMAL(18, 2)) AS event_value,
         coalesce(agents.device, 'unknown') AS device,
         coalesce(agents.browser, 'unknown') AS browser,

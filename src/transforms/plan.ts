@@ -72,7 +72,7 @@ export async function planBuild(
        SELECT user_id, pseudonym(user_id) AS user_key, min(event_time) AS lo, max(event_time) AS hi FROM all_raw_events GROUP BY user_id`,
     );
     await db.run(
-      "CREATE OR REPLACE TEMP TABLE scope_ltv_users AS SELECT DISTINCT user_id, pseudonym(user_id) AS user_key FROM all_raw_events WHERE event_type = 'purchase'",
+      "CREATE OR REPLACE TEMP TABLE scope_ltv_users AS SELECT user_id, pseudonym(user_id) AS user_key FROM (SELECT DISTINCT user_id FROM all_raw_events WHERE event_type = 'purchase')",
     );
   } else {
     changed = await changedFiles(lake, raw, fromVersion);
@@ -121,7 +121,7 @@ export async function planBuild(
        UNION SELECT hour_start FROM scope_session_hours`,
     );
     await db.run(
-      "CREATE OR REPLACE TEMP TABLE scope_ltv_users AS SELECT DISTINCT user_id, pseudonym(user_id) AS user_key FROM __changed_events WHERE event_type = 'purchase'",
+      "CREATE OR REPLACE TEMP TABLE scope_ltv_users AS SELECT user_id, pseudonym(user_id) AS user_key FROM (SELECT DISTINCT user_id FROM __changed_events WHERE event_type = 'purchase')",
     );
     // Models read whole hours: the scoped ones and the hour before each (sliding windows).
     const scoped = await db.all<{ key: string }>(
