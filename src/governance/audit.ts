@@ -5,6 +5,7 @@ import { appendRows } from '../lake/append-rows.js';
 import type { TableDefinition } from '../lake/delta-table.js';
 import type { Lake } from '../lake/lake.js';
 import type { ColumnDef } from '../lake/schema.js';
+import { redactUrlCredentials } from './redact.js';
 
 export const AUDIT_LOG = 'audit_log';
 
@@ -88,10 +89,6 @@ export function redactArguments(argv: readonly string[]): string[] {
     }
   }
   return out;
-}
-
-function redactUrlCredentials(value: string): string {
-  return value.replace(/([a-z][a-z0-9+.-]*:\/\/)[^@/\s]*@/gi, '$1***@');
 }
 
 /** Appends one row to the lake's append-only `audit_log`; returns its version. */

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { unavailableError } from '../errors.js';
+import { redactUrlCredentials } from '../governance/redact.js';
 import type { Alert } from './fraud-windows.js';
 
 export const ALERT_CHANNEL = 'shopstream:fraud-alerts';
@@ -16,19 +17,7 @@ export class RedisAlertSink {
   ) {}
 
   static async connect(url: string, ttlSeconds: number): Promise<RedisAlertSink> {
-    const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3, enableOfflineQueue: false });
-    redis.on('error', () => undefined); // failures surface on the command that hits them
-    try {
-      await redis.connect();
-    } catch (error) {
-      redis.disconnect();
-      throw unavailableError(
-        'REDIS_UNAVAILABLE',
-        `cannot reach Redis at ${url.replace(/\/\/[^@]*@/, '//***@')}`,
-        { cause: error },
-      );
-    }
-    return new RedisAlertSink(redis, ttlSeconds);
+    return new RedisAlertSink(await connectRedis(url), ttlSeconds);
   }
 
   async publish(alert: Alert): Promise<void> {
@@ -58,14 +47,7 @@ export class RedisAlertSink {
 /** Deletes the per-user flag keys of these users (GDPR forget); returns how many existed. */
 export async function clearUserFlags(url: string, userIds: readonly string[]): Promise<number> {
   if (userIds.length === 0) return 0;
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3, enableOfflineQueue: false });
-  redis.on('error', () => undefined);
-  try {
-    await redis.connect();
-  } catch (error) {
-    redis.disconnect();
-    throw unavailableError('REDIS_UNAVAILABLE', `cannot reach Redis at ${redactUrl(url)}`, { cause: error });
-  }
+  const redis = await connectRedis(url);
   try {
     return await redis.del(...userIds.map(userFlagKey));
   } finally {
@@ -73,7 +55,17 @@ export async function clearUserFlags(url: string, userIds: readonly string[]): P
   }
 }
 
-/** A connection URL without its credentials, for messages. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
+/** A connected client; an unreachable server is `REDIS_UNAVAILABLE` (exit 69), without credentials. */
+async function connectRedis(url: string): Promise<Redis> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3, enableOfflineQueue: false });
+  redis.on('error', () => undefined); // failures surface on the command that hits them
+  try {
+    await redis.connect();
+  } catch (error) {
+    redis.disconnect();
+    throw unavailableError('REDIS_UNAVAILABLE', `cannot reach Redis at ${redactUrlCredentials(url)}`, {
+      cause: error,
+    });
+  }
+  return redis;
 }
