@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { quoteLiteral } from '../engine/duckdb.js';
 import { isShopstreamError, usageError } from '../errors.js';
 import type { Action, AddFile } from '../lake/actions.js';
@@ -120,6 +121,27 @@ export async function forgetUsers(lake: Lake, options: ForgetOptions): Promise<F
   };
   await recordRequests(lake, requests, 'completed', startedAt, now(), options.actor, receipt);
   return receipt;
+}
+
+/**
+ * User ids from an erasure requests file: one per line, blank lines and `#` comments skipped. A
+ * missing file is no requests with `missingOk`, else (like any unreadable file) a usage error.
+ */
+export async function readUserIdsFile(
+  file: string,
+  options: { readonly missingOk?: boolean } = {},
+): Promise<string[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if (options.missingOk && (error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw usageError('GDPR_FILE', `cannot read ${file}`, { cause: error });
+  }
+  return text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith('#'));
 }
 
 /** Every request, latest status first; only the given user's when `userId` is set. */

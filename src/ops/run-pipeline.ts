@@ -1,7 +1,7 @@
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import type { Config } from '../config/config-schema.js';
-import { dataError, isShopstreamError, usageError } from '../errors.js';
-import { type ForgetReceipt, forgetUsers } from '../governance/gdpr.js';
+import { dataError, isShopstreamError } from '../errors.js';
+import { type ForgetReceipt, forgetUsers, readUserIdsFile } from '../governance/gdpr.js';
 import { type IngestSummary, ingest } from '../ingest/ingest.js';
 import type { Lake } from '../lake/lake.js';
 import { s3Options } from '../lake/open-lake.js';
@@ -101,7 +101,9 @@ export async function runPipeline(lake: Lake, options: PipelineOptions): Promise
       }
       return `${summary.written} events landed, ${summary.quarantined} quarantined`;
     });
-    const userIds = options.gdprFile ? await readIds(options.gdprFile) : undefined;
+    const userIds = options.gdprFile
+      ? await readUserIdsFile(options.gdprFile, { missingOk: true })
+      : undefined;
     if (options.openWarehouse) warehouse = await options.openWarehouse();
     await stage('gdpr', userIds?.length ? undefined : 'no deletion requests', async () => {
       out.gdpr = await forgetUsers(lake, {
@@ -142,19 +144,4 @@ export async function runPipeline(lake: Lake, options: PipelineOptions): Promise
   } finally {
     await warehouse?.close();
   }
-}
-
-/** User ids from a requests file, one per line, # comments; a missing file means no requests. */
-async function readIds(file: string): Promise<string[]> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw usageError('GDPR_FILE', `cannot read ${file}`, { cause: error });
-  }
-  return text
-    .split('\n')
-    .map((line) => line.trim())
-    .filter((line) => line && !line.startsWith('#'));
 }

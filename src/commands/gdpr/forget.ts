@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { Flags } from '@oclif/core';
 import { ShopstreamCommand } from '../../cli/base-command.js';
 import { renderTable } from '../../cli/render.js';
 import { usageError } from '../../errors.js';
 import { currentActor } from '../../governance/actor.js';
-import { type ForgetReceipt, forgetUsers } from '../../governance/gdpr.js';
+import { type ForgetReceipt, forgetUsers, readUserIdsFile } from '../../governance/gdpr.js';
 import { closeLake, openLake } from '../../lake/open-lake.js';
 import { openWarehouse } from '../../warehouse/open-warehouse.js';
 import type { Warehouse } from '../../warehouse/warehouse.js';
@@ -36,12 +35,7 @@ export default class GdprForget extends ShopstreamCommand {
   async run(): Promise<ForgetReceipt> {
     const { flags } = await this.parse(GdprForget);
     const userIds = [...(flags.user ?? [])];
-    if (flags.file) {
-      const text = await readFile(flags.file, 'utf8').catch((error: unknown) => {
-        throw usageError('GDPR_FILE', `cannot read ${flags.file}`, { cause: error });
-      });
-      userIds.push(...text.split('\n').filter((line) => line.trim() && !line.trim().startsWith('#')));
-    }
+    if (flags.file) userIds.push(...(await readUserIdsFile(flags.file)));
     if (userIds.length === 0) throw usageError('GDPR_NO_USERS', 'give --user <id> or --file <ids.txt>');
     const config = this.resolveConfig(flags);
     const lake = await openLake(config);
