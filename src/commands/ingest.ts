@@ -3,7 +3,8 @@ import { ShopstreamCommand } from '../cli/base-command.js';
 import { ProgressBar } from '../cli/progress.js';
 import { dataError } from '../errors.js';
 import { type IngestSummary, ingest } from '../ingest/ingest.js';
-import { closeLake, openLake, s3Options } from '../lake/open-lake.js';
+import { configuredIngestOptions } from '../ingest/ingest-options.js';
+import { closeLake, openLake } from '../lake/open-lake.js';
 
 export default class Ingest extends ShopstreamCommand {
   static override audited = true;
@@ -39,12 +40,7 @@ export default class Ingest extends ShopstreamCommand {
     let summary: IngestSummary;
     try {
       summary = await ingest(lake, {
-        sources: argv as string[],
-        maxBadRatio: config.ingest.maxBadRatio,
-        maxFutureHours: config.ingest.maxFutureHours,
-        minEventDate: config.ingest.minEventDate,
-        fingerprint: config.ingest.fingerprint,
-        s3: s3Options(config),
+        ...configuredIngestOptions(config, argv as string[]),
         onProgress: (p) =>
           bar.update(p.bytesDone, p.bytesTotal, `${p.phase} ${p.filesDone}/${p.filesTotal} files`),
       });

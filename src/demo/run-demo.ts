@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/config-schema.js';
 import { loadSql } from '../engine/sql-files.js';
 import { type IngestSummary, ingest } from '../ingest/ingest.js';
-import { closeLake, openLake, s3Options } from '../lake/open-lake.js';
+import { configuredIngestOptions } from '../ingest/ingest-options.js';
+import { closeLake, openLake } from '../lake/open-lake.js';
 import { type BuildSummary, buildMarts } from '../transforms/build-marts.js';
 import { DuckDbWarehouse } from '../warehouse/duckdb-warehouse.js';
 import { type LoadSummary, loadWarehouse } from '../warehouse/load.js';
@@ -54,14 +55,7 @@ export async function runDemo(options: DemoOptions): Promise<PipelineResults> {
   try {
     const stages: { stage: string; ms: number }[] = [];
     const t0 = Date.now();
-    const summary = await ingest(lake, {
-      sources: [options.source ?? DEMO_FIXTURE],
-      maxBadRatio: config.ingest.maxBadRatio,
-      maxFutureHours: config.ingest.maxFutureHours,
-      minEventDate: config.ingest.minEventDate,
-      fingerprint: config.ingest.fingerprint,
-      s3: s3Options(config),
-    });
+    const summary = await ingest(lake, configuredIngestOptions(config, [options.source ?? DEMO_FIXTURE]));
     stages.push({ stage: 'ingest', ms: Date.now() - t0 });
     const t1 = Date.now();
     const build = await buildMarts(lake, {

@@ -3,8 +3,8 @@ import type { Config } from '../config/config-schema.js';
 import { dataError, isShopstreamError } from '../errors.js';
 import { type ForgetReceipt, forgetUsers, readUserIdsFile } from '../governance/gdpr.js';
 import { type IngestSummary, ingest } from '../ingest/ingest.js';
+import { configuredIngestOptions } from '../ingest/ingest-options.js';
 import type { Lake } from '../lake/lake.js';
-import { s3Options } from '../lake/open-lake.js';
 import { type BuildSummary, buildMarts } from '../transforms/build-marts.js';
 import { type LoadSummary, loadWarehouse } from '../warehouse/load.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
@@ -84,12 +84,7 @@ export async function runPipeline(lake: Lake, options: PipelineOptions): Promise
   try {
     await stage('ingest', options.sources.length === 0 ? 'no sources given' : undefined, async () => {
       const summary = await ingest(lake, {
-        sources: options.sources,
-        maxBadRatio: config.ingest.maxBadRatio,
-        maxFutureHours: config.ingest.maxFutureHours,
-        minEventDate: config.ingest.minEventDate,
-        fingerprint: config.ingest.fingerprint,
-        s3: s3Options(config),
+        ...configuredIngestOptions(config, options.sources),
         runId: currentRun.id,
       });
       out.ingest = summary;
