@@ -7,7 +7,7 @@ import { appendRows } from '../lake/append-rows.js';
 import { writeDataFiles } from '../lake/data-writer.js';
 import type { DeltaTable } from '../lake/delta-table.js';
 import type { Lake } from '../lake/lake.js';
-import { toRemove } from '../lake/maintenance.js';
+import { toRemove, unreferencedDataFiles } from '../lake/maintenance.js';
 import type { ColumnDef } from '../lake/schema.js';
 import { fileKey, type Snapshot } from '../lake/snapshot.js';
 import { dataFileLocalPath, registerSnapshot } from '../lake/table-scan.js';
@@ -341,17 +341,11 @@ async function purgeSuperseded(
   table: DeltaTable,
   justRemoved: readonly string[],
 ): Promise<string[]> {
-  const snapshot = await table.snapshot();
-  const live = new Set(snapshot.files.map((f) => fileKey(f.path)));
   const known = new Set(justRemoved.map(fileKey));
   const prefix = `${table.tableKey}/`;
-  const candidates: string[] = [];
-  for (const info of await lake.store.list(prefix)) {
-    const relative = info.key.slice(prefix.length);
-    if (relative.split('/').some((segment) => segment.startsWith('_') || segment.startsWith('.'))) continue;
-    if (!relative.endsWith('.parquet') || live.has(relative) || known.has(relative)) continue;
-    candidates.push(relative);
-  }
+  const candidates = (await unreferencedDataFiles(lake, table, await table.snapshot()))
+    .map((f) => f.relative)
+    .filter((relative) => relative.endsWith('.parquet') && !known.has(relative));
   const doomed = [...known];
   if (candidates.length > 0) {
     const locals = await Promise.all(candidates.map((c) => dataFileLocalPath(lake.store, table.tableKey, c)));

@@ -1,12 +1,13 @@
 import { ShopstreamError, usageError } from '../errors.js';
-import { joinKey } from '../storage/object-store.js';
+import { joinKey, type ObjectInfo } from '../storage/object-store.js';
 import type { Action, AddFile, PartitionValues, RemoveFile } from './actions.js';
 import { writeDataFiles } from './data-writer.js';
 import { parseDurationMs } from './delta-log.js';
+import type { DeltaTable } from './delta-table.js';
 import type { Lake } from './lake.js';
 import { checkpointFileName, LOG_DIR, parseLogFileName } from './log-files.js';
 import { decodeDataPath } from './paths.js';
-import { fileKey } from './snapshot.js';
+import { fileKey, type Snapshot } from './snapshot.js';
 import { registerSnapshot } from './table-scan.js';
 
 const HOUR_MS = 3_600_000;
@@ -147,14 +148,10 @@ export async function vacuumTable(
     );
   }
   const cutoff = Date.now() - retentionHours * HOUR_MS;
-  const live = new Set(snapshot.files.map((f) => fileKey(f.path)));
   const removedAt = new Map(snapshot.tombstones.map((t) => [fileKey(t.path), t.deletionTimestamp ?? 0]));
   const prefix = `${table.tableKey}/`;
   const doomed: { key: string; size: number }[] = [];
-  for (const info of await lake.store.list(prefix)) {
-    const relative = info.key.slice(prefix.length);
-    if (relative.split('/').some((segment) => segment.startsWith('_') || segment.startsWith('.'))) continue;
-    if (live.has(relative)) continue;
+  for (const { relative, info } of await unreferencedDataFiles(lake, table, snapshot)) {
     const removed = removedAt.get(relative);
     const age = removed ?? info.lastModified;
     if (age < cutoff) doomed.push({ key: info.key, size: info.size });
@@ -168,6 +165,27 @@ export async function vacuumTable(
     files: doomed.map((f) => f.key.slice(prefix.length)).sort(),
     bytes: doomed.reduce((sum, f) => sum + f.size, 0),
   };
+}
+
+/**
+ * The files in a table's folder that `snapshot` does not reference (tombstones and orphans), with
+ * their paths relative to the table. Skips `_delta_log/` and every path with a segment starting with
+ * `_` or `.`, as Delta's VACUUM does.
+ */
+export async function unreferencedDataFiles(
+  lake: Lake,
+  table: DeltaTable,
+  snapshot: Snapshot,
+): Promise<{ readonly relative: string; readonly info: ObjectInfo }[]> {
+  const live = new Set(snapshot.files.map((f) => fileKey(f.path)));
+  const prefix = `${table.tableKey}/`;
+  const out: { relative: string; info: ObjectInfo }[] = [];
+  for (const info of await lake.store.list(prefix)) {
+    const relative = info.key.slice(prefix.length);
+    if (relative.split('/').some((segment) => segment.startsWith('_') || segment.startsWith('.'))) continue;
+    if (!live.has(relative)) out.push({ relative, info });
+  }
+  return out;
 }
 
 export interface CheckpointResult {
