@@ -96,10 +96,13 @@ export async function forgetUsers(lake: Lake, options: ForgetOptions): Promise<F
 
   await stageUsers(lake, userIds, key);
   const tables: TableDeletion[] = [];
+  // each table's columns, as the deletion read them: the warehouse copies have the same
+  const columnsOf = new Map<string, ReadonlySet<string>>();
   try {
     for (const name of await lake.tableNames()) {
       if (UNTOUCHED.has(name)) continue;
-      const deletion = await forgetInTable(lake, lake.table(name), requests.length);
+      const { deletion, columns } = await forgetInTable(lake, lake.table(name), requests.length);
+      columnsOf.set(name, columns);
       if (deletion) tables.push(deletion);
     }
   } finally {
@@ -107,7 +110,10 @@ export async function forgetUsers(lake: Lake, options: ForgetOptions): Promise<F
   }
 
   const warehouse = options.warehouse
-    ? { kind: options.warehouse.kind, tables: await forgetInWarehouse(lake, options.warehouse, userIds, key) }
+    ? {
+        kind: options.warehouse.kind,
+        tables: await forgetInWarehouse(options.warehouse, columnsOf, userIds, key),
+      }
     : null;
   const redisKeysDeleted = options.redisUrl ? await clearUserFlags(options.redisUrl, userIds) : null;
   const receipt: ForgetReceipt = {
@@ -247,15 +253,16 @@ async function forgetInTable(
   lake: Lake,
   table: DeltaTable,
   users: number,
-): Promise<TableDeletion | undefined> {
+): Promise<{ readonly deletion?: TableDeletion; readonly columns: ReadonlySet<string> }> {
   for (let attempt = 1; ; attempt++) {
     const snapshot = await table.snapshot();
-    const predicate = userPredicate(new Set(snapshot.schema.fields.map((f) => f.name)));
-    if (!predicate) return undefined;
+    const columns = new Set(snapshot.schema.fields.map((f) => f.name));
+    const predicate = userPredicate(columns);
+    if (!predicate) return { columns };
     try {
       const deleted = await deleteRows(lake, table, snapshot, predicate, users);
       const purged = await purgeSuperseded(lake, table, deleted.removedPaths);
-      return { ...deleted.result, filesPurged: purged };
+      return { deletion: { ...deleted.result, filesPurged: purged }, columns };
     } catch (error) {
       // a concurrent commit removed a file we rewrote (compaction): redo from the new snapshot
       if (attempt < MAX_ATTEMPTS && isShopstreamError(error) && error.kind === 'conflict') continue;
@@ -369,15 +376,15 @@ async function purgeSuperseded(
 }
 
 async function forgetInWarehouse(
-  lake: Lake,
   warehouse: Warehouse,
+  columnsOf: ReadonlyMap<string, ReadonlySet<string>>,
   userIds: readonly string[],
   key: PseudonymKey,
 ): Promise<{ table: string; rowsDeleted: number }[]> {
   const out: { table: string; rowsDeleted: number }[] = [];
-  for (const name of await lake.tableNames()) {
-    if (UNTOUCHED.has(name) || (await warehouse.loadedVersion(name)) === undefined) continue;
-    const columns = new Set((await lake.table(name).snapshot()).schema.fields.map((f) => f.name));
+  for (const [name, columns] of columnsOf) {
+    if (!columns.has('user_id') && !columns.has('user_key')) continue;
+    if ((await warehouse.loadedVersion(name)) === undefined) continue;
     let rowsDeleted = 0;
     if (columns.has('user_id')) rowsDeleted += await warehouse.deleteWhere(name, 'user_id', userIds);
     if (columns.has('user_key')) {
@@ -387,7 +394,7 @@ async function forgetInWarehouse(
         userIds.map((id) => key.userKey(id)),
       );
     }
-    if (columns.has('user_id') || columns.has('user_key')) out.push({ table: name, rowsDeleted });
+    out.push({ table: name, rowsDeleted });
   }
   return out;
 }
