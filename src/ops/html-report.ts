@@ -1,6 +1,7 @@
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import type { Lake } from '../lake/lake.js';
+import { PIPELINE_RUNS } from './pipeline-runs.js';
 
 /** One chart or table section of the run report. */
 export interface ReportSection {
@@ -175,7 +176,9 @@ const CHARTS: readonly ChartSpec[] = [
  * inline CSS, no scripts or network) of the lake's marts and run records.
  */
 export async function buildHtmlReport(lake: Lake, now = new Date()): Promise<HtmlReport> {
-  const existing = new Set(await lake.tableNames());
+  // only the tables the report reads: registering raw_events would fetch every file of an s3:// lake
+  const wanted = new Set([...CHARTS.flatMap((c) => c.tables), PIPELINE_RUNS]);
+  const existing = new Set((await lake.tableNames()).filter((name) => wanted.has(name)));
   for (const name of existing) await lake.table(name).register(name);
   const sections: ReportSection[] = [];
   const parts: string[] = [];
@@ -188,7 +191,7 @@ export async function buildHtmlReport(lake: Lake, now = new Date()): Promise<Htm
       `<section id="${spec.id}"><h2>${escapeHtml(spec.title)}</h2><p class="note">${escapeHtml(spec.description)}</p>${body}</section>`,
     );
   }
-  const runs = existing.has('pipeline_runs')
+  const runs = existing.has(PIPELINE_RUNS)
     ? (
         await lake.db.all<Row>(
           `SELECT strftime(started_at, '%Y-%m-%d %H:%M:%S') AS started, command, outcome, exit_code,
