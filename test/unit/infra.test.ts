@@ -18,7 +18,6 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parse as parseHcl } from '@cdktf/hcl2json';
 import { DockerfileParser, type From } from 'dockerfile-ast';
 import { validate as lintDockerfile } from 'dockerfile-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -28,6 +27,15 @@ import { AUDIT_LOG } from '../../src/governance/audit.js';
 import { DELETION_REQUESTS } from '../../src/governance/gdpr.js';
 import { PIPELINE_RUNS } from '../../src/ops/pipeline-runs.js';
 import { ROOT, tempDir } from '../helpers/cli.js';
+import {
+  asObj,
+  block,
+  blocks,
+  loadTerraform,
+  type Obj,
+  strings,
+  type Terraform,
+} from '../helpers/terraform.js';
 
 const INFRA = path.join(ROOT, 'infra');
 const DAG_FILE = path.join(INFRA, 'airflow/shopstream_dag.py');
@@ -77,45 +85,7 @@ function run(
   return { status: result.status ?? -1, stdout: result.stdout ?? '', stderr: result.stderr ?? '' };
 }
 
-// ---- JSON of parsed HCL -------------------------------------------------------------------------
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const asObj = (v: unknown): Obj => (isObj(v) ? v : {});
-/** HCL blocks come out as arrays of objects; attributes as plain values. */
-const blocks = (v: unknown): Obj[] => (Array.isArray(v) ? v.filter(isObj) : isObj(v) ? [v] : []);
-const block = (v: unknown): Obj => blocks(v)[0] ?? {};
-const strings = (v: unknown): string[] =>
-  Array.isArray(v) ? v.map(String) : v === undefined ? [] : [String(v)];
-
-interface Terraform {
-  readonly resource: Record<string, Record<string, Obj>>;
-  readonly data: Record<string, Record<string, Obj>>;
-  readonly locals: Obj;
-  readonly provider: Record<string, Obj>;
-  readonly terraform: Obj;
-  readonly variable: Record<string, Obj>;
-}
-
-async function loadTerraform(): Promise<Terraform> {
-  const tf: Terraform = { resource: {}, data: {}, locals: {}, provider: {}, terraform: {}, variable: {} };
-  const files = readdirSync(TERRAFORM_DIR).filter((f) => f.endsWith('.tf'));
-  expect(files.length).toBeGreaterThan(0);
-  for (const file of files) {
-    const json = (await parseHcl(file, read(path.join(TERRAFORM_DIR, file)))) as Obj;
-    for (const kind of ['resource', 'data'] as const) {
-      for (const [type, byName] of Object.entries(asObj(json[kind]))) {
-        tf[kind][type] ??= {};
-        for (const [name, body] of Object.entries(asObj(byName))) tf[kind][type][name] = block(body);
-      }
-    }
-    for (const locals of blocks(json.locals)) Object.assign(tf.locals, locals);
-    for (const [name, body] of Object.entries(asObj(json.provider))) tf.provider[name] = block(body);
-    for (const [name, body] of Object.entries(asObj(json.variable))) tf.variable[name] = block(body);
-    Object.assign(tf.terraform, block(json.terraform));
-  }
-  return tf;
-}
+// ---- JSON of parsed HCL (test/helpers/terraform.ts) ---------------------------------------------
 
 const resources = (tf: Terraform, type: string): [string, Obj][] => Object.entries(tf.resource[type] ?? {});
 const resource = (tf: Terraform, type: string, name: string): Obj => {
@@ -942,7 +912,8 @@ function stagesOf(dockerfile: ReturnType<typeof DockerfileParser.parse>): string
 describe('infra/terraform', () => {
   let tf: Terraform;
   beforeAll(async () => {
-    tf = await loadTerraform();
+    tf = await loadTerraform(TERRAFORM_DIR);
+    expect(tf.files.length).toBeGreaterThan(0);
   });
 
   it('uses the official providers', () => {

@@ -12,11 +12,19 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { parse as parseHcl } from '@cdktf/hcl2json';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SQL_DIR } from '../../src/engine/sql-files.js';
 import { splitStatements } from '../../src/warehouse/init-warehouse.js';
 import { ROOT } from '../helpers/cli.js';
+import {
+  asObj,
+  block,
+  isObj,
+  loadTerraform,
+  type Obj,
+  strings,
+  type Terraform,
+} from '../helpers/terraform.js';
 
 const TERRAFORM_DIR = path.join(ROOT, 'infra/terraform');
 const SNOWFLAKE_SQL_DIR = path.join(ROOT, 'sql/snowflake');
@@ -44,38 +52,7 @@ const read = (file: string) => readFileSync(file, 'utf8');
 const oneLine = (text: string) => text.replace(/\s+/g, ' ').trim();
 const unquote = (name: string) => name.replace(/"/g, '').toUpperCase();
 
-// ---- Terraform -----------------------------------------------------------------------------------
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const asObj = (v: unknown): Obj => (isObj(v) ? v : {});
-/** HCL blocks come out as arrays of objects; attributes as plain values. */
-const blocks = (v: unknown): Obj[] => (Array.isArray(v) ? v.filter(isObj) : isObj(v) ? [v] : []);
-const block = (v: unknown): Obj => blocks(v)[0] ?? {};
-const strings = (v: unknown): string[] =>
-  Array.isArray(v) ? v.map(String) : v === undefined ? [] : [String(v)];
-
-interface Terraform {
-  readonly resource: Record<string, Record<string, Obj>>;
-  readonly locals: Obj;
-  readonly variable: Record<string, Obj>;
-}
-
-async function loadTerraform(): Promise<Terraform> {
-  const tf: Terraform = { resource: {}, locals: {}, variable: {} };
-  const files = readdirSync(TERRAFORM_DIR).filter((f) => f.endsWith('.tf'));
-  expect(files).toContain('snowflake.tf');
-  for (const file of files) {
-    const json = (await parseHcl(file, read(path.join(TERRAFORM_DIR, file)))) as Obj;
-    for (const [type, byName] of Object.entries(asObj(json.resource))) {
-      tf.resource[type] ??= {};
-      for (const [name, body] of Object.entries(asObj(byName))) tf.resource[type][name] = block(body);
-    }
-    for (const locals of blocks(json.locals)) Object.assign(tf.locals, locals);
-    for (const [name, body] of Object.entries(asObj(json.variable))) tf.variable[name] = block(body);
-  }
-  return tf;
-}
+// ---- Terraform (test/helpers/terraform.ts) -------------------------------------------------------
 
 const resources = (tf: Terraform, type: string): [string, Obj][] => Object.entries(tf.resource[type] ?? {});
 function resource(tf: Terraform, type: string, name: string): Obj {
@@ -562,7 +539,9 @@ describe('sql/snowflake/admin agrees with infra/terraform/snowflake.tf', () => {
   let sql: Setup;
   let otherGrants: string[];
   beforeAll(async () => {
-    tf = terraformSetup(await loadTerraform());
+    const loaded = await loadTerraform(TERRAFORM_DIR);
+    expect(loaded.files).toContain('snowflake.tf');
+    tf = terraformSetup(loaded);
     ({ setup: sql, otherGrants } = sqlSetup(readAdminFiles()));
   });
 
