@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The CLI and multi-process tests run the built code: build dist/ once before the suite. */
+/** The CLI and multi-process tests run the built code: build dist/ and the oclif manifest once before the suite. */
 export default function setup(): void {
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
   execFileSync(
@@ -12,4 +12,6 @@ export default function setup(): void {
       stdio: 'inherit',
     },
   );
+  // The manifest lets the CLI start without importing every command; a stale one would hide new flags.
+  execFileSync(process.execPath, [path.join(root, 'scripts/write-manifest.mjs')], { stdio: 'inherit' });
 }
