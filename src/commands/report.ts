@@ -5,7 +5,7 @@ import { ShopstreamCommand } from '../cli/base-command.js';
 import { renderCsv, renderTable } from '../cli/render.js';
 import { usageError } from '../errors.js';
 import { closeLake, openLake } from '../lake/open-lake.js';
-import { buildHtmlReport, type ReportSection } from '../ops/html-report.js';
+import type { ReportSection } from '../ops/html-report.js';
 import { openWarehouse } from '../warehouse/open-warehouse.js';
 import { REPORTS, type ReportName, runReport } from '../warehouse/reports.js';
 
@@ -45,6 +45,8 @@ export default class Report extends ShopstreamCommand {
     const lake = await openLake(config);
     try {
       if (flags.out) {
+        // vega and vega-lite load only for the HTML report, not for the warehouse queries
+        const { buildHtmlReport } = await import('../ops/html-report.js');
         const report = await buildHtmlReport(lake);
         await writeFile(flags.out, report.html);
         if (!this.jsonEnabled()) {

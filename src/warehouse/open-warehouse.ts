@@ -3,7 +3,6 @@ import type { Config } from '../config/config-schema.js';
 import { configError } from '../errors.js';
 import type { Lake } from '../lake/lake.js';
 import { DuckDbWarehouse } from './duckdb-warehouse.js';
-import { SnowflakeWarehouse } from './snowflake-warehouse.js';
 import type { Warehouse } from './warehouse.js';
 
 /** Opens the configured warehouse: the embedded DuckDB file, or Snowflake. */
@@ -30,6 +29,8 @@ export async function openWarehouse(
       });
     });
   }
+  // imported on use: a DuckDB warehouse never loads the Snowflake driver
+  const { SnowflakeWarehouse } = await import('./snowflake-warehouse.js');
   return SnowflakeWarehouse.open(
     lake,
     {

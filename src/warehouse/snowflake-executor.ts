@@ -1,4 +1,4 @@
-import snowflake from 'snowflake-sdk';
+import type snowflake from 'snowflake-sdk';
 import { configError, ShopstreamError, unavailableError } from '../errors.js';
 
 /**
@@ -31,6 +31,8 @@ export class SnowflakeExecutor {
   ) {}
 
   static async connect(settings: SnowflakeSettings, queryTag: string): Promise<SnowflakeExecutor> {
+    // Loaded here, not at start-up: only Snowflake runs pay for the driver (and its dependencies).
+    const { default: snowflake } = await import('snowflake-sdk');
     // the driver would print its own error lines; failures reach the user through ours
     snowflake.configure({ logLevel: 'OFF' });
     const connection = snowflake.createConnection({
