@@ -57,13 +57,20 @@ export async function readNdjsonLines(
   return splitter.lineCount;
 }
 
+export interface CsvLineScan {
+  /** Empty lines after the header, outside quotes. */
+  readonly empty: readonly number[];
+  /** Lines that begin inside a quoted field: the 2nd, 3rd... lines of a multi-line record. */
+  readonly continuation: readonly number[];
+}
+
 /**
  * Reads a CSV file once (in parallel with DuckDB's read_csv, which does the parsing) to check that
  * it decompresses completely and to list the physical lines after the header that begin no record:
  * empty lines (which read_csv skips silently) and lines inside a quoted field spanning lines.
  * With read_csv's rejected lines, they turn its row numbers into file line numbers.
  */
-export async function scanCsvLines(file: string, options: ReadOptions): Promise<number[]> {
+export async function scanCsvLines(file: string, options: ReadOptions): Promise<CsvLineScan> {
   const scan = new CsvScan();
   await readBytes(file, options, (chunk) => scan.push(chunk));
   return scan.end();
@@ -235,7 +242,8 @@ class CsvScan {
   private startsInQuotes = false;
   private lineBytes = 0;
   private lastByte = -1;
-  private readonly skipped: number[] = [];
+  private readonly empty: number[] = [];
+  private readonly continuation: number[] = [];
 
   push(chunk: Buffer): void {
     let pos = 0;
@@ -259,13 +267,14 @@ class CsvScan {
     }
   }
 
-  end(): number[] {
+  end(): CsvLineScan {
     if (this.lineBytes > 0) this.endLine(false);
-    return this.skipped;
+    return { empty: this.empty, continuation: this.continuation };
   }
 
   private endLine(empty: boolean): void {
-    if (this.line > 1 && (this.startsInQuotes || empty)) this.skipped.push(this.line);
+    if (this.line > 1 && this.startsInQuotes) this.continuation.push(this.line);
+    else if (this.line > 1 && empty) this.empty.push(this.line);
     this.line++;
     this.startsInQuotes = this.inQuotes;
     this.lineBytes = 0;

@@ -88,20 +88,35 @@ export async function stageCsvLines(
     await db.run('DROP TABLE IF EXISTS __ingest_file_lines');
     throw scan.status === 'rejected' ? scan.reason : (read as PromiseRejectedResult).reason;
   }
-  // One quarantine record per rejected line (read_csv may report several errors for one line).
-  await db.run(
-    `CREATE OR REPLACE TEMP TABLE __ingest_csv_bad AS
-     SELECT DISTINCT ON (line) line, coalesce(column_name, 'record') AS error_field,
-            'malformed CSV row: ' || error_message AS error_reason, left(csv_line, ${REJECT_RAW_BYTES}) AS raw
-     FROM __ingest_csv_rejects ORDER BY line, byte_position`,
-  );
-  await db.run('CREATE OR REPLACE TEMP TABLE __ingest_csv_skipped (line BIGINT)');
+  await db.run('CREATE OR REPLACE TEMP TABLE __ingest_csv_skipped (line BIGINT, continuation BOOLEAN)');
   const skipped = await db.connection.createAppender('__ingest_csv_skipped', 'main', 'temp');
-  for (const line of scan.value) {
-    skipped.appendBigInt(BigInt(line));
-    skipped.endRow();
+  for (const [lines, continuation] of [
+    [scan.value.empty, false],
+    [scan.value.continuation, true],
+  ] as const) {
+    for (const line of lines) {
+      skipped.appendBigInt(BigInt(line));
+      skipped.appendBoolean(continuation);
+      skipped.endRow();
+    }
   }
   skipped.closeSync();
+  // One quarantine record per rejected line (read_csv may report several errors for one line). Its
+  // line numbers skip the continuation lines of multi-line records: add back those before each.
+  await db.run(
+    `CREATE OR REPLACE TEMP TABLE __ingest_csv_bad AS
+     WITH continued AS (
+         SELECT line, row_number() OVER (ORDER BY line) AS i FROM __ingest_csv_skipped WHERE continuation
+     ),
+     shifts AS (SELECT line - i AS threshold, max(i) AS shift FROM continued GROUP BY ALL),
+     rejected AS (
+         SELECT DISTINCT ON (line) line, coalesce(column_name, 'record') AS error_field,
+                'malformed CSV row: ' || error_message AS error_reason, left(csv_line, ${REJECT_RAW_BYTES}) AS raw
+         FROM __ingest_csv_rejects ORDER BY line, column_idx
+     )
+     SELECT r.line + coalesce(s.shift, 0) AS line, r.error_field, r.error_reason, r.raw
+     FROM rejected AS r ASOF LEFT JOIN shifts AS s ON r.line > s.threshold`,
+  );
   const [gaps] = await db.all<{ n: string }>(
     'SELECT (SELECT count(*) FROM __ingest_csv_bad) + (SELECT count(*) FROM __ingest_csv_skipped) AS n',
   );
