@@ -7,7 +7,9 @@ import { type IngestOptions, ingest } from '../../src/ingest/ingest.js';
 import { MAX_LINE_BYTES, REJECT_RAW_BYTES } from '../../src/ingest/line-reader.js';
 import { Lake } from '../../src/lake/lake.js';
 import { LocalStore } from '../../src/storage/local-store.js';
+import { S3Store } from '../../src/storage/s3-store.js';
 import { cli, tempDir } from '../helpers/cli.js';
+import { startTestS3 } from '../helpers/s3-server.mjs';
 
 // How ingest reads source files: bad lines are quarantined one by one, damaged files fail alone and
 // leave no trace, and every record keeps its true line number. Real files, one batch.
@@ -259,5 +261,28 @@ describe('ingest reading source files', () => {
       `SELECT count(*) FILTER (WHERE event_id <> concat('e', source_line)) AS wrong, max(source_line) AS last FROM raw_events`,
     );
     expect(check).toEqual({ wrong: '0', last: String(count) });
+  });
+
+  it('an s3:// source is checked the same way: a truncated object fails alone, named by its URI', async () => {
+    const s3 = await startTestS3();
+    try {
+      const prefix = `landing-${Math.random().toString(36).slice(2)}`;
+      const landing = new S3Store(`s3://${s3.bucket}/${prefix}`, { endpoint: s3.endpoint });
+      await landing.put('good.ndjson', `${event('s1')}\n`);
+      await landing.put(
+        'cut.csv.gz',
+        truncatedGzip([CSV_HEADER, ...Array.from({ length: 2000 }, (_, i) => csvRow(`c${i}`))].join('\n')),
+      );
+      const summary = await ingest(lake, {
+        ...base,
+        sources: [`s3://${s3.bucket}/${prefix}/`],
+        s3: { endpoint: s3.endpoint },
+      });
+      const cut = `s3://${s3.bucket}/${prefix}/cut.csv.gz`;
+      expect(summary.unreadable).toEqual([{ file: cut, reason: expect.stringContaining(cut) }]);
+      expect(summary).toMatchObject({ read: 1, written: 1, files: { total: 2, ingested: 1 } });
+    } finally {
+      await s3.stop();
+    }
   });
 });
