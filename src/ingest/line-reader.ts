@@ -97,11 +97,8 @@ async function readBytes(
     if (code.startsWith('Z_')) {
       throw dataError(
         'SOURCE_CORRUPT',
-        `${options.name}: not a complete gzip file (${(error as Error).message}); nothing of it was landed`,
-        {
-          cause: error,
-          suggestions: ['replace the file with a complete copy and rerun; the other files were landed'],
-        },
+        `${options.name}: truncated, corrupt or not gzip (zlib: ${(error as Error).message}); nothing of it was landed`,
+        { cause: error },
       );
     }
     throw dataError('SOURCE_UNREADABLE', `cannot read source ${options.name}: ${(error as Error).message}`, {
@@ -163,7 +160,8 @@ class LineSplitter {
   private extend(piece: Buffer): void {
     if (this.tooLong) return;
     if (this.carryBytes + piece.length > this.maxLineBytes) {
-      this.carry = [Buffer.concat([...this.carry, piece]).subarray(0, REJECT_RAW_BYTES)];
+      // Keep a copy of the prefix only, not the megabytes it was cut from.
+      this.carry = [Buffer.from(Buffer.concat([...this.carry, piece]).subarray(0, REJECT_RAW_BYTES))];
       this.carryBytes = 0;
       this.tooLong = true;
       return;

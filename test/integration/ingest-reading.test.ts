@@ -245,7 +245,7 @@ describe('ingest reading source files', () => {
     expect(result.stdout).toContain('read 1, written 1');
     const query = cli(['query', 'SELECT count(*) AS n FROM raw_events', '--lake', lakeDir, '--csv']);
     expect(query.stdout.trim().split('\n')).toEqual(['n', '1']);
-  });
+  }, 300_000); // two CLI processes: a generous bound for a busy shared machine, not a timing check
 
   it('numbers lines across read chunks: a multi-megabyte file of short lines', async () => {
     const { mkdirSync } = await import('node:fs');
