@@ -41,6 +41,7 @@ export default class Ingest extends ShopstreamCommand {
     try {
       summary = await ingest(lake, {
         ...configuredIngestOptions(config, argv as string[]),
+        unreadable: 'report',
         onProgress: (p) =>
           bar.update(p.bytesDone, p.bytesTotal, `${p.phase} ${p.filesDone}/${p.filesTotal} files`),
       });

@@ -49,6 +49,12 @@ export interface IngestOptions {
    * sources are checked against its highest version, and its fields raw_events lacks are added.
    */
   readonly schemaDir?: string;
+  /**
+   * A source that cannot be read whole (truncated or corrupt gzip, I/O error) never lands and the
+   * other sources do; then `fail` (default) throws SOURCE_CORRUPT naming it, `report` returns the
+   * summary with it under `unreadable` (the caller fails after printing).
+   */
+  readonly unreadable?: 'fail' | 'report';
   readonly runId?: string;
   readonly now?: Date;
   readonly onProgress?: (progress: IngestProgress) => void;
@@ -113,6 +119,13 @@ export function sourceAppId(hash: string): string {
  * optional fields (theirs or the registry's) become nullable raw_events columns in the data's commit.
  */
 export async function ingest(lake: Lake, options: IngestOptions): Promise<IngestSummary> {
+  const summary = await ingestFiles(lake, options);
+  const unreadable = options.unreadable === 'report' ? undefined : unreadableSourcesError(summary);
+  if (unreadable) throw unreadable;
+  return summary;
+}
+
+async function ingestFiles(lake: Lake, options: IngestOptions): Promise<IngestSummary> {
   const started = Date.now();
   const runId = options.runId ?? currentRun.id;
   const now = options.now ?? new Date();

@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import type { Config } from '../config/config-schema.js';
 import { dataError, isShopstreamError } from '../errors.js';
 import { type ForgetReceipt, forgetUsers, readUserIdsFile } from '../governance/gdpr.js';
-import { type IngestSummary, ingest, unreadableSourcesError } from '../ingest/ingest.js';
+import { type IngestSummary, ingest } from '../ingest/ingest.js';
 import { configuredIngestOptions } from '../ingest/ingest-options.js';
 import type { Lake } from '../lake/lake.js';
 import { type BuildSummary, buildMarts } from '../transforms/build-marts.js';
@@ -88,8 +88,6 @@ export async function runPipeline(lake: Lake, options: PipelineOptions): Promise
         runId: currentRun.id,
       });
       out.ingest = summary;
-      const unreadable = unreadableSourcesError(summary);
-      if (unreadable) throw unreadable;
       if (summary.badRatioExceeded) {
         throw dataError(
           'BAD_RATIO',

@@ -127,7 +127,7 @@ describe('ingest reading source files', () => {
       ].join('\n'),
     );
 
-    const summary = await ingest(lake, { ...base, sources: [path.join(dir, 'in')] });
+    const summary = await ingest(lake, { ...base, sources: [path.join(dir, 'in')], unreadable: 'report' });
 
     // The damaged files are reported by name, and nothing of them is landed or recorded.
     expect(summary.unreadable.map((u) => u.file).sort()).toEqual([notGzip, truncatedCsv, truncated].sort());
@@ -221,7 +221,7 @@ describe('ingest reading source files', () => {
 
     // Fixed, the damaged file lands on the next run; the landed ones are not read again.
     writeFileSync(truncated, gzipSync(many));
-    const rerun = await ingest(lake, { ...base, sources: [truncated, good] });
+    const rerun = await ingest(lake, { ...base, sources: [truncated, good], unreadable: 'report' });
     expect(rerun).toMatchObject({
       unreadable: [],
       read: 2000,
@@ -273,14 +273,19 @@ describe('ingest reading source files', () => {
         'cut.csv.gz',
         truncatedGzip([CSV_HEADER, ...Array.from({ length: 2000 }, (_, i) => csvRow(`c${i}`))].join('\n')),
       );
-      const summary = await ingest(lake, {
-        ...base,
-        sources: [`s3://${s3.bucket}/${prefix}/`],
-        s3: { endpoint: s3.endpoint },
-      });
+      // By default (what `run` and the micro-batch lander get) the run fails after landing the rest.
       const cut = `s3://${s3.bucket}/${prefix}/cut.csv.gz`;
-      expect(summary.unreadable).toEqual([{ file: cut, reason: expect.stringContaining(cut) }]);
-      expect(summary).toMatchObject({ read: 1, written: 1, files: { total: 2, ingested: 1 } });
+      await expect(
+        ingest(lake, { ...base, sources: [`s3://${s3.bucket}/${prefix}/`], s3: { endpoint: s3.endpoint } }),
+      ).rejects.toMatchObject({
+        code: 'SOURCE_CORRUPT',
+        exitCode: 65,
+        message: expect.stringContaining(cut),
+      });
+      expect(await rows('SELECT event_id, source_file FROM raw_events')).toEqual([
+        { event_id: 's1', source_file: `s3://${s3.bucket}/${prefix}/good.ndjson` },
+      ]);
+      expect(await rows('SELECT count(*) AS n FROM quarantine')).toEqual([{ n: '0' }]);
     } finally {
       await s3.stop();
     }
