@@ -505,6 +505,7 @@ async function dropTemps(db: DuckDb): Promise<void> {
     '__ingest_csv_lines',
     '__ingest_csv_bad',
     '__ingest_csv_skipped',
+    '__ingest_csv_long',
   ]) {
     await db.run(`DROP TABLE IF EXISTS ${table}`);
   }

@@ -62,6 +62,10 @@ export interface CsvLineScan {
   readonly empty: readonly number[];
   /** Lines that begin inside a quoted field: the 2nd, 3rd... lines of a multi-line record. */
   readonly continuation: readonly number[];
+  /** Lines longer than MAX_LINE_BYTES (read_csv refuses the whole file over its own limit). */
+  readonly tooLong: readonly number[];
+  /** The longest line's length in bytes. */
+  readonly longest: number;
 }
 
 /**
@@ -71,7 +75,7 @@ export interface CsvLineScan {
  * With read_csv's rejected lines, they turn its row numbers into file line numbers.
  */
 export async function scanCsvLines(file: string, options: ReadOptions): Promise<CsvLineScan> {
-  const scan = new CsvScan();
+  const scan = new CsvScan(options.maxLineBytes ?? MAX_LINE_BYTES);
   await readBytes(file, options, (chunk) => scan.push(chunk));
   return scan.end();
 }
@@ -242,6 +246,10 @@ class CsvScan {
   private lastByte = -1;
   private readonly empty: number[] = [];
   private readonly continuation: number[] = [];
+  private readonly tooLong: number[] = [];
+  private longest = 0;
+
+  constructor(private readonly maxLineBytes: number) {}
 
   push(chunk: Buffer): void {
     let pos = 0;
@@ -255,7 +263,7 @@ class CsvScan {
       }
       const length = this.lineBytes + (nl - pos);
       const last = nl > pos ? chunk[nl - 1]! : this.lastByte;
-      this.endLine(length === 0 || (length === 1 && last === CR));
+      this.endLine(length, length === 0 || (length === 1 && last === CR));
       pos = nl + 1;
       nl = chunk.indexOf(LF, pos);
     }
@@ -266,11 +274,18 @@ class CsvScan {
   }
 
   end(): CsvLineScan {
-    if (this.lineBytes > 0) this.endLine(false);
-    return { empty: this.empty, continuation: this.continuation };
+    if (this.lineBytes > 0) this.endLine(this.lineBytes, false);
+    return {
+      empty: this.empty,
+      continuation: this.continuation,
+      tooLong: this.tooLong,
+      longest: this.longest,
+    };
   }
 
-  private endLine(empty: boolean): void {
+  private endLine(length: number, empty: boolean): void {
+    if (length > this.longest) this.longest = length;
+    if (length > this.maxLineBytes) this.tooLong.push(this.line);
     if (this.line > 1 && this.startsInQuotes) this.continuation.push(this.line);
     else if (this.line > 1 && empty) this.empty.push(this.line);
     this.line++;

@@ -1,5 +1,5 @@
 import { type DuckDb, quoteLiteral } from '../engine/duckdb.js';
-import { REJECT_RAW_BYTES, readNdjsonLines, scanCsvLines } from './line-reader.js';
+import { MAX_LINE_BYTES, REJECT_RAW_BYTES, readNdjsonLines, scanCsvLines } from './line-reader.js';
 
 /**
  * Puts one source file's records into the relation sql/ingest/stage_events.sql reads,
@@ -74,16 +74,21 @@ export async function stageCsvLines(
 ): Promise<void> {
   const fileLiteral = quoteLiteral(name);
   await db.run('DROP TABLE IF EXISTS __ingest_csv_rejects');
-  const [read, scan] = await Promise.allSettled([
+  const readCsv = (maxLineSize?: number) =>
     db.run(
       `CREATE OR REPLACE TEMP TABLE __ingest_file_lines AS
        SELECT row_number() OVER () AS record, CAST(to_json(t) AS VARCHAR) AS raw
        FROM read_csv(${quoteLiteral(readPath)}, header = true, all_varchar = true, store_rejects = true,
                      rejects_table = '__ingest_csv_rejects', rejects_scan = '__ingest_csv_scans',
-                     compression = '${compression}') AS t`,
-    ),
-    scanCsvLines(readPath, { name, compression }),
-  ]);
+                     compression = '${compression}'${maxLineSize ? `, max_line_size = ${maxLineSize}` : ''}) AS t`,
+    );
+  let [read, scan] = await Promise.allSettled([readCsv(), scanCsvLines(readPath, { name, compression })]);
+  if (read.status === 'rejected' && scan.status === 'fulfilled' && scan.value.tooLong.length > 0) {
+    // read_csv fails the whole file on a line over its limit: read it again with room for the
+    // longest, then quarantine those lines like NDJSON's.
+    await db.run('DROP TABLE IF EXISTS __ingest_csv_rejects');
+    [read] = await Promise.allSettled([readCsv(scan.value.longest + 2)]);
+  }
   if (scan.status === 'rejected' || read.status === 'rejected') {
     await db.run('DROP TABLE IF EXISTS __ingest_file_lines');
     throw scan.status === 'rejected' ? scan.reason : (read as PromiseRejectedResult).reason;
@@ -132,6 +137,22 @@ export async function stageCsvLines(
        FROM __ingest_file_lines AS r ASOF LEFT JOIN shifts AS s ON r.record >= s.threshold`,
     );
     linesTable = '__ingest_csv_lines';
+  }
+  if (scan.value.tooLong.length > 0) {
+    await db.run('CREATE OR REPLACE TEMP TABLE __ingest_csv_long (line BIGINT)');
+    const long = await db.connection.createAppender('__ingest_csv_long', 'main', 'temp');
+    for (const line of scan.value.tooLong) {
+      long.appendBigInt(BigInt(line));
+      long.endRow();
+    }
+    long.closeSync();
+    await db.run(
+      `INSERT INTO __ingest_rejects SELECT $1, record + 1, 'record', $2, left(raw, ${REJECT_RAW_BYTES})
+       FROM ${linesTable} WHERE record + 1 IN (SELECT line FROM __ingest_csv_long)`,
+      [name, `line longer than ${MAX_LINE_BYTES} bytes`],
+    );
+    await db.run(`DELETE FROM ${linesTable} WHERE record + 1 IN (SELECT line FROM __ingest_csv_long)`);
+    await db.run('DROP TABLE __ingest_csv_long');
   }
   await db.run(
     `CREATE OR REPLACE TEMP VIEW __ingest_lines AS

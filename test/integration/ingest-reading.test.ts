@@ -123,6 +123,8 @@ describe('ingest reading source files', () => {
         csvRow('k9'),
         'k10,page_view', // line 10: malformed (missing columns)
         csvRow('k11'),
+        `k12,page_view,u_${'x'.repeat(MAX_LINE_BYTES)},2026-11-20T10:00:00Z`, // line 12: too long
+        csvRow('k13'),
         '',
       ].join('\n'),
     );
@@ -213,11 +215,16 @@ describe('ingest reading source files', () => {
       ['k7', 7],
       ['k9', 9],
       ['k11', 11],
+      ['k13', 13],
     ]);
-    expect((await quarantineOf(csv)).map((q) => [q.line, q.field])).toEqual([
+    const csvBad = await quarantineOf(csv);
+    expect(csvBad.map((q) => [q.line, q.field])).toEqual([
       [3, 'record'],
       [10, 'user_id'],
+      [12, 'record'],
     ]);
+    expect(csvBad[2]!.reason).toBe(`line longer than ${MAX_LINE_BYTES} bytes`);
+    expect(String(csvBad[2]!.raw).length).toBeLessThanOrEqual(REJECT_RAW_BYTES);
 
     // Fixed, the damaged file lands on the next run; the landed ones are not read again.
     writeFileSync(truncated, gzipSync(many));
