@@ -1,6 +1,5 @@
 import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { dataError, isShopstreamError, type ShopstreamError } from '../errors.js';
 
@@ -85,16 +84,17 @@ async function readBytes(
   options: ReadOptions,
   onChunk: (chunk: Buffer) => void,
 ): Promise<void> {
-  const consume = async (source: AsyncIterable<Buffer>) => {
-    for await (const chunk of source) onChunk(chunk);
-  };
   const input = createReadStream(file, { highWaterMark: 1 << 20 });
+  let source: AsyncIterable<Buffer> = input;
+  if (options.compression === 'gzip') {
+    // Piped rather than pipeline(): gunzip ends by itself after the last member when only zero
+    // padding follows (as gzip(1) accepts), which pipeline() would report as an abort.
+    const gunzip = createGunzip({ chunkSize: 1 << 20 });
+    input.on('error', (error) => gunzip.destroy(error));
+    source = input.pipe(gunzip);
+  }
   try {
-    if (options.compression === 'gzip') {
-      await pipeline(input, createGunzip({ chunkSize: 1 << 20 }), consume);
-    } else {
-      await pipeline(input, consume);
-    }
+    for await (const chunk of source) onChunk(chunk);
   } catch (error) {
     if (isShopstreamError(error)) throw error;
     const code = (error as NodeJS.ErrnoException).code ?? '';
@@ -108,6 +108,8 @@ async function readBytes(
     throw dataError('SOURCE_UNREADABLE', `cannot read source ${options.name}: ${(error as Error).message}`, {
       cause: error,
     });
+  } finally {
+    input.destroy();
   }
 }
 
