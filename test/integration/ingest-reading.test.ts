@@ -77,6 +77,11 @@ describe('ingest reading source files', () => {
     const many = Array.from({ length: 2000 }, (_, i) => event(`t${i}`)).join('\n');
     const good = write('a-good.ndjson', `${event('g1')}\n${event('g2')}\n`);
     const goodGz = write('a-good.ndjson.gz', gzipSync(`${event('z1')}\n${event('z2')}\n`));
+    // Zero padding after the last gzip member is accepted, as gzip(1) does.
+    const padded = write(
+      'a-padded.ndjson.gz',
+      Buffer.concat([gzipSync(`${event('p1')}\n`), Buffer.alloc(512)]),
+    );
     const truncated = write('b-truncated.ndjson.gz', truncatedGzip(many));
     const notGzip = write('b-not-gzip.ndjson.gz', `${event('n1')}\n`);
     const truncatedCsv = write(
@@ -134,7 +139,7 @@ describe('ingest reading source files', () => {
     // The damaged files are reported by name, and nothing of them is landed or recorded.
     expect(summary.unreadable.map((u) => u.file).sort()).toEqual([notGzip, truncatedCsv, truncated].sort());
     for (const u of summary.unreadable) expect(u.reason).toContain(u.file);
-    expect(summary.files).toEqual({ total: 12, alreadyIngested: 0, ingested: 9 });
+    expect(summary.files).toEqual({ total: 13, alreadyIngested: 0, ingested: 10 });
     const landedFiles = await rows(
       'SELECT DISTINCT source_file FROM raw_events UNION SELECT DISTINCT source_file FROM quarantine ORDER BY 1',
     );
@@ -150,6 +155,7 @@ describe('ingest reading source files', () => {
       ['z1', 1],
       ['z2', 2],
     ]);
+    expect(await linesOf(padded)).toEqual([['p1', 1]]);
 
     // Too long: quarantined alone, raw bounded; the lines around it land.
     expect(await linesOf(long)).toEqual([
