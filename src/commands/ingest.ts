@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { ShopstreamCommand } from '../cli/base-command.js';
 import { ProgressBar } from '../cli/progress.js';
 import { dataError } from '../errors.js';
-import { type IngestSummary, ingest } from '../ingest/ingest.js';
+import { type IngestSummary, ingest, unreadableSourcesError } from '../ingest/ingest.js';
 import { configuredIngestOptions } from '../ingest/ingest-options.js';
 import { closeLake, openLake } from '../lake/open-lake.js';
 
@@ -41,6 +41,7 @@ export default class Ingest extends ShopstreamCommand {
     try {
       summary = await ingest(lake, {
         ...configuredIngestOptions(config, argv as string[]),
+        unreadable: 'report',
         onProgress: (p) =>
           bar.update(p.bytesDone, p.bytesTotal, `${p.phase} ${p.filesDone}/${p.filesTotal} files`),
       });
@@ -49,6 +50,11 @@ export default class Ingest extends ShopstreamCommand {
       closeLake(lake);
     }
     if (!this.jsonEnabled()) this.log(describe(summary));
+    const unreadable = unreadableSourcesError(summary);
+    if (unreadable) {
+      if (this.jsonEnabled()) this.logJson(summary);
+      throw unreadable;
+    }
     if (summary.badRatioExceeded) {
       const first = summary.quarantineSamples[0];
       if (this.jsonEnabled()) this.logJson(summary);
@@ -78,6 +84,7 @@ function describe(s: IngestSummary): string {
   ];
   if (s.rawEventsVersion !== null)
     lines.push(`raw_events version ${s.rawEventsVersion}; partitions: ${s.partitions.length}`);
+  for (const u of s.unreadable) lines.push(`  not landed (unreadable): ${u.reason}`);
   for (const q of s.quarantineSamples)
     lines.push(`  quarantined ${q.file}:${q.line} field ${q.field}: ${q.reason}`);
   return lines.join('\n');

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type avro from 'avsc';
-import { type DuckDb, quoteLiteral } from '../engine/duckdb.js';
+import type { DuckDb } from '../engine/duckdb.js';
 import { loadSql } from '../engine/sql-files.js';
+import { dataError, type ShopstreamError } from '../errors.js';
 import { listSchemaVersions, SCHEMAS_DIR } from '../governance/avro-schemas.js';
 import type { PartitionValues, Txn } from '../lake/actions.js';
 import type { Lake } from '../lake/lake.js';
@@ -11,6 +12,7 @@ import { currentRun } from '../ops/run-context.js';
 import type { S3StoreOptions } from '../storage/s3-store.js';
 import { readAvroRecords, readAvroWriterSchema } from './avro-source.js';
 import { PARTITION_COLUMNS, QUARANTINE_COLUMNS, RAW_EVENTS_COLUMNS } from './event-schema.js';
+import { isUnreadableSource } from './line-reader.js';
 import {
   type AvroWriter,
   columnsToAdd,
@@ -24,6 +26,7 @@ import {
   toColumnDefs,
 } from './schema-evolution.js';
 import { contentHash, resolveSources, type SourceFile } from './sources.js';
+import { STAGE_TEMP_TABLES, stageCsvLines, stageNdjsonLines } from './stage-lines.js';
 
 export const RAW_EVENTS = 'raw_events';
 export const QUARANTINE = 'quarantine';
@@ -46,6 +49,12 @@ export interface IngestOptions {
    * sources are checked against its highest version, and its fields raw_events lacks are added.
    */
   readonly schemaDir?: string;
+  /**
+   * A source that cannot be read whole (truncated or corrupt gzip, I/O error) never lands and the
+   * other sources do; then `fail` (default) throws SOURCE_CORRUPT naming it, `report` returns the
+   * summary with it under `unreadable` (the caller fails after printing).
+   */
+  readonly unreadable?: 'fail' | 'report';
   readonly runId?: string;
   readonly now?: Date;
   readonly onProgress?: (progress: IngestProgress) => void;
@@ -66,9 +75,19 @@ export interface QuarantineSample {
   readonly reason: string;
 }
 
+export interface UnreadableSource {
+  readonly file: string;
+  readonly reason: string;
+}
+
 export interface IngestSummary {
   readonly runId: string;
   readonly files: { readonly total: number; readonly alreadyIngested: number; readonly ingested: number };
+  /**
+   * Files that could not be read whole (truncated or corrupt gzip, I/O error): nothing of them was
+   * landed or recorded, the other files were; callers fail the run (exit 65) after reporting.
+   */
+  readonly unreadable: readonly UnreadableSource[];
   readonly read: number;
   readonly written: number;
   readonly duplicates: number;
@@ -100,6 +119,13 @@ export function sourceAppId(hash: string): string {
  * optional fields (theirs or the registry's) become nullable raw_events columns in the data's commit.
  */
 export async function ingest(lake: Lake, options: IngestOptions): Promise<IngestSummary> {
+  const summary = await ingestFiles(lake, options);
+  const unreadable = options.unreadable === 'report' ? undefined : unreadableSourcesError(summary);
+  if (unreadable) throw unreadable;
+  return summary;
+}
+
+async function ingestFiles(lake: Lake, options: IngestOptions): Promise<IngestSummary> {
   const started = Date.now();
   const runId = options.runId ?? currentRun.id;
   const now = options.now ?? new Date();
@@ -162,18 +188,26 @@ export async function ingest(lake: Lake, options: IngestOptions): Promise<Ingest
   const seen = new Set<string>();
   let staged = false;
   let bytesDone = 0;
+  // A file that cannot be read whole (truncated or corrupt gzip, I/O error) is left out of the
+  // batch with nothing of it staged: no rows, no quarantine, no txn, so a rerun reads it again.
+  const unreadable: UnreadableSource[] = [];
   for (const [index, file] of files.entries()) {
     const statId = statAppId(file);
     if (rawSnapshot.txnVersion(statId) === undefined) {
-      const [hash] = await Promise.all([
+      const [hashed, read] = await Promise.allSettled([
         options.fingerprint === 'content' ? file.local().then(contentHash) : Promise.resolve(undefined),
         stageSource(db, file, staged, stageParams, extColumns).then(() => {
           staged = true;
         }),
       ]);
-      const appId = hash === undefined ? statId : sourceAppId(hash);
-      if (seen.has(appId) || rawSnapshot.txnVersion(appId) !== undefined) {
-        await db.run('DELETE FROM __ingest_staged WHERE source_file = $1', [file.path]);
+      const failure =
+        read.status === 'rejected' ? read.reason : hashed.status === 'rejected' ? hashed.reason : null;
+      const appId =
+        hashed.status === 'fulfilled' && hashed.value !== undefined ? sourceAppId(hashed.value) : statId;
+      if (failure !== null && !isUnreadableSource(failure)) throw failure;
+      if (failure !== null || seen.has(appId) || rawSnapshot.txnVersion(appId) !== undefined) {
+        if (failure !== null) unreadable.push({ file: file.path, reason: (failure as Error).message });
+        if (staged) await db.run('DELETE FROM __ingest_staged WHERE source_file = $1', [file.path]);
         await db.run('DELETE FROM __ingest_rejects WHERE source_file = $1', [file.path]);
         if (extColumns.length > 0) await db.run('DELETE FROM __ingest_ext WHERE __x_file = $1', [file.path]);
       } else {
@@ -187,7 +221,12 @@ export async function ingest(lake: Lake, options: IngestOptions): Promise<Ingest
 
   const base = {
     runId,
-    files: { total: files.length, alreadyIngested: files.length - pending.length, ingested: pending.length },
+    files: {
+      total: files.length,
+      alreadyIngested: files.length - pending.length - unreadable.length,
+      ingested: pending.length,
+    },
+    unreadable,
     maxBadRatio: options.maxBadRatio,
   };
   if (pending.length === 0) {
@@ -337,6 +376,24 @@ export async function ingest(lake: Lake, options: IngestOptions): Promise<Ingest
   };
 }
 
+/**
+ * The error that fails a run after unreadable files were reported (exit 65): it names each file and
+ * why; the other files' records were landed, and a rerun after the file is fixed reads it.
+ */
+export function unreadableSourcesError(summary: IngestSummary): ShopstreamError | undefined {
+  if (summary.unreadable.length === 0) return undefined;
+  const list = summary.unreadable.map((u) => u.reason).join('; ');
+  return dataError(
+    'SOURCE_CORRUPT',
+    `${summary.unreadable.length} of ${summary.files.total} source files could not be read and were not landed: ${list}`,
+    {
+      suggestions: [
+        'the other files were landed; replace each named file with a complete copy and rerun: it is read then',
+      ],
+    },
+  );
+}
+
 interface PendingFile {
   readonly file: SourceFile;
   readonly appId: string;
@@ -367,18 +424,9 @@ async function stageSource(
   extColumns: readonly ExtensionColumn[],
 ): Promise<void> {
   const compression = file.compression === 'gzip' ? 'gzip' : 'none';
-  const fileLiteral = quoteLiteral(file.path);
-  const readLiteral = quoteLiteral(await file.local());
+  const readPath = await file.local();
   if (file.format === 'ndjson') {
-    // One VARCHAR per physical line: \x1f (unit separator) cannot occur raw in valid JSON.
-    // Materialized: numbering lines is a window, and staging from a table runs in parallel.
-    await db.run(
-      `CREATE OR REPLACE TEMP TABLE __ingest_file_lines AS
-       SELECT ${fileLiteral} AS source_file, row_number() OVER () AS line_number, raw
-       FROM read_csv(${readLiteral}, columns = {'raw': 'VARCHAR'}, delim = E'\\x1f', quote = '', escape = '',
-                     header = false, auto_detect = false, strict_mode = false, compression = '${compression}')`,
-    );
-    await db.run('CREATE OR REPLACE TEMP VIEW __ingest_lines AS SELECT * FROM __ingest_file_lines');
+    await stageNdjsonLines(db, file.path, readPath, compression);
   } else if (file.format === 'avro') {
     await db.run(
       'CREATE OR REPLACE TEMP TABLE __ingest_file_lines (source_file VARCHAR, line_number BIGINT, raw VARCHAR)',
@@ -386,7 +434,7 @@ async function stageSource(
     const appender = await db.connection.createAppender('__ingest_file_lines', 'main', 'temp');
     let line = 0n;
     try {
-      await readAvroRecords(await file.local(), file.path, (json) => {
+      await readAvroRecords(readPath, file.path, (json) => {
         appender.appendVarchar(file.path);
         appender.appendBigInt(++line);
         appender.appendVarchar(json);
@@ -397,20 +445,7 @@ async function stageSource(
     }
     await db.run('CREATE OR REPLACE TEMP VIEW __ingest_lines AS SELECT * FROM __ingest_file_lines');
   } else {
-    await db.run('DROP TABLE IF EXISTS __ingest_csv_rejects');
-    await db.run(
-      `CREATE OR REPLACE TEMP TABLE __ingest_file_lines AS
-       SELECT ${fileLiteral} AS source_file, row_number() OVER () + 1 AS line_number, CAST(to_json(t) AS VARCHAR) AS raw
-       FROM read_csv(${readLiteral}, header = true, all_varchar = true, store_rejects = true,
-                     rejects_table = '__ingest_csv_rejects', rejects_scan = '__ingest_csv_scans',
-                     compression = '${compression}') AS t`,
-    );
-    await db.run('CREATE OR REPLACE TEMP VIEW __ingest_lines AS SELECT * FROM __ingest_file_lines');
-    await db.run(
-      `INSERT INTO __ingest_rejects
-       SELECT ${fileLiteral}, line, coalesce(column_name, 'record'), 'malformed CSV row: ' || error_message, csv_line
-       FROM __ingest_csv_rejects`,
-    );
+    await stageCsvLines(db, file.path, readPath, compression);
   }
   const select = loadSql('ingest/stage_events');
   await db.run(
@@ -433,7 +468,7 @@ async function stageSource(
     await db.run('DROP TABLE __ingest_ext_file');
   }
   await db.run('DROP VIEW __ingest_lines');
-  await db.run('DROP TABLE __ingest_file_lines');
+  for (const table of STAGE_TEMP_TABLES) await db.run(`DROP TABLE IF EXISTS ${table}`);
   if (!append) {
     await db.run(
       `CREATE OR REPLACE TEMP VIEW __ingest_bad AS
@@ -466,6 +501,11 @@ async function dropTemps(db: DuckDb): Promise<void> {
     '__ingest_csv_rejects',
     '__ingest_ext',
     '__ingest_ext_file',
+    '__ingest_file_rejects',
+    '__ingest_csv_lines',
+    '__ingest_csv_bad',
+    '__ingest_csv_skipped',
+    '__ingest_csv_long',
   ]) {
     await db.run(`DROP TABLE IF EXISTS ${table}`);
   }

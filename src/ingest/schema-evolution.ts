@@ -174,7 +174,7 @@ export function deltaTypeOfAvro(schema: avro.Schema): string {
 }
 
 /**
- * The SQL that reads the extension columns of the lines in __ingest_file_lines into
+ * The SQL that reads the extension columns of the lines in __ingest_lines into
  * __ingest_ext_file(__x_file, __x_line, __x_raw, __x0.., __x_field, __x_reason): `__x<i>` typed, and
  * the first column whose value is present but does not convert, with the reason.
  */
@@ -193,7 +193,7 @@ export function extensionSql(columns: readonly ExtensionColumn[]): string {
     WITH v AS (
       SELECT source_file, line_number, raw,
              CASE WHEN json_valid(raw) THEN json_extract_string(raw, [${paths.join(', ')}]) END AS __v
-      FROM __ingest_file_lines WHERE raw IS NOT NULL AND raw <> ''
+      FROM __ingest_lines WHERE raw IS NOT NULL AND raw <> ''
     ),
     t AS (SELECT source_file AS __x_file, line_number AS __x_line, raw AS __x_raw, ${texts.join(', ')} FROM v),
     x AS (SELECT *, ${typed.join(', ')} FROM t),
