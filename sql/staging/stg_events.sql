@@ -67,8 +67,7 @@ rated AS (
 with_money AS (
     SELECT
         * EXCLUDE (value_at_risk),
-        CAST(coalesce(value_at_risk, 0) AS DECIMAL(18, 2)) AS value_at_risk,
-        reporting_rate
+        CAST(coalesce(value_at_risk, 0) AS DECIMAL(18, 2)) AS value_at_risk
     FROM rated
     UNION ALL BY NAME
     SELECT *, CAST(0 AS DECIMAL(18, 2)) AS value_at_risk, CAST(NULL AS DECIMAL(18, 9)) AS reporting_rate
