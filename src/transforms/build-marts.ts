@@ -12,7 +12,14 @@ import type { Snapshot } from '../lake/snapshot.js';
 import { currentRun } from '../ops/run-context.js';
 import { classifyUserAgents } from './bot-user-agents.js';
 import { type CurrencySetup, installCurrencyRates } from './currency-rates.js';
-import { type MartSettings, martSettings, SETTINGS_APP_ID, type StaleMart, settingsInfo, staleMarts } from './mart-settings.js';
+import {
+  type MartSettings,
+  martSettings,
+  SETTINGS_APP_ID,
+  type StaleMart,
+  settingsInfo,
+  staleMarts,
+} from './mart-settings.js';
 import { loadModels, type Model } from './model.js';
 import { type BuildPlan, planBuild } from './plan.js';
 import { type QualityReport, runQualityChecks } from './quality.js';

@@ -50,10 +50,13 @@ export function martSettings(
     const sqlHash = sql.digest('hex');
     const convertsMoney = closure.some((m) => m.dependsOn.includes('currency_rates'));
     const ratesHash = convertsMoney ? extra.ratesHash : null;
-    const whole = createHash('sha256')
-      .update(JSON.stringify({ settings, sqlHash, ratesHash }))
-      .digest('hex');
-    out.set(mart.name, { settings, sqlHash, ratesHash, fingerprint: Number.parseInt(whole.slice(0, 12), 16) });
+    const whole = createHash('sha256').update(JSON.stringify({ settings, sqlHash, ratesHash })).digest('hex');
+    out.set(mart.name, {
+      settings,
+      sqlHash,
+      ratesHash,
+      fingerprint: Number.parseInt(whole.slice(0, 12), 16),
+    });
   }
   return out;
 }
