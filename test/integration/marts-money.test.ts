@@ -138,7 +138,7 @@ describe('build-marts money', () => {
         max_cart_value: 30,
         revenue: 25,
         value_at_risk: 87,
-        unconverted_events: 0n,
+        unconverted_events: '0',
       },
       {
         start: '12:06',
@@ -147,7 +147,7 @@ describe('build-marts money', () => {
         max_cart_value: 12,
         revenue: 0,
         value_at_risk: 12,
-        unconverted_events: 0n,
+        unconverted_events: '0',
       },
     ]);
     const minutes = await rows<{ minute: string; value: number; reasons: string[] }>(
@@ -207,25 +207,25 @@ describe('build-marts money', () => {
       'SELECT currency, CAST(revenue AS DOUBLE) AS revenue, CAST(cart_value AS DOUBLE) AS cart_value, CAST(value_at_risk AS DOUBLE) AS value_at_risk, unconverted_events FROM sessions ORDER BY currency, revenue',
     );
     expect(sessions).toEqual([
-      { currency: 'JPY', revenue: 30, cart_value: 0, value_at_risk: 30, unconverted_events: 0n },
-      { currency: 'USD', revenue: 0, cart_value: 30, value_at_risk: 30, unconverted_events: 1n },
-      { currency: 'USD', revenue: 7, cart_value: 0, value_at_risk: 7, unconverted_events: 0n },
-      { currency: 'USD', revenue: 30, cart_value: 0, value_at_risk: 30, unconverted_events: 0n },
+      { currency: 'JPY', revenue: 30, cart_value: 0, value_at_risk: 30, unconverted_events: '0' },
+      { currency: 'USD', revenue: 0, cart_value: 30, value_at_risk: 30, unconverted_events: '1' },
+      { currency: 'USD', revenue: 7, cart_value: 0, value_at_risk: 7, unconverted_events: '0' },
+      { currency: 'USD', revenue: 30, cart_value: 0, value_at_risk: 30, unconverted_events: '0' },
     ]);
     // the reporting currency only: 30 + 7 USD, never 30 + 30 + 7
     const [daily] = await rows(
       "SELECT currency, CAST(revenue AS DOUBLE) AS revenue, unconverted_sessions FROM conversion_daily WHERE device = 'all'",
     );
-    expect(daily).toEqual({ currency: 'USD', revenue: 37, unconverted_sessions: 2n });
+    expect(daily).toEqual({ currency: 'USD', revenue: 37, unconverted_sessions: '2' });
     const minutes = await rows(
       'SELECT user_id, currency, CAST(total_value AS DOUBLE) AS value, unconverted_events FROM fraud_user_minute ORDER BY user_id',
     );
     expect(minutes).toEqual([
-      { user_id: 'u_jpy', currency: 'USD', value: 0, unconverted_events: 1n },
+      { user_id: 'u_jpy', currency: 'USD', value: 0, unconverted_events: '1' },
       // 30 USD + 30 JPY would be 60 > 50: not flagged, the JPY amount is not comparable
-      { user_id: 'u_mix', currency: 'USD', value: 30, unconverted_events: 1n },
-      { user_id: 'u_none', currency: 'USD', value: 7, unconverted_events: 0n },
-      { user_id: 'u_usd', currency: 'USD', value: 30, unconverted_events: 0n },
+      { user_id: 'u_mix', currency: 'USD', value: 30, unconverted_events: '1' },
+      { user_id: 'u_none', currency: 'USD', value: 7, unconverted_events: '0' },
+      { user_id: 'u_usd', currency: 'USD', value: 30, unconverted_events: '0' },
     ]);
     expect(await rows('SELECT * FROM fraud_flags')).toEqual([]);
     const check = summary.quality.checks.find((c) => c.name === 'unconverted_money');
@@ -252,16 +252,16 @@ describe('build-marts money', () => {
     const summary = await build(lake, config);
     expect(summary.currency).toEqual({ mode: 'converted', reporting: 'USD' });
     const sessions = await rows(
-      "SELECT currency, CAST(revenue AS DOUBLE) AS revenue, unconverted_events, strftime(start_time, '%m-%d %H') AS at FROM sessions ORDER BY at, revenue",
+      "SELECT currency, CAST(revenue AS DOUBLE) AS revenue, unconverted_events, strftime(start_time, '%m-%d %H') AS started FROM sessions ORDER BY started, revenue",
     );
     expect(sessions).toEqual([
-      { currency: 'USD', revenue: 0, unconverted_events: 1n, at: '11-18 10' },
-      { currency: 'USD', revenue: 6.5, unconverted_events: 0n, at: '11-20 10' },
-      { currency: 'USD', revenue: 0, unconverted_events: 1n, at: '11-21 10' },
-      { currency: 'USD', revenue: 7, unconverted_events: 0n, at: '11-21 10' },
-      { currency: 'USD', revenue: 10, unconverted_events: 0n, at: '11-21 10' },
-      { currency: 'USD', revenue: 11, unconverted_events: 0n, at: '11-21 10' },
-      { currency: 'USD', revenue: 0, unconverted_events: 0n, at: '11-21 11' },
+      { currency: 'USD', revenue: 0, unconverted_events: '1', started: '11-18 10' },
+      { currency: 'USD', revenue: 6.5, unconverted_events: '0', started: '11-20 10' },
+      { currency: 'USD', revenue: 0, unconverted_events: '1', started: '11-21 10' },
+      { currency: 'USD', revenue: 7, unconverted_events: '0', started: '11-21 10' },
+      { currency: 'USD', revenue: 10, unconverted_events: '0', started: '11-21 10' },
+      { currency: 'USD', revenue: 11, unconverted_events: '0', started: '11-21 10' },
+      { currency: 'USD', revenue: 0, unconverted_events: '0', started: '11-21 11' },
     ]);
     const flags = await rows(
       'SELECT rule, user_id, currency, CAST(value AS DOUBLE) AS value FROM fraud_flags ORDER BY rule',
@@ -310,7 +310,7 @@ describe('build-marts money', () => {
     ];
     await land(events);
     await build(lake, marts());
-    expect(await rows('SELECT count(*) AS n FROM sessions')).toEqual([{ n: 2n }]);
+    expect(await rows('SELECT count(*) AS n FROM sessions')).toEqual([{ n: '2' }]);
     const ltvVersion = (await lake.table('customer_ltv').snapshot()).version;
 
     const summary = await build(lake, marts({ sessionTimeoutMinutes: 45 }));
@@ -323,7 +323,7 @@ describe('build-marts money', () => {
     for (const r of summary.rebuilt) expect(r.reason).toContain('marts.sessionTimeoutMinutes 30 -> 45');
     expect(summary.marts.find((m) => m.name === 'customer_ltv')!.version).toBeNull();
     expect((await lake.table('customer_ltv').snapshot()).version).toBe(ltvVersion);
-    expect(await rows('SELECT count(*) AS n FROM sessions')).toEqual([{ n: 1n }]);
+    expect(await rows('SELECT count(*) AS n FROM sessions')).toEqual([{ n: '1' }]);
 
     // the same settings again: nothing to do
     const rerun = await build(lake, marts({ sessionTimeoutMinutes: 45 }));
