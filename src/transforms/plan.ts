@@ -9,7 +9,9 @@ import { registerSnapshot } from '../lake/table-scan.js';
  * What a build recomputes. Full: everything. Incremental: from the raw_events commits since the
  * marts' recorded version, the event hours whose files changed and, for sessions, per touched user
  * the time range from the earliest to the latest session within the timeout of a changed event, so
- * that range edges fall in gaps longer than the timeout and the result equals a full rebuild.
+ * that range edges fall in gaps longer than the timeout and the result equals a full rebuild. An
+ * event's value at risk looks back at the cart state up to the session timeout, so the event hours
+ * also cover the hours the timeout reaches after each changed one, and reads reach as far back.
  *
  * It provides the models' inputs as temp tables and views: scoped_raw_events (the hour partitions
  * the models read: the scoped hours and the hour before each), all_raw_events,
