@@ -287,6 +287,18 @@ describe('build-marts money', () => {
     expect(j1).toEqual({ revenue: 6.6 });
   });
 
+  it('reads a Parquet rates file', async () => {
+    const rates = path.join(dir, 'rates.parquet');
+    await db.run(
+      `COPY (SELECT DATE '2026-11-01' AS date, 'EUR' AS currency, CAST(1.25 AS DOUBLE) AS rate) TO '${rates}' (FORMAT parquet)`,
+    );
+    await land([purchase('e1', 'u_e1', '2026-11-21T10:00:00Z', 10, 'EUR')]);
+    await build(lake, marts({ currency: { ratesFile: rates } }));
+    expect(await rows('SELECT currency, CAST(revenue AS DOUBLE) AS revenue FROM sessions')).toEqual([
+      { currency: 'USD', revenue: 12.5 },
+    ]);
+  });
+
   it('names the file, line and field of a bad rate', async () => {
     const rates = path.join(dir, 'rates.csv');
     writeFileSync(rates, 'date,currency,rate\n2026-11-19,JPY,0.0065\n2026-11-20,JPY,-1\n');
