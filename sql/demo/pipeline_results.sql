@@ -1,16 +1,15 @@
 -- The demo's PIPELINE RESULTS, read from the marts.
 -- grain: one row.
--- anomalies: users with at least one fraud flag; fraud value: the value of the distinct carts and
--- purchases the flags cover (an event hit by several rules counts once); conversion: sessions that
+-- anomalies: users with at least one fraud flag; fraud value: the value at risk (reporting currency)
+-- of the distinct cart and purchase events the flags cover (an event hit by several rules counts once); conversion: sessions that
 -- added to cart / sessions that viewed a product, over all days, all devices, bots excluded.
 WITH flagged_events AS (
-    SELECT DISTINCT unnest(covered_event_ids) AS event_id FROM fraud_flags
+    -- an event's value at risk is the same in every flag that covers it
+    SELECT DISTINCT unnest(covered_event_ids) AS event_id, unnest(covered_event_values) AS value FROM fraud_flags
 ),
 
 flagged_value AS (
-    SELECT coalesce(sum(event_value(e.event_type, e.amount, e.cart_value, e.price, e.quantity)), 0) AS value
-    FROM raw_events AS e
-    WHERE e.event_id IN (SELECT event_id FROM flagged_events)
+    SELECT coalesce(sum(value), 0) AS value FROM flagged_events
 ),
 
 funnel AS (

@@ -8,7 +8,7 @@
 WITH scoped AS (
     SELECT
         e.user_id, e.event_time, e.event_id, e.event_type, e.ip, e.page_url, e.device, e.browser, e.is_bot,
-        e.quantity, e.cart_value, e.event_value
+        e.quantity, e.cart_value, e.currency, e.value_at_risk, e.reporting_rate
     FROM stg_events AS e
     SEMI JOIN scope_session_ranges AS r
         ON e.user_id = r.user_id AND e.event_time BETWEEN r.lo AND r.hi

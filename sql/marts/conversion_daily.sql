@@ -8,6 +8,10 @@
 -- The funnel: view (page or product view) -> product view -> cart -> checkout -> purchase. A session
 -- or user "reaches" a step when it has at least one event of that type; a step rate is the share of
 -- the previous step's sessions that reach it (view_to_cart_rate = carted / product-viewed).
+-- revenue is in the reporting currency (`currency`): the revenue of the sessions whose money is in
+-- it; sessions with money in another currency (no rates file) or with unconverted events are
+-- counted in unconverted_sessions, never added.
+-- parameters: $reporting_currency
 WITH scoped AS (
     SELECT s.*
     FROM sessions AS s
@@ -30,7 +34,9 @@ counted AS (
         count(DISTINCT user_key) FILTER (WHERE add_to_carts > 0) AS carted_users,
         count(DISTINCT user_key) FILTER (WHERE checkouts > 0) AS checked_out_users,
         count(DISTINCT user_key) FILTER (WHERE purchases > 0) AS purchased_users,
-        sum(revenue) AS revenue
+        CAST(coalesce(sum(revenue) FILTER (WHERE currency = $reporting_currency), 0) AS DECIMAL(18, 2)) AS revenue,
+        CAST($reporting_currency AS VARCHAR) AS currency,
+        count(*) FILTER (WHERE (currency <> $reporting_currency AND value_at_risk > 0) OR unconverted_events > 0) AS unconverted_sessions
     FROM scoped
     GROUP BY GROUPING SETS ((session_date), (session_date, device))
 ),

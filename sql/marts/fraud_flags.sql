@@ -6,28 +6,36 @@
 -- unique_key: flag_id
 -- grain: one row per rule hit: per event (cart value, quantity), per session (bot user agent,
 -- multiple IPs; from the sessions mart), per user-minute (events or value per minute), per user and
--- sliding window (multiple IPs). Partitioned by the date and hour of flagged_at. value = the cart/purchase value the flag covers; covered_event_ids names those
--- events, so "fraud value flagged" counts each event once however many rules hit it.
--- parameters: $max_cart_value, $max_quantity, $multi_ip_threshold, $multi_ip_window_minutes
+-- sliding window (multiple IPs). Partitioned by the date and hour of flagged_at.
+-- value = the value at risk the flag covers (stg_events.value_at_risk: cart increases plus
+-- purchases), in the reporting currency (`currency`); covered_event_ids names those events and
+-- covered_event_values their values, so "fraud value flagged" counts each event once however many
+-- rules hit it. Thresholds are in the reporting currency: amounts not expressible in it (no rates
+-- file, or no rate) are neither compared nor covered.
+-- parameters: $max_cart_value, $max_quantity, $multi_ip_threshold, $multi_ip_window_minutes, $reporting_currency
 WITH events AS (
     SELECT * FROM stg_events
 ),
 
 valued AS (
-    SELECT * FROM events WHERE event_type IN ('add_to_cart', 'checkout', 'purchase') AND event_value > 0
+    SELECT * FROM events WHERE reporting_value > 0
 ),
 
 event_rules AS (
     SELECT
         'high_cart_value' AS rule, 'event' AS level, user_id, CAST(NULL AS VARCHAR) AS session_id, event_id,
-        event_time AS flagged_at, event_value AS value, [event_id] AS covered_event_ids,
-        json_object('cart_value', cart_value, 'threshold', CAST($max_cart_value AS DOUBLE), 'ip_prefix', truncate_ip(ip)) AS evidence
+        event_time AS flagged_at, coalesce(reporting_value, 0) AS value,
+        CASE WHEN reporting_value > 0 THEN [event_id] ELSE [] END AS covered_event_ids,
+        CASE WHEN reporting_value > 0 THEN [reporting_value] ELSE [] END AS covered_event_values,
+        json_object('cart_value', cart_value, 'currency', currency, 'reporting_cart_value', reporting_cart_value,
+                    'threshold', CAST($max_cart_value AS DOUBLE), 'ip_prefix', truncate_ip(ip)) AS evidence
     FROM events
-    WHERE cart_value > CAST($max_cart_value AS DECIMAL(18, 2))
+    WHERE reporting_cart_value > CAST($max_cart_value AS DECIMAL(18, 2))
     UNION ALL
     SELECT
-        'high_quantity', 'event', user_id, NULL, event_id, event_time, event_value,
-        CASE WHEN event_value > 0 THEN [event_id] ELSE [] END,
+        'high_quantity', 'event', user_id, NULL, event_id, event_time, coalesce(reporting_value, 0),
+        CASE WHEN reporting_value > 0 THEN [event_id] ELSE [] END,
+        CASE WHEN reporting_value > 0 THEN [reporting_value] ELSE [] END,
         json_object('quantity', quantity, 'threshold', CAST($max_quantity AS BIGINT), 'product_id', product_id)
     FROM events
     WHERE quantity > CAST($max_quantity AS BIGINT)
@@ -35,8 +43,14 @@ event_rules AS (
 
 flagged_sessions AS (
     -- sessions hold only the pseudonymized user_key: the risk team needs the user id back, from
-    -- the session's own events (its start hour is always read)
-    SELECT s.*, k.user_id
+    -- the session's own events (its start hour is always read). A session's money is in its own
+    -- currency: it covers value only when that is the reporting currency.
+    SELECT
+        s.* EXCLUDE (value_at_risk, valued_event_ids, valued_event_values),
+        CASE WHEN s.currency = $reporting_currency THEN s.value_at_risk ELSE 0 END AS value_at_risk,
+        CASE WHEN s.currency = $reporting_currency THEN s.valued_event_ids ELSE [] END AS valued_event_ids,
+        CASE WHEN s.currency = $reporting_currency THEN s.valued_event_values ELSE [] END AS valued_event_values,
+        k.user_id
     FROM sessions AS s
     JOIN (SELECT user_id, pseudonym(user_id) AS user_key FROM (SELECT DISTINCT user_id FROM events)) AS k USING (user_key)
     WHERE (is_bot OR distinct_ips >= CAST($multi_ip_threshold AS BIGINT))
@@ -46,13 +60,15 @@ flagged_sessions AS (
 session_rules AS (
     SELECT
         'bot_user_agent' AS rule, 'session' AS level, user_id, session_id, CAST(NULL AS VARCHAR) AS event_id,
-        start_time AS flagged_at, valued_total AS value, valued_event_ids AS covered_event_ids,
+        start_time AS flagged_at, value_at_risk AS value, valued_event_ids AS covered_event_ids,
+        valued_event_values AS covered_event_values,
         json_object('device', device, 'browser', browser, 'events', event_count) AS evidence
     FROM flagged_sessions
     WHERE is_bot
     UNION ALL
     SELECT
-        'multiple_ips_session', 'session', user_id, session_id, NULL, start_time, valued_total, valued_event_ids,
+        'multiple_ips_session', 'session', user_id, session_id, NULL, start_time, value_at_risk, valued_event_ids,
+        valued_event_values,
         json_object('distinct_ips', distinct_ips, 'threshold', CAST($multi_ip_threshold AS BIGINT))
     FROM flagged_sessions
     WHERE distinct_ips >= CAST($multi_ip_threshold AS BIGINT)
@@ -63,8 +79,9 @@ flagged_minutes AS (
 ),
 
 minute_values AS (
-    SELECT m.user_id, m.minute, coalesce(sum(v.event_value), 0) AS value,
-           coalesce(list(v.event_id ORDER BY v.event_id) FILTER (WHERE v.event_id IS NOT NULL), []) AS ids
+    SELECT m.user_id, m.minute, coalesce(sum(v.reporting_value), 0) AS value,
+           coalesce(list(v.event_id ORDER BY v.event_id) FILTER (WHERE v.event_id IS NOT NULL), []) AS ids,
+           coalesce(list(v.reporting_value ORDER BY v.event_id) FILTER (WHERE v.event_id IS NOT NULL), []) AS amounts
     FROM flagged_minutes AS m
     LEFT JOIN valued AS v ON v.user_id = m.user_id AND date_trunc('minute', v.event_time) = m.minute
     GROUP BY m.user_id, m.minute
@@ -74,6 +91,7 @@ minute_rules AS (
     SELECT
         unnest(m.reasons) AS rule, 'user_minute' AS level, m.user_id, CAST(NULL AS VARCHAR) AS session_id,
         CAST(NULL AS VARCHAR) AS event_id, m.minute AS flagged_at, v.value, v.ids AS covered_event_ids,
+        v.amounts AS covered_event_values,
         json_object('events', m.events, 'total_value', m.total_value) AS evidence
     FROM flagged_minutes AS m
     JOIN minute_values AS v ON m.user_id = v.user_id AND m.minute = v.minute
@@ -136,6 +154,7 @@ window_rules AS (
         'multiple_ips_window' AS rule, 'user_window' AS level, user_id, CAST(NULL AS VARCHAR) AS session_id,
         CAST(NULL AS VARCHAR) AS event_id, date_trunc('minute', min(event_time)) AS flagged_at,
         CAST(0 AS DECIMAL(18, 2)) AS value, CAST([] AS VARCHAR[]) AS covered_event_ids,
+        CAST([] AS DECIMAL(18, 2)[]) AS covered_event_values,
         json_object('max_distinct_ips', max(ips_in_window), 'window_minutes', CAST($multi_ip_window_minutes AS BIGINT),
                     'until', max(event_time)) AS evidence
     FROM window_hits
@@ -158,7 +177,9 @@ SELECT
     event_id,
     flagged_at,
     CAST(value AS DECIMAL(18, 2)) AS value,
+    CAST($reporting_currency AS VARCHAR) AS currency,
     covered_event_ids,
+    CAST(covered_event_values AS DECIMAL(18, 2)[]) AS covered_event_values,
     CAST(evidence AS VARCHAR) AS evidence,
     CAST(flagged_at AS DATE) AS dt,
     CAST(hour(flagged_at) AS INTEGER) AS hour

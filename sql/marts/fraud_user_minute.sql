@@ -5,7 +5,11 @@
 -- scope: scope_event_hours
 -- unique_key: user_id, minute
 -- grain: one row per user per event-time minute: the seed's real-time fraud query as a batch mart.
--- parameters: $max_events_per_minute, $max_value_per_minute
+-- parameters: $max_events_per_minute, $max_value_per_minute, $reporting_currency
+-- total_value = the user's value at risk in the minute, in the reporting currency (`currency`): the
+-- increase of their cart state plus their purchases (stg_events.value_at_risk), never the sum of
+-- running cart totals. Amounts that cannot be expressed in the reporting currency (no rates file,
+-- or no rate) are not added nor compared with the threshold: unconverted_events counts them.
 WITH scoped AS (
     SELECT * FROM stg_events WHERE date_trunc('hour', event_time) IN (SELECT hour_start FROM scope_event_hours)
 ),
@@ -15,7 +19,8 @@ per_minute AS (
         user_id,
         date_trunc('minute', event_time) AS minute,
         count(*) AS events,
-        CAST(coalesce(sum(event_value), 0) AS DECIMAL(18, 2)) AS total_value,
+        CAST(coalesce(sum(reporting_value), 0) AS DECIMAL(18, 2)) AS total_value,
+        count(*) FILTER (WHERE value_at_risk > 0 AND reporting_value IS NULL) AS unconverted_events,
         count(DISTINCT ip) AS distinct_ips,
         bool_or(is_bot) AS is_bot
     FROM scoped
@@ -27,6 +32,8 @@ SELECT
     minute,
     events,
     total_value,
+    CAST($reporting_currency AS VARCHAR) AS currency,
+    unconverted_events,
     distinct_ips,
     is_bot,
     events > CAST($max_events_per_minute AS BIGINT) OR total_value > CAST($max_value_per_minute AS DECIMAL(18, 2)) AS is_flagged,

@@ -6,7 +6,7 @@
 -- unique_key: minute
 -- grain: one row per event-time minute with events.
 -- An anomalous event is one from a bot user agent, with a cart over the limit or a quantity over the
--- limit, or by a user whose minute is flagged. Ingest latency = arrival (received_at, else the
+-- limit (in the reporting currency), or by a user whose minute is flagged. Ingest latency = arrival (received_at, else the
 -- time shopstream landed it) minus event time, in seconds. A late event is one whose producer
 -- arrival time (received_at) is more than the allowed lateness after its event time; events without
 -- received_at are not judged.
@@ -23,7 +23,7 @@ marked AS (
     SELECT
         *,
         is_bot OR minute_flagged
-            OR coalesce(cart_value > CAST($max_cart_value AS DECIMAL(18, 2)), false)
+            OR coalesce(reporting_cart_value > CAST($max_cart_value AS DECIMAL(18, 2)), false)
             OR coalesce(quantity > CAST($max_quantity AS BIGINT), false) AS is_anomalous,
         epoch(arrived_at) - epoch(event_time) AS latency_s,
         epoch(received_at) - epoch(event_time) AS producer_delay_s

@@ -60,6 +60,8 @@ export default class BuildMarts extends ShopstreamCommand {
 function describe(s: BuildSummary): string {
   const lines = [
     `mode: ${s.mode} (raw_events version ${s.rawEventsVersion}${s.fromVersion !== null ? `, from ${s.fromVersion}` : ''})`,
+    `money: ${s.currency.mode === 'converted' ? `converted to ${s.currency.reporting} with the rates file` : `per currency (reporting currency ${s.currency.reporting}; no rates file)`}`,
+    ...s.rebuilt.map((r) => `rebuilt in full: ${r.mart} (${r.reason})`),
   ];
   lines.push(
     renderTable(

@@ -45,6 +45,27 @@ export const ConfigSchema = z
         minQualityRatio: z.number().min(0).max(1).default(0.99),
         /** Arrival later than this after event time counts as a late event. */
         lateAfterMinutes: z.number().positive().default(60),
+        /** Money: which currency events without one are in, and what the marts report in. */
+        currency: z
+          .object({
+            /** The currency of events that carry none (ISO 4217). */
+            default: z
+              .string()
+              .regex(/^[A-Z]{3}$/)
+              .default('USD'),
+            /** The currency of fraud thresholds and of aggregated money (default: the default currency). */
+            reporting: z
+              .string()
+              .regex(/^[A-Z]{3}$/)
+              .optional(),
+            /**
+             * CSV or Parquet of daily rates (date, currency, rate = reporting units per unit of currency).
+             * Unset: money stays in its own currency and is never converted.
+             */
+            ratesFile: z.string().min(1).optional(),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

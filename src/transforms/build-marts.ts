@@ -11,6 +11,15 @@ import { type ColumnDef, deltaTypeOf, sameColumns, schemaFromColumns } from '../
 import type { Snapshot } from '../lake/snapshot.js';
 import { currentRun } from '../ops/run-context.js';
 import { classifyUserAgents } from './bot-user-agents.js';
+import { type CurrencySetup, installCurrencyRates } from './currency-rates.js';
+import {
+  type MartSettings,
+  martSettings,
+  SETTINGS_APP_ID,
+  type StaleMart,
+  settingsInfo,
+  staleMarts,
+} from './mart-settings.js';
 import { loadModels, type Model } from './model.js';
 import { type BuildPlan, planBuild } from './plan.js';
 import { type QualityReport, runQualityChecks } from './quality.js';
@@ -45,6 +54,10 @@ export interface BuildSummary {
   readonly mode: 'full' | 'incremental' | 'up-to-date';
   readonly rawEventsVersion: number;
   readonly fromVersion: number | null;
+  /** Marts rebuilt in full because their settings changed since they were built (not with --full-refresh). */
+  readonly rebuilt: readonly StaleMart[];
+  /** How money is reported: converted with a rates file, or kept per currency. */
+  readonly currency: { readonly mode: CurrencySetup['mode']; readonly reporting: string };
   readonly marts: readonly Omit<MartResult, 'added'>[];
   readonly quality: QualityReport;
   readonly durationMs: number;
@@ -72,8 +85,17 @@ export async function buildMarts(lake: Lake, options: BuildOptions): Promise<Bui
     martSnapshots.set(name, (await table.exists()) ? await table.snapshot() : undefined);
 
   await installPrivacyMacros(lake.db, await resolvePseudonymKey(lake, options.pseudonymSecret));
+  const currency = await installCurrencyRates(lake.db, options.config.currency);
+  const params = modelParameters(options.config, currency);
+  const settings = martSettings(models, params, PARAMETER_KEYS, {
+    macrosSql: loadSql('macros/event_value'),
+    ratesHash: currency.ratesHash,
+  });
+  // a mart built with other settings means something else: rebuild it (and what reads it) in full
+  const rebuilt = options.fullRefresh ? [] : await staleMarts(martTables, martSnapshots, settings);
+  const rewrite = new Set(rebuilt.map((r) => r.mart));
   const plan = await planBuild(lake, rawSnapshot, martSnapshots, {
-    fullRefresh: options.fullRefresh ?? false,
+    fullRefresh: (options.fullRefresh ?? false) || rewrite.size > 0,
     appId: BUILD_APP_ID,
     sessionTimeoutMinutes: options.config.sessionTimeoutMinutes,
   });
@@ -84,7 +106,6 @@ export async function buildMarts(lake: Lake, options: BuildOptions): Promise<Bui
   if (plan.mode !== 'up-to-date') {
     await db.run(loadSql('macros/event_value'));
     await classifyUserAgents(db, 'scoped_raw_events');
-    const params = modelParameters(options.config);
     const byName = new Map(models.map((m) => [m.name, m]));
     const martVersions = new Map<string, number>();
     for (const [name, snapshot] of martSnapshots) if (snapshot) martVersions.set(name, snapshot.version);
@@ -104,6 +125,8 @@ export async function buildMarts(lake: Lake, options: BuildOptions): Promise<Bui
         model,
         bound,
         plan,
+        (options.fullRefresh ?? false) || rewrite.has(model.name),
+        settings.get(model.name)!,
         rawSnapshot.version,
         options.runId ?? currentRun.id,
         upstreamMarts(model, byName, martTables).flatMap((name) =>
@@ -132,6 +155,8 @@ export async function buildMarts(lake: Lake, options: BuildOptions): Promise<Bui
     mode: plan.mode,
     rawEventsVersion: rawSnapshot.version,
     fromVersion: plan.fromVersion,
+    rebuilt,
+    currency: { mode: currency.mode, reporting: currency.reportingCurrency },
     marts: results.map(({ added: _added, ...rest }) => rest),
     quality,
     durationMs: Date.now() - started,
@@ -145,11 +170,14 @@ async function writeMart(
   model: Model,
   params: Record<string, string>,
   plan: BuildPlan,
+  rewrite: boolean,
+  settings: MartSettings,
   rawVersion: number,
   runId: string | undefined,
   upstream: readonly { readonly table: string; readonly version: number }[],
 ): Promise<MartResult> {
-  if (existing && plan.mode === 'incremental' && (existing.txnVersion(BUILD_APP_ID) ?? -1) >= rawVersion) {
+  // already at this raw_events version with these settings (a full plan for another mart's sake)
+  if (existing && !rewrite && (existing.txnVersion(BUILD_APP_ID) ?? -1) >= rawVersion) {
     return { name: model.name, version: null, rows: 0, partitionsReplaced: 0, added: [] };
   }
   const relation = `__mart_${model.name}`;
@@ -186,12 +214,16 @@ async function writeMart(
     mode: 'overwrite',
     ...(replacePartitions ? { replacePartitions } : {}),
     ...(schemaChanged ? { replaceColumns: columns, replacePartitionColumns: partitionColumns } : {}),
-    txns: [{ appId: BUILD_APP_ID, version: rawVersion }],
+    txns: [
+      { appId: BUILD_APP_ID, version: rawVersion },
+      { appId: SETTINGS_APP_ID, version: settings.fingerprint },
+    ],
     operation: plan.mode === 'full' ? 'CREATE OR REPLACE TABLE AS SELECT' : 'WRITE',
     readSnapshot: snapshot,
     parameters: { model: model.name, buildMode: plan.mode },
     // lineage: the raw_events version and the marts (at the versions) this one was computed from
     extraInfo: {
+      ...settingsInfo(settings),
       runId,
       inputs: [{ table: RAW_EVENTS, version: rawVersion, fromVersion: plan.fromVersion }, ...upstream],
     },
@@ -225,8 +257,26 @@ function upstreamMarts(
   return [...found].sort();
 }
 
-function modelParameters(config: Config['marts']): Record<string, string> {
+/** The config key behind each model parameter (what a stale mart's summary names). */
+const PARAMETER_KEYS: Readonly<Record<string, string>> = {
+  session_timeout_minutes: 'marts.sessionTimeoutMinutes',
+  max_events_per_minute: 'marts.fraud.maxEventsPerMinute',
+  max_value_per_minute: 'marts.fraud.maxValuePerMinute',
+  max_quantity: 'marts.fraud.maxQuantity',
+  max_cart_value: 'marts.fraud.maxCartValue',
+  multi_ip_threshold: 'marts.fraud.multiIpThreshold',
+  multi_ip_window_minutes: 'marts.fraud.multiIpWindowMinutes',
+  late_after_minutes: 'marts.lateAfterMinutes',
+  default_currency: 'marts.currency.default',
+  reporting_currency: 'marts.currency.reporting',
+  convert_currencies: 'marts.currency.ratesFile (set)',
+};
+
+function modelParameters(config: Config['marts'], currency: CurrencySetup): Record<string, string> {
   return {
+    default_currency: currency.defaultCurrency,
+    reporting_currency: currency.reportingCurrency,
+    convert_currencies: String(currency.mode === 'converted'),
     session_timeout_minutes: String(config.sessionTimeoutMinutes),
     max_events_per_minute: String(config.fraud.maxEventsPerMinute),
     max_value_per_minute: String(config.fraud.maxValuePerMinute),

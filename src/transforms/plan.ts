@@ -9,7 +9,9 @@ import { registerSnapshot } from '../lake/table-scan.js';
  * What a build recomputes. Full: everything. Incremental: from the raw_events commits since the
  * marts' recorded version, the event hours whose files changed and, for sessions, per touched user
  * the time range from the earliest to the latest session within the timeout of a changed event, so
- * that range edges fall in gaps longer than the timeout and the result equals a full rebuild.
+ * that range edges fall in gaps longer than the timeout and the result equals a full rebuild. An
+ * event's value at risk looks back at the cart state up to the session timeout, so the event hours
+ * also cover the hours the timeout reaches after each changed one, and reads reach as far back.
  *
  * It provides the models' inputs as temp tables and views: scoped_raw_events (the hour partitions
  * the models read: the scoped hours and the hour before each), all_raw_events,
@@ -59,6 +61,7 @@ export async function planBuild(
 
   await registerSnapshot(db, lake.store, rawTable.tableKey, raw, 'all_raw_events');
   const full = options.fullRefresh || fromVersion === null;
+  const reachHours = Math.ceil(options.sessionTimeoutMinutes / 60);
   let readHours: Set<string> | undefined;
   let changed: AddFile[] = [];
 
@@ -83,6 +86,14 @@ export async function planBuild(
       db,
       'scope_event_hours',
       distinct(changed.map((f) => hourKeyOf(f.partitionValues.dt, f.partitionValues.hour))),
+    );
+    // An event's value at risk is its cart's increase over the state up to the session timeout
+    // earlier: a changed event changes the values of the hours the timeout reaches after it.
+    await db.run(
+      `CREATE OR REPLACE TEMP TABLE scope_event_hours AS
+       SELECT DISTINCT hour_start + to_hours(CAST(ahead AS INTEGER)) AS hour_start
+       FROM scope_event_hours, range(0, CAST($reach AS INTEGER) + 1) AS t(ahead)`,
+      { reach: String(reachHours) },
     );
     const sessions = marts.get('sessions')!;
     await registerSnapshot(db, lake.store, 'sessions', sessions, '__sessions_all');
@@ -123,11 +134,14 @@ export async function planBuild(
     await db.run(
       "CREATE OR REPLACE TEMP TABLE scope_ltv_users AS SELECT user_id, pseudonym(user_id) AS user_key FROM (SELECT DISTINCT user_id FROM __changed_events WHERE event_type = 'purchase')",
     );
-    // Models read whole hours: the scoped ones and the hour before each (sliding windows).
+    // Models read whole hours: the scoped ones and the hour before each (sliding windows), or as
+    // many as the session timeout reaches back (cart state).
     const scoped = await db.all<{ key: string }>(
       `SELECT DISTINCT strftime(h, '%Y-%m-%d') || '|' || CAST(hour(h) AS VARCHAR) AS key
        FROM (SELECT hour_start FROM scope_flag_hours UNION SELECT hour_start FROM scope_session_hours),
-            (VALUES (0), (1)) AS t(back), LATERAL (SELECT hour_start - to_hours(back) AS h)`,
+            range(0, greatest(CAST($reach AS INTEGER), 1) + 1) AS t(back),
+            LATERAL (SELECT hour_start - to_hours(CAST(back AS INTEGER)) AS h)`,
+      { reach: String(reachHours) },
     );
     readHours = new Set(scoped.map((r) => r.key));
     await registerSnapshot(

@@ -135,15 +135,28 @@ describe('build-marts', () => {
     // no raw id in a pseudonymized mart
     expect(await rows("SELECT * FROM sessions WHERE user_key LIKE 'u\\_%' ESCAPE '\\'")).toEqual([]);
 
-    // fraud_user_minute: events and cart/purchase value per user-minute
+    // fraud_user_minute: events and value at risk per user-minute: purchases, plus how much each cart
+    // event raised the user's cart over its state up to 30 minutes before (a purchase empties it)
     const minutes = new Map<string, { events: number; value: number }>();
-    for (const e of events) {
+    const cartState = new Map<string, { value: number; at: number }>();
+    const byTime = [...events].sort(
+      (a, b) => a.timestamp.localeCompare(b.timestamp) || a.event_id.localeCompare(b.event_id),
+    );
+    for (const e of byTime) {
       const key = `${e.user_id}|${e.timestamp.slice(0, 16)}`;
       const entry = minutes.get(key) ?? { events: 0, value: 0 };
       entry.events++;
-      const p = e.properties as { amount?: number; cart_value?: number };
-      if (e.event_type === 'purchase') entry.value += p.amount ?? 0;
-      if (e.event_type === 'add_to_cart' || e.event_type === 'checkout') entry.value += p.cart_value ?? 0;
+      const p = e.properties as { amount?: number; cart_value?: number; price?: number; quantity?: number };
+      const at = Date.parse(e.timestamp);
+      const before = cartState.get(e.user_id);
+      const baseline = before && at - before.at <= 30 * 60_000 ? before.value : 0;
+      if (e.event_type === 'purchase') {
+        entry.value += p.amount ?? p.cart_value ?? 0;
+        cartState.set(e.user_id, { value: 0, at });
+      } else if (p.cart_value !== undefined) {
+        entry.value += Math.max(p.cart_value - baseline, 0);
+        cartState.set(e.user_id, { value: p.cart_value, at });
+      } else if (e.event_type === 'add_to_cart') entry.value += (p.price ?? 0) * (p.quantity ?? 1);
       minutes.set(key, entry);
     }
     const fum = await rows(

@@ -26,6 +26,7 @@ describe('SQL models', () => {
     ]);
     expect(externalInputs(models)).toEqual([
       'all_raw_events',
+      'currency_rates',
       'existing_customer_ltv',
       'existing_sessions',
       'scope_event_hours',
