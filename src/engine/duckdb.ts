@@ -59,6 +59,14 @@ export class DuckDb {
   }
 }
 
+/**
+ * DuckDB allows one writing process per database file; a second one fails to take the file lock.
+ * That is a conflict to retry once the other process ends, not bad data.
+ */
+export function isFileLockConflict(error: unknown): boolean {
+  return error instanceof Error && /Could not set lock on file/i.test(error.message);
+}
+
 /** Quotes an identifier for DuckDB. Identifiers come from table schemas, never from free text. */
 export function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
