@@ -53,6 +53,20 @@ export class DuckDb {
     return reader.getRowObjects();
   }
 
+  /**
+   * Locks this instance down for SQL we did not write: from now on it reads only the given files,
+   * writes no file, attaches no database, installs or loads no extension, and no later statement
+   * can change that (lock_configuration). There is no way back: use it on a session about to end.
+   */
+  async lockFileAccess(readableFiles: readonly string[]): Promise<void> {
+    // a SET takes no bound parameter; the paths are the lake's own data files, quoted
+    await this.run(`SET allowed_paths = [${readableFiles.map(quoteLiteral).join(', ')}]`);
+    await this.run('SET autoinstall_known_extensions = false');
+    await this.run('SET autoload_known_extensions = false');
+    await this.run('SET enable_external_access = false');
+    await this.run('SET lock_configuration = true');
+  }
+
   close(): void {
     this.connection.closeSync();
     if (this.ownsInstance) this.instance.closeSync();
