@@ -3,6 +3,7 @@ import type { Config } from '../config/config-schema.js';
 import { resolveConfig } from '../config/resolve-config.js';
 import { ExitCode, isShopstreamError } from '../errors.js';
 import { currentActor } from '../governance/actor.js';
+import { knownSecrets, redactSecrets } from '../governance/redact.js';
 import { lakeActivity } from '../lake/activity.js';
 import { recordCommandRun } from '../ops/record-run.js';
 import { currentRun } from '../ops/run-context.js';
@@ -72,7 +73,7 @@ export abstract class ShopstreamCommand extends Command {
       ...(this.#metrics.pushgateway ? { pushgateway: this.#metrics.pushgateway } : {}),
     };
     if (!targets.lakeTables && !targets.metricsFile && !targets.pushgateway) return;
-    const described = error ? describeError(error) : undefined;
+    const described = error ? this.redacted(describeError(error)) : undefined;
     const { reads, writes } = lakeActivity.current();
     const failures = await recordCommandRun(
       config,
@@ -97,7 +98,29 @@ export abstract class ShopstreamCommand extends Command {
       },
       targets,
     );
-    for (const failure of failures) process.stderr.write(`shopstream: warning: ${failure}\n`);
+    for (const failure of failures) process.stderr.write(`shopstream: warning: ${this.redact(failure)}\n`);
+  }
+
+  /** Masks credentials (URL userinfo, query-string secrets, configured passwords) in text we emit. */
+  protected redact(text: string): string {
+    const config = this.#config;
+    return redactSecrets(
+      text,
+      knownSecrets(this.argv, process.env, [
+        config?.warehouse.snowflake?.password,
+        config?.s3.endpoint,
+        this.#metrics.pushgateway,
+      ]),
+    );
+  }
+
+  private redacted(described: DescribedError): DescribedError {
+    return {
+      ...described,
+      message: this.redact(described.message),
+      suggestions: described.suggestions.map((s) => this.redact(s)),
+      location: described.location === undefined ? undefined : this.redact(described.location),
+    };
   }
 
   protected resolveConfig(flags: {
@@ -133,7 +156,7 @@ export abstract class ShopstreamCommand extends Command {
   }
 
   protected override async catch(error: Interfaces.CommandError): Promise<void> {
-    const { code, exitCode, message, suggestions, location } = describeError(error);
+    const { code, exitCode, message, suggestions, location } = this.redacted(describeError(error));
     if (this.jsonEnabled()) {
       process.stderr.write(
         `${JSON.stringify({ error: { code, message, exitCode, location, suggestions } })}\n`,
@@ -141,7 +164,7 @@ export abstract class ShopstreamCommand extends Command {
     } else {
       process.stderr.write(`shopstream: error [${code}]: ${message}\n`);
       for (const suggestion of suggestions) process.stderr.write(`  hint: ${suggestion}\n`);
-      if (exitCode === ExitCode.bug && error.stack) process.stderr.write(`${error.stack}\n`);
+      if (exitCode === ExitCode.bug && error.stack) process.stderr.write(`${this.redact(error.stack)}\n`);
     }
     process.exitCode = exitCode;
   }
