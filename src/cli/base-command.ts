@@ -53,6 +53,8 @@ export abstract class ShopstreamCommand extends Command {
   #startedAt = new Date();
   #config: Config | undefined;
   #metrics: { file?: string; pushgateway?: string } = {};
+  /** The secret values to mask, computed once per resolved configuration. */
+  #secrets: { config: Config | undefined; values: string[] } | undefined;
 
   override async init(): Promise<void> {
     await super.init();
@@ -104,14 +106,35 @@ export abstract class ShopstreamCommand extends Command {
   /** Masks credentials (URL userinfo, query-string secrets, configured passwords) in text we emit. */
   protected redact(text: string): string {
     const config = this.#config;
-    return redactSecrets(
-      text,
-      knownSecrets(this.argv, process.env, [
-        config?.warehouse.snowflake?.password,
-        config?.s3.endpoint,
-        this.#metrics.pushgateway,
-      ]),
-    );
+    let secrets = this.#secrets;
+    if (secrets?.config !== config || secrets === undefined) {
+      secrets = this.#secrets = {
+        config,
+        values: knownSecrets(this.argv, process.env, [
+          config?.warehouse.snowflake?.password,
+          config?.s3.endpoint,
+          this.#metrics.pushgateway,
+        ]),
+      };
+    }
+    return redactSecrets(text, secrets.values);
+  }
+
+  /** stdout goes through the redaction too (a stage detail may quote a service error). */
+  override log(message = '', ...args: unknown[]): void {
+    super.log(this.redact(message), ...args);
+  }
+
+  protected override logJson(json: unknown): void {
+    super.logJson(this.redactDeep(json));
+  }
+
+  private redactDeep(value: unknown): unknown {
+    if (typeof value === 'string') return this.redact(value);
+    if (Array.isArray(value)) return value.map((v) => this.redactDeep(v));
+    if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype)
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.redactDeep(v)]));
+    return value;
   }
 
   private redacted(described: DescribedError): DescribedError {

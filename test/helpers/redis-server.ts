@@ -7,13 +7,24 @@ export interface TestRedis {
   stop(): Promise<void>;
 }
 
-export async function startTestRedis(): Promise<TestRedis> {
+/** `password`: the server requires it (AUTH); the returned url carries none. */
+export async function startTestRedis(options: { password?: string } = {}): Promise<TestRedis> {
   const port = await freePort();
   let child: ChildProcess;
   try {
     child = spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        ...(options.password === undefined ? [] : ['--requirepass', options.password]),
+      ],
       { stdio: 'ignore' },
     );
   } catch (error) {
