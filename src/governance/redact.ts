@@ -20,8 +20,8 @@ const QUERY_SECRET = new RegExp(
   `([?&;][^=&#${URL_END}]*?(?:pass(?:word|wd)?|pwd|secret|token|signature|credential|api[-_]?key|access[-_]?key|sig|auth)[^=&#${URL_END}]*=)[^&#${URL_END}]*`,
   'gi',
 );
-/** Shorter "secrets" would mask ordinary words everywhere; URL rules still cover them. */
-const MIN_KNOWN_SECRET = 4;
+/** Shorter "secrets" (a test key "test") would mask ordinary words everywhere; URL rules still cover them. */
+const MIN_KNOWN_SECRET = 8;
 
 export function redactSecrets(text: string, known: readonly string[] = []): string {
   let out = text.replace(USERINFO, `$1${MASK}@`).replace(QUERY_SECRET, `$1${MASK}`);
@@ -62,7 +62,7 @@ export function urlCredentials(text: string): string[] {
 
 /** Environment variables whose values are secrets wherever they show up. */
 const SECRET_ENV =
-  /(PASSWORD|SECRET|TOKEN|PASSPHRASE)$|^(SHOPSTREAM_REDIS_URL|SHOPSTREAM_PUSHGATEWAY|AWS_ENDPOINT_URL\w*)$/;
+  /(PASSWORD|PASSWD|SECRET|TOKEN|PASSPHRASE|KEY)$|^(SHOPSTREAM_REDIS_URL|SHOPSTREAM_PUSHGATEWAY|AWS_ENDPOINT_URL\w*)$/;
 
 /**
  * The secret values a command run can know: secret-looking environment variables (SNOWFLAKE_PASSWORD,
