@@ -84,7 +84,9 @@ export async function pushMetrics(gateway: string, run: RunRecord): Promise<void
         ...(authorization ? { authorization } : {}),
       },
       body: prometheusText(run),
-      signal: AbortSignal.timeout(10_000),
+      // 30 s as Prometheus' Python client: a slow host must not lose its metrics (10 s did under
+      // load), a dead gateway must not hold a cron job
+      signal: AbortSignal.timeout(30_000),
     });
   } catch (error) {
     throw unavailableError(
