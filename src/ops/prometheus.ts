@@ -69,7 +69,7 @@ export async function pushMetrics(gateway: string, run: RunRecord): Promise<void
   }
   const authorization =
     parsed.username || parsed.password
-      ? `Basic ${Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString('base64')}`
+      ? `Basic ${Buffer.from(`${decoded(parsed.username)}:${decoded(parsed.password)}`).toString('base64')}`
       : undefined;
   parsed.username = '';
   parsed.password = '';
@@ -102,5 +102,14 @@ export async function pushMetrics(gateway: string, run: RunRecord): Promise<void
       'PUSHGATEWAY_REFUSED',
       `the Pushgateway answered ${response.status} for ${redactSecrets(url)}`,
     );
+  }
+}
+
+/** Percent-decoded userinfo; a `%` not followed by two hex digits stays as typed. */
+function decoded(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
   }
 }
