@@ -3,6 +3,7 @@ import type { Config } from '../config/config-schema.js';
 import { resolveConfig } from '../config/resolve-config.js';
 import { ExitCode, isShopstreamError } from '../errors.js';
 import { currentActor } from '../governance/actor.js';
+import { knownSecrets, redactSecrets } from '../governance/redact.js';
 import { lakeActivity } from '../lake/activity.js';
 import { recordCommandRun } from '../ops/record-run.js';
 import { currentRun } from '../ops/run-context.js';
@@ -52,6 +53,8 @@ export abstract class ShopstreamCommand extends Command {
   #startedAt = new Date();
   #config: Config | undefined;
   #metrics: { file?: string; pushgateway?: string } = {};
+  /** The secret values to mask, computed once per resolved configuration. */
+  #secrets: { config: Config | undefined; values: string[] } | undefined;
 
   override async init(): Promise<void> {
     await super.init();
@@ -72,7 +75,7 @@ export abstract class ShopstreamCommand extends Command {
       ...(this.#metrics.pushgateway ? { pushgateway: this.#metrics.pushgateway } : {}),
     };
     if (!targets.lakeTables && !targets.metricsFile && !targets.pushgateway) return;
-    const described = error ? describeError(error) : undefined;
+    const described = error ? this.redacted(describeError(error)) : undefined;
     const { reads, writes } = lakeActivity.current();
     const failures = await recordCommandRun(
       config,
@@ -97,7 +100,50 @@ export abstract class ShopstreamCommand extends Command {
       },
       targets,
     );
-    for (const failure of failures) process.stderr.write(`shopstream: warning: ${failure}\n`);
+    for (const failure of failures) process.stderr.write(`shopstream: warning: ${this.redact(failure)}\n`);
+  }
+
+  /** Masks credentials (URL userinfo, query-string secrets, configured passwords) in text we emit. */
+  protected redact(text: string): string {
+    const config = this.#config;
+    let secrets = this.#secrets;
+    if (secrets?.config !== config || secrets === undefined) {
+      secrets = this.#secrets = {
+        config,
+        values: knownSecrets(this.argv, process.env, [
+          config?.warehouse.snowflake?.password,
+          config?.s3.endpoint,
+          this.#metrics.pushgateway,
+        ]),
+      };
+    }
+    return redactSecrets(text, secrets.values);
+  }
+
+  /** stdout goes through the redaction too (a stage detail may quote a service error). */
+  override log(message = '', ...args: unknown[]): void {
+    super.log(this.redact(message), ...args);
+  }
+
+  protected override logJson(json: unknown): void {
+    super.logJson(this.redactDeep(json));
+  }
+
+  private redactDeep(value: unknown): unknown {
+    if (typeof value === 'string') return this.redact(value);
+    if (Array.isArray(value)) return value.map((v) => this.redactDeep(v));
+    if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype)
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.redactDeep(v)]));
+    return value;
+  }
+
+  private redacted(described: DescribedError): DescribedError {
+    return {
+      ...described,
+      message: this.redact(described.message),
+      suggestions: described.suggestions.map((s) => this.redact(s)),
+      location: described.location === undefined ? undefined : this.redact(described.location),
+    };
   }
 
   protected resolveConfig(flags: {
@@ -133,7 +179,7 @@ export abstract class ShopstreamCommand extends Command {
   }
 
   protected override async catch(error: Interfaces.CommandError): Promise<void> {
-    const { code, exitCode, message, suggestions, location } = describeError(error);
+    const { code, exitCode, message, suggestions, location } = this.redacted(describeError(error));
     if (this.jsonEnabled()) {
       process.stderr.write(
         `${JSON.stringify({ error: { code, message, exitCode, location, suggestions } })}\n`,
@@ -141,7 +187,7 @@ export abstract class ShopstreamCommand extends Command {
     } else {
       process.stderr.write(`shopstream: error [${code}]: ${message}\n`);
       for (const suggestion of suggestions) process.stderr.write(`  hint: ${suggestion}\n`);
-      if (exitCode === ExitCode.bug && error.stack) process.stderr.write(`${error.stack}\n`);
+      if (exitCode === ExitCode.bug && error.stack) process.stderr.write(`${this.redact(error.stack)}\n`);
     }
     process.exitCode = exitCode;
   }

@@ -53,10 +53,32 @@ export class DuckDb {
     return reader.getRowObjects();
   }
 
+  /**
+   * Locks this instance down for SQL we did not write: from now on it reads only the given files,
+   * writes no file, attaches no database, installs or loads no extension, and no later statement
+   * can change that (lock_configuration). There is no way back: use it on a session about to end.
+   */
+  async lockFileAccess(readableFiles: readonly string[]): Promise<void> {
+    // a SET takes no bound parameter; the paths are the lake's own data files, quoted
+    await this.run(`SET allowed_paths = [${readableFiles.map(quoteLiteral).join(', ')}]`);
+    await this.run('SET autoinstall_known_extensions = false');
+    await this.run('SET autoload_known_extensions = false');
+    await this.run('SET enable_external_access = false');
+    await this.run('SET lock_configuration = true');
+  }
+
   close(): void {
     this.connection.closeSync();
     if (this.ownsInstance) this.instance.closeSync();
   }
+}
+
+/**
+ * DuckDB allows one writing process per database file; a second one fails to take the file lock.
+ * That is a conflict to retry once the other process ends, not bad data.
+ */
+export function isFileLockConflict(error: unknown): boolean {
+  return error instanceof Error && /Could not set lock on file/i.test(error.message);
 }
 
 /** Quotes an identifier for DuckDB. Identifiers come from table schemas, never from free text. */

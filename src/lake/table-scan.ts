@@ -9,7 +9,8 @@ import type { Snapshot } from './snapshot.js';
 /**
  * Exposes a snapshot to DuckDB as a temporary view: exactly the live files of the log, partition
  * values from `add.partitionValues` (never parsed from directory names), columns missing from older
- * files read as NULL, every column cast to the table schema's type.
+ * files read as NULL, every column cast to the table schema's type. Returns the local paths the view
+ * reads (what a sandboxed session must still be allowed to open).
  */
 export async function registerSnapshot(
   db: DuckDb,
@@ -19,7 +20,7 @@ export async function registerSnapshot(
   viewName: string,
   files: readonly AddFile[] = snapshot.files,
   options: { readonly fileColumn?: string } = {},
-): Promise<void> {
+): Promise<readonly string[]> {
   const fields = snapshot.schema.fields;
   const partitionColumns = new Set(snapshot.partitionColumns);
   const view = quoteIdent(viewName);
@@ -27,7 +28,7 @@ export async function registerSnapshot(
     const columns = fields.map((f) => `CAST(NULL AS ${duckDbType(f.type)}) AS ${quoteIdent(f.name)}`);
     if (options.fileColumn) columns.push(`CAST(NULL AS VARCHAR) AS ${quoteIdent(options.fileColumn)}`);
     await db.run(`CREATE OR REPLACE TEMP VIEW ${view} AS SELECT ${columns.join(', ')} WHERE false`);
-    return;
+    return [];
   }
   const locals = await Promise.all(files.map((file) => dataFileLocalPath(store, tableKey, file.path)));
   const fileList = `[${locals.map(quoteLiteral).join(', ')}]`;
@@ -75,6 +76,7 @@ export async function registerSnapshot(
   await db.run(
     `CREATE OR REPLACE TEMP VIEW ${view} AS SELECT ${select.join(', ')} FROM read_parquet(${fileList}, filename = true, union_by_name = true) AS __data${join}`,
   );
+  return locals;
 }
 
 /** The local path of a data file named by an add/remove action. */

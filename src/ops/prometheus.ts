@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { rename, writeFile } from 'node:fs/promises';
-import { unavailableError } from '../errors.js';
+import { configError, unavailableError } from '../errors.js';
+import { redactSecrets } from '../governance/redact.js';
 import { durationMs, type RunRecord, throughputPerSecond } from './pipeline-runs.js';
 
 /**
@@ -52,23 +53,63 @@ export async function writeMetricsFile(file: string, run: RunRecord): Promise<vo
   await rename(temp, file);
 }
 
-/** PUTs the metrics to a Pushgateway under job `shopstream`, grouped by command. */
+/**
+ * PUTs the metrics to a Pushgateway under job `shopstream`, grouped by command. Credentials in the
+ * URL (`https://user:pw@host`) go in a Basic Authorization header: fetch refuses them in the URL.
+ */
 export async function pushMetrics(gateway: string, run: RunRecord): Promise<void> {
-  const url = `${gateway.replace(/\/+$/, '')}/metrics/job/shopstream/command/${encodeURIComponent(run.command)}`;
+  let parsed: URL;
+  try {
+    parsed = new URL(gateway);
+  } catch (error) {
+    throw configError('PUSHGATEWAY_URL', `the Pushgateway URL ${redactSecrets(gateway)} does not parse`, {
+      cause: error,
+      suggestions: ['percent-encode @, / and : inside the user name and password'],
+    });
+  }
+  const authorization =
+    parsed.username || parsed.password
+      ? `Basic ${Buffer.from(`${decoded(parsed.username)}:${decoded(parsed.password)}`).toString('base64')}`
+      : undefined;
+  parsed.username = '';
+  parsed.password = '';
+  const base = parsed.href.replace(/\/+$/, '');
+  const url = `${base}/metrics/job/shopstream/command/${encodeURIComponent(run.command)}`;
   let response: Response;
   try {
     response = await fetch(url, {
       method: 'PUT',
-      headers: { 'content-type': 'text/plain; version=0.0.4' },
+      headers: {
+        'content-type': 'text/plain; version=0.0.4',
+        ...(authorization ? { authorization } : {}),
+      },
       body: prometheusText(run),
-      signal: AbortSignal.timeout(10_000),
+      // 30 s as Prometheus' Python client: a slow host must not lose its metrics (10 s did under
+      // load), a dead gateway must not hold a cron job
+      signal: AbortSignal.timeout(30_000),
     });
   } catch (error) {
-    throw unavailableError('PUSHGATEWAY_UNAVAILABLE', `cannot reach the Pushgateway at ${gateway}`, {
-      cause: error,
-    });
+    throw unavailableError(
+      'PUSHGATEWAY_UNAVAILABLE',
+      `cannot reach the Pushgateway at ${redactSecrets(base)}`,
+      {
+        cause: error,
+      },
+    );
   }
   if (!response.ok) {
-    throw unavailableError('PUSHGATEWAY_REFUSED', `the Pushgateway answered ${response.status} for ${url}`);
+    throw unavailableError(
+      'PUSHGATEWAY_REFUSED',
+      `the Pushgateway answered ${response.status} for ${redactSecrets(url)}`,
+    );
+  }
+}
+
+/** Percent-decoded userinfo; a `%` not followed by two hex digits stays as typed. */
+function decoded(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
   }
 }

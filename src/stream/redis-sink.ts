@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { redisOptions } from '../config/redis-url.js';
 import { unavailableError } from '../errors.js';
 import { redactUrlCredentials } from '../governance/redact.js';
 import type { Alert } from './fraud-windows.js';
@@ -57,7 +58,12 @@ export async function clearUserFlags(url: string, userIds: readonly string[]): P
 
 /** A connected client; an unreachable server is `REDIS_UNAVAILABLE` (exit 69), without credentials. */
 async function connectRedis(url: string): Promise<Redis> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3, enableOfflineQueue: false });
+  const redis = new Redis({
+    ...redisOptions(url),
+    lazyConnect: true,
+    maxRetriesPerRequest: 3,
+    enableOfflineQueue: false,
+  });
   redis.on('error', () => undefined); // failures surface on the command that hits them
   try {
     await redis.connect();

@@ -1,4 +1,5 @@
-import { type DuckDb, quoteIdent, quoteLiteral } from '../engine/duckdb.js';
+import { type DuckDb, isFileLockConflict, quoteIdent, quoteLiteral } from '../engine/duckdb.js';
+import { conflictError } from '../errors.js';
 import type { Lake } from '../lake/lake.js';
 import { duckDbType } from '../lake/schema.js';
 import { registerSnapshot } from '../lake/table-scan.js';
@@ -29,7 +30,19 @@ export class DuckDbWarehouse implements Warehouse {
 
   static async open(lake: Lake, path: string): Promise<DuckDbWarehouse> {
     const db = lake.db;
-    await db.run(`ATTACH ${quoteLiteral(path)} AS ${CATALOG}`);
+    try {
+      await db.run(`ATTACH ${quoteLiteral(path)} AS ${CATALOG}`);
+    } catch (error) {
+      if (!isFileLockConflict(error)) throw error;
+      throw conflictError('WAREHOUSE_LOCKED', `the warehouse file ${path} is in use by another process`, {
+        cause: error,
+        location: path,
+        suggestions: [
+          'DuckDB lets one process at a time open the file: rerun when the other shopstream (or duckdb) process has finished',
+          (error as Error).message,
+        ],
+      });
+    }
     await db.run(
       `CREATE TABLE IF NOT EXISTS ${CATALOG}.main.${CONTROL_TABLE} (
          table_name VARCHAR PRIMARY KEY, lake_version BIGINT NOT NULL, loaded_at TIMESTAMPTZ NOT NULL,

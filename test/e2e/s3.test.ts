@@ -253,7 +253,7 @@ describe('the whole pipeline on an s3:// lake', () => {
       { worker: 'a', n: 12 },
       { worker: 'b', n: 12 },
     ]);
-  }, 120_000);
+  });
 });
 
 describe('micro-batch on S3', () => {

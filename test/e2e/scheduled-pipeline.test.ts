@@ -47,7 +47,7 @@ describe('a scheduled pipeline on local disk (infra/cron)', () => {
     });
     const script = path.join(ROOT, 'infra/cron/shopstream-pipeline.sh');
     const run = (mode: string) =>
-      spawnSync('bash', [script, mode], { env, encoding: 'utf8', timeout: 300_000 });
+      spawnSync('bash', [script, mode], { env, encoding: 'utf8', timeout: 900_000 });
     const query = (sql: string) =>
       JSON.parse(cli(['query', sql, '--json', '--lake', lake]).stdout).rows as Record<string, unknown>[];
 
@@ -74,5 +74,5 @@ describe('a scheduled pipeline on local disk (infra/cron)', () => {
       "SELECT DISTINCT actor FROM audit_log WHERE command IN ('gdpr forget', 'table optimize')",
     );
     expect(audit).toEqual([{ actor: 'cron' }]);
-  });
+  }, 1_800_000); // three cron runs of the whole pipeline plus queries: tens of CLI processes
 });

@@ -26,7 +26,8 @@ export function cli(
     cwd: options.cwd ?? tempDir('cli-cwd'),
     env: { ...env, ...options.env },
     encoding: 'utf8',
-    timeout: 120_000,
+    // a safety net against a hung process, never a speed limit (vitest cannot interrupt spawnSync)
+    timeout: 600_000,
   });
   return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }

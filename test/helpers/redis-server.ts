@@ -7,13 +7,24 @@ export interface TestRedis {
   stop(): Promise<void>;
 }
 
-export async function startTestRedis(): Promise<TestRedis> {
+/** `password`: the server requires it (AUTH); the returned url carries none. */
+export async function startTestRedis(options: { password?: string } = {}): Promise<TestRedis> {
   const port = await freePort();
   let child: ChildProcess;
   try {
     child = spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        ...(options.password === undefined ? [] : ['--requirepass', options.password]),
+      ],
       { stdio: 'ignore' },
     );
   } catch (error) {
@@ -27,7 +38,11 @@ export async function startTestRedis(): Promise<TestRedis> {
         new Error(`redis-server is needed for these tests (apt-get install redis-server): ${error.message}`),
       ),
     );
-    const deadline = Date.now() + 10_000;
+    // probe until it listens; a server that exits (port taken, bad argument) fails the start
+    let exited = false;
+    child.once('exit', () => {
+      exited = true;
+    });
     const probe = () => {
       const socket = connect(port, '127.0.0.1');
       socket.once('connect', () => {
@@ -35,7 +50,7 @@ export async function startTestRedis(): Promise<TestRedis> {
         resolve();
       });
       socket.once('error', () =>
-        Date.now() > deadline ? reject(new Error('redis-server did not start')) : setTimeout(probe, 50),
+        exited ? reject(new Error('redis-server exited before listening')) : setTimeout(probe, 50),
       );
     };
     probe();

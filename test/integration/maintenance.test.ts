@@ -115,7 +115,7 @@ describe.each(stores)('table maintenance on %s', (_name, make) => {
     } finally {
       db.close();
     }
-  }, 120_000);
+  });
 });
 
 describe('checkpoint and log cleanup', () => {

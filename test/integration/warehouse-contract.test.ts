@@ -138,7 +138,7 @@ describe.each(warehouses)('warehouse contract: %s', (_name, open) => {
       await warehouse.close();
       db.close();
     }
-  }, 120_000);
+  });
 });
 
 describe('load to Snowflake from the CLI', () => {
@@ -189,7 +189,7 @@ describe('load to Snowflake from the CLI', () => {
       await warehouse.close();
       db.close();
     }
-  }, 120_000);
+  });
 });
 
 describe('the Snowflake load conversation', () => {
