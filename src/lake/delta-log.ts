@@ -1,5 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { DuckDb } from '../engine/duckdb.js';
 import { conflictError, dataError, ShopstreamError } from '../errors.js';
@@ -236,7 +235,7 @@ export class DeltaLog {
     const retention =
       parseDurationMs(snapshot.metadata.configuration['delta.deletedFileRetentionDuration']) ?? 7 * DAY_MS;
     const actions = checkpointActions(snapshot, retention, Date.now());
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'shopstream-ckpt-'));
+    const dir = await this.store.stagingDir('checkpoint');
     try {
       const local = path.join(dir, checkpointFileName(snapshot.version));
       const size = await writeCheckpointFile(this.db, actions, local);
