@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type avro from 'avsc';
 import { type DuckDb, quoteLiteral } from '../engine/duckdb.js';
-import { ShopstreamError } from '../errors.js';
 import { loadSql } from '../engine/sql-files.js';
+import { ShopstreamError } from '../errors.js';
 import { listSchemaVersions, SCHEMAS_DIR } from '../governance/avro-schemas.js';
 import type { PartitionValues, Txn } from '../lake/actions.js';
 import type { DeltaTable, WriteRequest, WriteResult } from '../lake/delta-table.js';
@@ -367,7 +367,8 @@ async function writeDeduplicated(
       if (!retry || attempt >= MAX_DEDUPE_ATTEMPTS) throw error;
       readSnapshot = await raw.snapshot();
       const landed = pending.some(
-        (p) => readSnapshot.txnVersion(p.appId) !== undefined || readSnapshot.txnVersion(p.statId) !== undefined,
+        (p) =>
+          readSnapshot.txnVersion(p.appId) !== undefined || readSnapshot.txnVersion(p.statId) !== undefined,
       );
       if (landed) throw error;
       await registerExisting(readSnapshot);

@@ -54,7 +54,11 @@ export function findConflict(ours: CommitLike, winning: readonly Action[]): Conf
     if ('remove' in action && ourRemoves.has(fileKey(action.remove.path))) {
       return conflict(`file ${action.remove.path} was removed concurrently`);
     }
-    if ('add' in action && action.add.dataChange && readsPartitionOf(ours.scope, action.add.partitionValues)) {
+    if (
+      'add' in action &&
+      action.add.dataChange &&
+      readsPartitionOf(ours.scope, action.add.partitionValues)
+    ) {
       return {
         code: 'CONCURRENT_APPEND',
         message: `data was added concurrently to a partition this operation read (${action.add.path})`,
