@@ -53,7 +53,7 @@ describe('the S3 download cache and staging folder', () => {
 
     // later, another process: f0 was used least recently, then f1, ... f4
     const hoursAgo = (h: number) => new Date(Date.now() - h * 3600_000);
-    locals.forEach((file, i) => utimesSync(file, hoursAgo(10 - i), hoursAgo(10 - i)));
+    for (const [i, file] of locals.entries()) utimesSync(file, hoursAgo(10 - i), hoursAgo(10 - i));
     // a half download of a killed process on this host
     const dead = spawnSync(process.execPath, ['-e', '']).pid;
     const partial = path.join(path.dirname(locals[0]!), `x.parquet.${HOST_TAG}-${dead}-abc123.part`);
