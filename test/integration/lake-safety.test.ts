@@ -350,13 +350,21 @@ describe('deduplication under concurrency', () => {
       const raw = lake.table('raw_events');
       await raw.register('raw_events');
       await db.run('CREATE TEMP TABLE __dup AS SELECT * FROM raw_events ORDER BY event_id LIMIT 1');
-      await raw.write({ relation: '__dup', mode: 'append', operation: 'WRITE' });
+      const { added } = await raw.write({ relation: '__dup', mode: 'append', operation: 'WRITE' });
       const after = await runQualityChecks(lake, config);
       expect(after.checks.find((c) => c.name === 'unique_raw_event_id')).toMatchObject({
         failing: 1,
         passed: false,
       });
       expect(after.passed).toBe(false);
+      // an incremental build checks only its new raw files, against the rest of their days
+      const incremental = await runQualityChecks(lake, config, new Map([['raw_events', added]]));
+      expect(incremental.scope).toBe('build');
+      expect(incremental.checks.find((c) => c.name === 'unique_raw_event_id')).toMatchObject({
+        checked: 1,
+        failing: 1,
+        passed: false,
+      });
     } finally {
       db.close();
     }
