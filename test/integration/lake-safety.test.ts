@@ -333,6 +333,38 @@ describe('deduplication under concurrency', () => {
     expect(await distinctCounts(same)).toMatchObject({ n: expected.n, d: expected.n });
   }, 240_000);
 
+  it('an append with a read predicate fails with CONCURRENT_APPEND (exit 75) after a concurrent add there, and deletes its uncommitted files', async () => {
+    const db = await DuckDb.open();
+    try {
+      const lake = new Lake(new LocalStore(dir), db);
+      const table = lake.table('days');
+      const definition = {
+        columns: [
+          { name: 'id', type: 'string' as const },
+          { name: 'dt', type: 'date' as const },
+        ],
+        partitionColumns: ['dt'],
+      };
+      const before = await table.ensure(definition);
+      await appendRows(lake, 'days', definition, [{ id: 'theirs', dt: '2026-11-20' }]);
+      await db.run("CREATE TEMP TABLE mine AS SELECT 'mine' AS id, DATE '2026-11-20' AS dt");
+      const request = {
+        relation: 'mine',
+        mode: 'append' as const,
+        operation: 'WRITE',
+        readSnapshot: before,
+        readPartitions: [{ dt: '2026-11-20' }],
+      };
+      await expect(table.write(request)).rejects.toMatchObject({ code: 'CONCURRENT_APPEND', exitCode: 75 });
+      const files = readdirSync(path.join(dir, 'days', 'dt=2026-11-20'));
+      expect(files).toHaveLength(1); // only the committed one: the loser removed its own
+      // another day is not in the predicate: goes on at the next version
+      expect((await table.write({ ...request, readPartitions: [{ dt: '2026-11-19' }] })).version).toBe(2);
+    } finally {
+      db.close();
+    }
+  });
+
   it('the unique_raw_event_id quality check fails on a lake holding a duplicate event', async () => {
     const lakeDir = path.join(dir, 'lake');
     expect(cli(['ingest', path.join(ROOT, 'fixtures/demo/events.ndjson'), '--lake', lakeDir]).status).toBe(0);
