@@ -18,7 +18,7 @@ import { ConfigSchema } from '../../src/config/config-schema.js';
 import { DuckDb } from '../../src/engine/duckdb.js';
 import { appendRows } from '../../src/lake/append-rows.js';
 import { Lake } from '../../src/lake/lake.js';
-import { vacuumTable } from '../../src/lake/maintenance.js';
+import { checkpointTable, vacuumTable } from '../../src/lake/maintenance.js';
 import { LocalStore } from '../../src/storage/local-store.js';
 import { HOST_TAG } from '../../src/storage/staging.js';
 import { runQualityChecks } from '../../src/transforms/quality.js';
@@ -164,6 +164,14 @@ describe('checkpoints: readers survive a broken one, writers never leave one hal
         expect(created[0]).toMatch(/^\.00000000000000000012\.checkpoint\.parquet\..*\.tmp$/);
       }
       // and whatever is left there, the table reads as before
+      expect(await count()).toEqual({ n: 12, s: 78 });
+      // a temp file a killed writer left in _delta_log/ goes with the next `table checkpoint` a day later
+      const leftover = path.join(logDir(), '.00000000000000000011.json.0000.tmp');
+      writeFileSync(leftover, 'partial');
+      expect((await checkpointTable(lake, 'race')).logFilesDeleted).toEqual([]);
+      const { logFilesDeleted } = await checkpointTable(lake, 'race', Date.now() + 2 * 24 * 3600_000);
+      expect(logFilesDeleted).toContain('.00000000000000000011.json.0000.tmp');
+      expect(readdirSync(logDir()).filter((n) => n.endsWith('.tmp'))).toEqual([]);
       expect(await count()).toEqual({ n: 12, s: 78 });
     } finally {
       rmSync(source, { force: true });
