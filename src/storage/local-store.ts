@@ -106,7 +106,7 @@ export class LocalStore implements ObjectStore {
   async put(key: string, data: Uint8Array | string): Promise<void> {
     const target = this.abs(key);
     await mkdir(path.dirname(target), { recursive: true });
-    const temp = `${target}.${randomUUID()}.tmp`;
+    const temp = path.join(path.dirname(target), `.${path.basename(target)}.${randomUUID()}.tmp`);
     await writeFile(temp, data);
     await rename(temp, target);
   }
