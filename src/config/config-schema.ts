@@ -78,6 +78,8 @@ export const ConfigSchema = z
         forcePathStyle: z.boolean().optional(),
         /** Allow a server that ignores conditional writes: only ever run one writer then. */
         unsafeSingleWriter: z.boolean().default(false),
+        /** Bound of the local download cache of s3:// lake files, in MiB (least recently used evicted). */
+        cacheMaxMB: z.number().int().positive().default(5120),
       })
       .strict()
       .prefault({}),

@@ -22,6 +22,7 @@ const ENV_KEYS: readonly { env: string; path: readonly string[]; type: 'string' 
   { env: 'SHOPSTREAM_MAX_BAD_RATIO', path: ['ingest', 'maxBadRatio'], type: 'number' },
   { env: 'SHOPSTREAM_FINGERPRINT', path: ['ingest', 'fingerprint'], type: 'string' },
   { env: 'AWS_ENDPOINT_URL_S3', path: ['s3', 'endpoint'], type: 'string' },
+  { env: 'SHOPSTREAM_S3_CACHE_MAX_MB', path: ['s3', 'cacheMaxMB'], type: 'number' },
   { env: 'SHOPSTREAM_WAREHOUSE', path: ['warehouse', 'path'], type: 'string' },
   { env: 'SHOPSTREAM_WAREHOUSE_KIND', path: ['warehouse', 'kind'], type: 'string' },
   { env: 'SNOWFLAKE_ACCOUNT', path: ['warehouse', 'snowflake', 'account'], type: 'string' },

@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto';
 import type avro from 'avsc';
 import type { DuckDb } from '../engine/duckdb.js';
 import { loadSql } from '../engine/sql-files.js';
-import { dataError, type ShopstreamError } from '../errors.js';
+import { dataError, ShopstreamError } from '../errors.js';
 import { listSchemaVersions, SCHEMAS_DIR } from '../governance/avro-schemas.js';
 import type { PartitionValues, Txn } from '../lake/actions.js';
+import type { DeltaTable, WriteRequest, WriteResult } from '../lake/delta-table.js';
 import type { Lake } from '../lake/lake.js';
 import { schemaFromColumns } from '../lake/schema.js';
 import type { Snapshot } from '../lake/snapshot.js';
@@ -287,9 +288,11 @@ async function ingestFiles(lake: Lake, options: IngestOptions): Promise<IngestSu
     'SELECT DISTINCT CAST(dt AS VARCHAR) AS dt, hour FROM __ingest_staged WHERE error_reason IS NULL ORDER BY 1, 2',
   );
   const touchedDays = new Set(touched.map((t) => t.dt));
-  await raw.register('__ingest_existing', { version: rawSnapshot.version }, (snapshot) =>
-    snapshot.files.filter((f) => touchedDays.has(f.partitionValues.dt ?? '')),
-  );
+  const registerExisting = (snapshot: Snapshot) =>
+    raw.register('__ingest_existing', { version: snapshot.version }, (s) =>
+      s.files.filter((f) => touchedDays.has(f.partitionValues.dt ?? '')),
+    );
+  await registerExisting(rawSnapshot);
   // Duplicates within the batch are rare: find them with a hash aggregate, keep the first occurrence.
   await db.run(
     `CREATE OR REPLACE TEMP TABLE __ingest_repeats AS
@@ -322,12 +325,11 @@ async function ingestFiles(lake: Lake, options: IngestOptions): Promise<IngestSu
   );
 
   progress('write', pending.length, bytesDone);
-  const rawResult = await raw.write({
+  const rawResult = await writeDeduplicated(raw, rawSnapshot, touchedDays, pending, registerExisting, {
     relation: '__ingest_good',
     mode: 'append',
     txns: pending.flatMap((p) => (p.appId === p.statId ? [txn(p.appId)] : [txn(p.appId), txn(p.statId)])),
     operation: 'WRITE',
-    readSnapshot: rawSnapshot,
     parameters: { partitionBy: JSON.stringify(PARTITION_COLUMNS.map((c) => c.name)) },
     extraInfo: { runId, sources: pending.map((p) => p.file.path) },
     ...(addColumns.length > 0 ? { addColumns: toColumnDefs(addColumns) } : {}),
@@ -392,6 +394,42 @@ export function unreadableSourcesError(summary: IngestSummary): ShopstreamError 
       ],
     },
   );
+}
+
+const MAX_DEDUPE_ATTEMPTS = 5;
+
+/**
+ * Appends `__ingest_good` (which drops events already in `__ingest_existing`, the `days` of
+ * `snapshot`) with those days as the write's read predicate. When a concurrent commit added data to
+ * one of them, the events it landed were not checked: re-register `__ingest_existing` from the new
+ * snapshot and write again, so two racing ingests never both land an event. A concurrent run that
+ * landed one of these very files, or too many retries, is a conflict (exit 75; the rerun resumes).
+ */
+async function writeDeduplicated(
+  raw: DeltaTable,
+  snapshot: Snapshot,
+  days: ReadonlySet<string>,
+  pending: readonly PendingFile[],
+  registerExisting: (snapshot: Snapshot) => Promise<unknown>,
+  request: Omit<WriteRequest, 'readSnapshot' | 'readPartitions'>,
+): Promise<WriteResult> {
+  const readPartitions = [...days].map((dt) => ({ dt }));
+  let readSnapshot = snapshot;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await raw.write({ ...request, readSnapshot, readPartitions });
+    } catch (error) {
+      const retry = error instanceof ShopstreamError && error.code === 'CONCURRENT_APPEND';
+      if (!retry || attempt >= MAX_DEDUPE_ATTEMPTS) throw error;
+      readSnapshot = await raw.snapshot();
+      const landed = pending.some(
+        (p) =>
+          readSnapshot.txnVersion(p.appId) !== undefined || readSnapshot.txnVersion(p.statId) !== undefined,
+      );
+      if (landed) throw error;
+      await registerExisting(readSnapshot);
+    }
+  }
 }
 
 interface PendingFile {

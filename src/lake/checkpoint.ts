@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type DuckDb, quoteLiteral } from '../engine/duckdb.js';
 import type { Action } from './actions.js';
@@ -75,15 +74,17 @@ export function checkpointActions(snapshot: Snapshot, tombstoneRetentionMs: numb
   return actions;
 }
 
-/** Writes `actions` as a Parquet checkpoint at `localPath`; returns the row count. */
+/**
+ * Writes `actions` as a Parquet checkpoint at `localPath` (in a private staging folder: the actions'
+ * stats hold column values); returns the row count.
+ */
 export async function writeCheckpointFile(
   db: DuckDb,
   actions: readonly Action[],
   localPath: string,
 ): Promise<number> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'shopstream-ckpt-'));
+  const jsonPath = path.join(path.dirname(localPath), `${randomUUID()}.ndjson`);
   try {
-    const jsonPath = path.join(dir, `${randomUUID()}.ndjson`);
     await writeFile(jsonPath, `${actions.map((a) => JSON.stringify(a)).join('\n')}\n`);
     const columns = ACTION_COLUMNS.map((c) => `'${c}': '${CHECKPOINT_TYPES[c].replaceAll("'", "''")}'`).join(
       ', ',
@@ -94,6 +95,6 @@ export async function writeCheckpointFile(
     );
     return actions.length;
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await rm(jsonPath, { force: true });
   }
 }

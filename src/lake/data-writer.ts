@@ -1,5 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { type DuckDb, quoteIdent, quoteLiteral } from '../engine/duckdb.js';
 import { joinKey, type ObjectStore } from '../storage/object-store.js';
@@ -25,8 +24,9 @@ const HIVE_NULL = '__HIVE_DEFAULT_PARTITION__';
 
 /**
  * Writes the rows of `relation` (a table or view name in `db`) as zstd Parquet files under the
- * table, Hive-partitioned, and returns their add actions. Files land first in a local temp folder,
- * then move (or upload) into the store: until the caller commits the adds, no reader sees them.
+ * table, Hive-partitioned, and returns their add actions. Files land first in the store's private
+ * staging folder (inside a local lake, so they move in by rename), then move (or upload) into the
+ * table: until the caller commits the adds, no reader sees them.
  */
 export async function writeDataFiles(
   db: DuckDb,
@@ -35,7 +35,7 @@ export async function writeDataFiles(
   relation: string,
   options: DataWriteOptions,
 ): Promise<AddFile[]> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'shopstream-write-'));
+  const dir = await store.stagingDir('write');
   try {
     // Cast to the table's types: the files must hold what the schema says, whatever the query produced.
     const fixed = options.fixedPartition;

@@ -1,5 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { DuckDb } from '../engine/duckdb.js';
 import { conflictError, dataError, ShopstreamError } from '../errors.js';
@@ -8,7 +7,7 @@ import { joinKey, type ObjectInfo, type ObjectStore } from '../storage/object-st
 import { type Action, type CommitInfo, SUPPORTED_PROTOCOL } from './actions.js';
 import { lakeActivity } from './activity.js';
 import { checkpointActions, readCheckpointFile, writeCheckpointFile } from './checkpoint.js';
-import { type ConflictScope, detectConflict } from './conflicts.js';
+import { type ConflictScope, findConflict } from './conflicts.js';
 import { checkpointFileName, commitFileName, LOG_DIR, parseLogFileName } from './log-files.js';
 import { parseCommit, ReplayState, type Snapshot } from './snapshot.js';
 
@@ -16,6 +15,12 @@ export const ENGINE_INFO = 'shopstream/0.1.0';
 export const CHECKPOINT_INTERVAL = 10;
 const MAX_COMMIT_ATTEMPTS = 20;
 const DAY_MS = 24 * 3600 * 1000;
+
+interface SkippedCheckpoint {
+  readonly version: number;
+  readonly reason: string;
+  readonly error: unknown;
+}
 
 interface LogListing {
   readonly commits: ReadonlyMap<number, ObjectInfo>;
@@ -109,22 +114,17 @@ export class DeltaLog {
       throw new ShopstreamError('usage', 'TABLE_NOT_FOUND', `no Delta table at ${this.describe()}`);
     }
     const version = resolveTargetVersion(listing, latest, target, this.describe());
-    const checkpointVersion = await this.pickCheckpoint(listing, version);
     lakeActivity.recordRead(this.tableKey, version);
-    const state = new ReplayState();
-    let from = 0;
-    if (checkpointVersion !== undefined) {
-      for (const key of listing.checkpoints.get(checkpointVersion)!) {
-        const local = await this.store.localPath(key);
-        for (const action of await readCheckpointFile(this.db, local)) state.apply(action);
-      }
-      from = checkpointVersion + 1;
-    }
+    const { state, from, skipped } = await this.replayCheckpoint(listing, version);
     for (let v = from; v <= version; v++) {
       if (!listing.commits.has(v)) {
+        const unreadable = skipped.length
+          ? ` (checkpoint ${skipped.map((s) => s.version).join(', ')} is unreadable: ${skipped[0]!.reason})`
+          : '';
         throw dataError(
           'LOG_GAP',
-          `the log of ${this.describe()} has no commit ${v} and no checkpoint covering it`,
+          `the log of ${this.describe()} has no commit ${v} and no readable checkpoint covering it${unreadable}`,
+          skipped.length ? { cause: skipped[0]!.error } : undefined,
         );
       }
     }
@@ -140,25 +140,35 @@ export class DeltaLog {
     return snapshot;
   }
 
-  /** The newest complete checkpoint at or before `version`, preferring `_last_checkpoint`'s hint. */
-  private async pickCheckpoint(listing: LogListing, version: number): Promise<number | undefined> {
-    const hint = await this.readLastCheckpoint();
-    if (hint !== undefined && hint <= version && listing.checkpoints.has(hint)) {
-      const newer = [...listing.checkpoints.keys()].filter((v) => v > hint && v <= version);
-      if (newer.length === 0) return hint;
+  /**
+   * The state at the newest readable checkpoint at or before `version`, or empty state to replay
+   * from version 0. A checkpoint that cannot be read (a partial or corrupt Parquet file, a part
+   * missing its actions) is skipped for an older one or the JSON commits, as the protocol allows:
+   * checkpoints only shortcut the replay. `_last_checkpoint` is not read: the listing names every
+   * complete checkpoint, and the hint can be stale or garbage (it is still written, for other engines).
+   */
+  private async replayCheckpoint(
+    listing: LogListing,
+    version: number,
+  ): Promise<{ state: ReplayState; from: number; skipped: SkippedCheckpoint[] }> {
+    const skipped: SkippedCheckpoint[] = [];
+    const candidates = [...listing.checkpoints.keys()].filter((v) => v <= version).sort((a, b) => b - a);
+    for (const checkpoint of candidates) {
+      const state = new ReplayState();
+      try {
+        for (const key of listing.checkpoints.get(checkpoint)!) {
+          const local = await this.store.localPath(key);
+          for (const action of await readCheckpointFile(this.db, local)) state.apply(action);
+        }
+        if (!state.protocol || !state.metadata) throw new Error('it has no protocol or metaData action');
+        return { state, from: checkpoint + 1, skipped };
+      } catch (error) {
+        // the store being down is not a broken checkpoint: the commits would not be readable either
+        if (error instanceof ShopstreamError && error.kind !== 'data') throw error;
+        skipped.push({ version: checkpoint, reason: (error as Error).message, error });
+      }
     }
-    const candidates = [...listing.checkpoints.keys()].filter((v) => v <= version);
-    return candidates.length ? Math.max(...candidates) : undefined;
-  }
-
-  private async readLastCheckpoint(): Promise<number | undefined> {
-    try {
-      const bytes = await this.store.get(joinKey(this.logPrefix, '_last_checkpoint'));
-      const parsed = JSON.parse(Buffer.from(bytes).toString('utf8')) as { version?: number };
-      return typeof parsed.version === 'number' ? parsed.version : undefined;
-    } catch {
-      return undefined;
-    }
+    return { state: new ReplayState(), from: 0, skipped };
   }
 
   async history(limit?: number): Promise<HistoryEntry[]> {
@@ -197,7 +207,7 @@ export class DeltaLog {
         operationParameters: request.parameters ?? {},
         operationMetrics: request.metrics ?? {},
         readVersion: request.readVersion,
-        isBlindAppend: request.scope.kind === 'append',
+        isBlindAppend: request.scope.kind === 'append' && !request.scope.readPartitions,
         engineInfo: ENGINE_INFO,
         runId: currentRun.id,
         ...request.extraInfo,
@@ -212,11 +222,11 @@ export class DeltaLog {
         return version;
       }
       const winning = await this.readCommit(version);
-      const conflict = detectConflict(request, winning);
+      const conflict = findConflict(request, winning);
       if (conflict) {
         throw conflictError(
-          'COMMIT_CONFLICT',
-          `${this.describe()}: version ${version} was taken by a concurrent writer: ${conflict}`,
+          conflict.code,
+          `${this.describe()}: version ${version} was taken by a concurrent writer: ${conflict.message}`,
           {
             suggestions: ['rerun the command; it resumes from the new table state'],
           },
@@ -236,7 +246,7 @@ export class DeltaLog {
     const retention =
       parseDurationMs(snapshot.metadata.configuration['delta.deletedFileRetentionDuration']) ?? 7 * DAY_MS;
     const actions = checkpointActions(snapshot, retention, Date.now());
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'shopstream-ckpt-'));
+    const dir = await this.store.stagingDir('checkpoint');
     try {
       const local = path.join(dir, checkpointFileName(snapshot.version));
       const size = await writeCheckpointFile(this.db, actions, local);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DuckDb } from '../engine/duckdb.js';
-import { dataError } from '../errors.js';
-import type { ObjectStore } from '../storage/object-store.js';
+import { dataError, ShopstreamError } from '../errors.js';
+import { joinKey, type ObjectStore } from '../storage/object-store.js';
 import {
   type Action,
   type AddFile,
@@ -13,6 +13,7 @@ import {
 import { matchesPartition } from './conflicts.js';
 import { writeDataFiles } from './data-writer.js';
 import { DeltaLog, type SnapshotTarget } from './delta-log.js';
+import { decodeDataPath } from './paths.js';
 import { type ColumnDef, schemaFromColumns, schemaToString } from './schema.js';
 import type { Snapshot } from './snapshot.js';
 import { registerSnapshot } from './table-scan.js';
@@ -37,6 +38,13 @@ export interface WriteRequest {
   readonly extraInfo?: Record<string, unknown>;
   /** The snapshot the rows were computed from (defaults to the latest). */
   readonly readSnapshot?: Snapshot;
+  /**
+   * With append: the partitions of `readSnapshot` the rows were computed against (an ingest drops
+   * events already there). Data committed there concurrently makes the write fail with a
+   * CONCURRENT_APPEND conflict (exit 75) instead of committing on top of what it did not see:
+   * recompute from a new snapshot and write again.
+   */
+  readonly readPartitions?: readonly PartitionValues[];
   /** With a whole-table overwrite: replace the schema (and partitioning) too, in a new metaData action. */
   readonly replaceColumns?: readonly ColumnDef[];
   readonly replacePartitionColumns?: readonly string[];
@@ -189,7 +197,7 @@ export class DeltaTable {
       ...added.map((add) => ({ add })),
     ];
     const rows = added.reduce((sum, add) => sum + (JSON.parse(add.stats ?? '{}').numRecords ?? 0), 0);
-    const version = await this.log.commit({
+    const commit = this.log.commit({
       readVersion: snapshot.version,
       actions,
       operation: request.operation,
@@ -208,13 +216,25 @@ export class DeltaTable {
       },
       scope:
         request.mode === 'append'
-          ? { kind: 'append' }
+          ? { kind: 'append', ...(request.readPartitions ? { readPartitions: request.readPartitions } : {}) }
           : {
               kind: 'rewrite',
               ...(request.replacePartitions ? { partitions: request.replacePartitions } : {}),
             },
       ...(request.extraInfo ? { extraInfo: request.extraInfo } : {}),
     });
+    let version: number;
+    try {
+      version = await commit;
+    } catch (error) {
+      // A conflict means no version holds these files: remove them rather than leave them to vacuum.
+      if (error instanceof ShopstreamError && error.kind === 'conflict') {
+        for (const add of added) {
+          await this.store.delete(joinKey(this.tableKey, decodeDataPath(add.path))).catch(() => undefined);
+        }
+      }
+      throw error;
+    }
     return { version, added, removed: removed.length };
   }
 }

@@ -1,12 +1,15 @@
 import type { DuckDb } from '../engine/duckdb.js';
 import { usageError } from '../errors.js';
-import type { ObjectStore } from '../storage/object-store.js';
+import { LAKE_INTERNAL_DIR, type ObjectStore } from '../storage/object-store.js';
 import { DeltaTable } from './delta-table.js';
 import { LOG_DIR } from './log-files.js';
 
 const TABLE_NAME = /^[a-z_][a-z0-9_]{0,127}$/;
 
-/** A lake: a store root whose top-level folders holding a `_delta_log/` are tables. */
+/**
+ * A lake: a store root whose top-level folders holding a `_delta_log/` are tables, except the
+ * lake's own `_shopstream/` (state, secrets, staged files), which is never a table.
+ */
 export class Lake {
   constructor(
     readonly store: ObjectStore,
@@ -14,7 +17,7 @@ export class Lake {
   ) {}
 
   table(name: string): DeltaTable {
-    if (!TABLE_NAME.test(name)) {
+    if (!TABLE_NAME.test(name) || name === LAKE_INTERNAL_DIR) {
       throw usageError('TABLE_NAME', `invalid table name "${name}": use lower-case letters, digits and _`);
     }
     return new DeltaTable(this.store, this.db, name);
@@ -23,7 +26,7 @@ export class Lake {
   async tableNames(): Promise<string[]> {
     const names: string[] = [];
     for (const folder of await this.store.listFolders('')) {
-      if (!TABLE_NAME.test(folder)) continue;
+      if (!TABLE_NAME.test(folder) || folder === LAKE_INTERNAL_DIR) continue;
       const log = await this.store.list(`${folder}/${LOG_DIR}/`);
       if (log.some((info) => /\/\d{20}\.(json|checkpoint\.parquet)$/.test(info.key))) names.push(folder);
     }

@@ -1,5 +1,6 @@
 import { ShopstreamError, usageError } from '../errors.js';
 import { joinKey, type ObjectInfo } from '../storage/object-store.js';
+import { STALE_AFTER_MS } from '../storage/staging.js';
 import type { Action, AddFile, PartitionValues, RemoveFile } from './actions.js';
 import { writeDataFiles } from './data-writer.js';
 import { parseDurationMs } from './delta-log.js';
@@ -195,7 +196,8 @@ export interface CheckpointResult {
 
 /**
  * Writes a checkpoint of the latest version, then deletes log files older than
- * `delta.logRetentionDuration` (30 days by default) that the checkpoint makes unnecessary.
+ * `delta.logRetentionDuration` (30 days by default) that the checkpoint makes unnecessary, and
+ * temp files of killed writers older than a day.
  */
 export async function checkpointTable(lake: Lake, name: string, now = Date.now()): Promise<CheckpointResult> {
   const table = lake.table(name);
@@ -205,8 +207,18 @@ export async function checkpointTable(lake: Lake, name: string, now = Date.now()
     parseDurationMs(snapshot.metadata.configuration['delta.logRetentionDuration']) ??
     DEFAULT_LOG_RETENTION_MS;
   const deleted: string[] = [];
-  for (const info of await lake.store.list(`${joinKey(table.tableKey, LOG_DIR)}/`)) {
-    const file = parseLogFileName(info.key.slice(info.key.lastIndexOf('/') + 1));
+  const logPrefix = `${joinKey(table.tableKey, LOG_DIR)}/`;
+  for (const info of await lake.store.list(logPrefix)) {
+    const entry = info.key.slice(logPrefix.length);
+    // a put's temp file (`.<name>.<uuid>.tmp`) left by a killed writer: readers ignore it, remove it
+    if (/^\.[^/]+\.tmp$/.test(entry)) {
+      if (info.lastModified < now - STALE_AFTER_MS) {
+        await lake.store.delete(info.key);
+        deleted.push(entry);
+      }
+      continue;
+    }
+    const file = parseLogFileName(entry);
     if (!file || file.version >= version || info.lastModified >= now - retention) continue;
     if (file.kind === 'checkpoint' && file.name === checkpointFileName(version)) continue;
     await lake.store.delete(info.key);

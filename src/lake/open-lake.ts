@@ -25,5 +25,6 @@ export function s3Options(config: Config): S3StoreOptions {
     ...(config.s3.region ? { region: config.s3.region } : {}),
     ...(config.s3.forcePathStyle !== undefined ? { forcePathStyle: config.s3.forcePathStyle } : {}),
     unsafeSingleWriter: config.s3.unsafeSingleWriter,
+    cacheMaxBytes: config.s3.cacheMaxMB * 1024 * 1024,
   };
 }

@@ -15,14 +15,17 @@ import {
 } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { ObjectInfo, ObjectStore } from './object-store.js';
+import { LAKE_INTERNAL_DIR, type ObjectInfo, type ObjectStore } from './object-store.js';
+import { createStagingDir, ensurePrivateDir, removeAbandoned } from './staging.js';
 
 /**
  * ObjectStore on a local directory. Put-if-absent writes a temp file and `link()`s it to the final
  * name: link fails with EEXIST when the name is taken, atomically, so two processes never both win.
+ * A file appears at its final name only whole: writes go to a temp file in the same folder, renamed.
  */
 export class LocalStore implements ObjectStore {
   readonly uri: string;
+  private stagingCleaned: Promise<unknown> | undefined;
 
   constructor(readonly rootDir: string) {
     this.rootDir = path.resolve(rootDir);
@@ -103,7 +106,7 @@ export class LocalStore implements ObjectStore {
   async put(key: string, data: Uint8Array | string): Promise<void> {
     const target = this.abs(key);
     await mkdir(path.dirname(target), { recursive: true });
-    const temp = `${target}.${randomUUID()}.tmp`;
+    const temp = path.join(path.dirname(target), `.${path.basename(target)}.${randomUUID()}.tmp`);
     await writeFile(temp, data);
     await rename(temp, target);
   }
@@ -131,9 +134,27 @@ export class LocalStore implements ObjectStore {
       await rename(localPath, target);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
-      await copyFile(localPath, target, fsConstants.COPYFILE_FICLONE);
+      // Another filesystem: copy beside the target, then rename, so a kill mid-copy never leaves a
+      // partial file under the final name (a half checkpoint would make the table unreadable).
+      const temp = path.join(path.dirname(target), `.${path.basename(target)}.${randomUUID()}.tmp`);
+      try {
+        await copyFile(localPath, temp, fsConstants.COPYFILE_FICLONE);
+        await rename(temp, target);
+      } catch (copyError) {
+        await rm(temp, { force: true });
+        throw copyError;
+      }
       await unlink(localPath);
     }
+  }
+
+  /** Inside the lake, so staged files are as private as the lake and move in with a rename. */
+  async stagingDir(label: string): Promise<string> {
+    const root = this.abs(`${LAKE_INTERNAL_DIR}/tmp`);
+    await mkdir(path.dirname(root), { recursive: true });
+    this.stagingCleaned ??= ensurePrivateDir(root).then(() => removeAbandoned(root));
+    await this.stagingCleaned;
+    return createStagingDir(root, label);
   }
 
   async delete(key: string): Promise<void> {

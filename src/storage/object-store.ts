@@ -30,7 +30,17 @@ export interface ObjectStore {
   delete(key: string): Promise<void>;
   /** A local filesystem path DuckDB can read for `key` (downloaded to a cache when remote). */
   localPath(key: string): Promise<string>;
+  /**
+   * A fresh private (0700) local directory for files about to be `putFile`d here; the caller removes
+   * it. Local stores keep it inside the lake (`_shopstream/tmp/`: putFile is then a rename), S3
+   * stores in the user's private cache folder. The first call in a process removes what killed
+   * processes left behind.
+   */
+  stagingDir(label: string): Promise<string>;
 }
+
+/** The lake's own folder (state, secrets, staging): never a table, never read as data. */
+export const LAKE_INTERNAL_DIR = '_shopstream';
 
 /** Joins key segments, ignoring empty ones and doubled slashes. */
 export function joinKey(...parts: readonly string[]): string {

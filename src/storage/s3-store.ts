@@ -1,10 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
-import os from 'node:os';
+import { createReadStream } from 'node:fs';
+import { unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import {
   DeleteObjectCommand,
   GetObjectCommand,
@@ -16,7 +14,9 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { configError, ShopstreamError, unavailableError } from '../errors.js';
+import { DownloadCache } from './download-cache.js';
 import type { ObjectInfo, ObjectStore } from './object-store.js';
+import { createStagingDir, defaultCacheRoot, ensurePrivateDir, removeAbandoned } from './staging.js';
 
 export interface S3StoreOptions {
   /** e.g. http://127.0.0.1:9000; default: AWS (or AWS_ENDPOINT_URL_S3). */
@@ -25,8 +25,13 @@ export interface S3StoreOptions {
   readonly forcePathStyle?: boolean;
   /** Run even when the server ignores conditional writes (only one writer may run at a time). */
   readonly unsafeSingleWriter?: boolean;
-  /** Local cache of downloaded objects (keyed by key and ETag). */
+  /**
+   * This user's private local folder (0700) for the download cache (`s3/`, keyed by key and ETag)
+   * and staged uploads (`staging/`); default `$XDG_CACHE_HOME/shopstream` or `~/.cache/shopstream`.
+   */
   readonly cacheDir?: string;
+  /** Bound of the download cache in bytes (least recently used files are evicted); default 5 GiB. */
+  readonly cacheMaxBytes?: number;
   /** Parallel part uploads and downloads. */
   readonly concurrency?: number;
 }
@@ -42,7 +47,9 @@ export class S3Store implements ObjectStore {
   readonly bucket: string;
   readonly prefix: string;
   private readonly client: S3Client;
-  private readonly cacheDir: string;
+  private readonly cache: DownloadCache;
+  private readonly stagingRoot: string;
+  private stagingCleaned: Promise<unknown> | undefined;
   private readonly concurrency: number;
   private conditionalWrites: Promise<void> | undefined;
   private active = 0;
@@ -58,7 +65,9 @@ export class S3Store implements ObjectStore {
     this.prefix = match[2]!.replace(/\/+$/, '');
     this.uri = `s3://${this.bucket}${this.prefix ? `/${this.prefix}` : ''}`;
     this.concurrency = options.concurrency ?? 8;
-    this.cacheDir = options.cacheDir ?? path.join(os.tmpdir(), 'shopstream-s3-cache');
+    const cacheRoot = options.cacheDir ?? defaultCacheRoot();
+    this.cache = new DownloadCache(path.join(cacheRoot, 's3'), options.cacheMaxBytes);
+    this.stagingRoot = path.join(cacheRoot, 'staging');
     this.client = new S3Client({
       region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
       ...(options.endpoint ? { endpoint: options.endpoint } : {}),
@@ -251,11 +260,16 @@ export class S3Store implements ObjectStore {
       this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) })),
     );
     // a deleted object leaves no copy behind in the download cache (GDPR forget relies on it)
-    const prefix = `${this.cacheDigest(key)}-`;
-    const dir = path.join(this.cacheDir, this.bucket);
-    for (const name of await readdir(dir).catch(() => [] as string[])) {
-      if (name.startsWith(prefix)) await rm(path.join(dir, name), { force: true });
-    }
+    await this.cache.forget(this.bucket, `${this.cacheDigest(key)}-`);
+  }
+
+  /** In this user's private cache folder, never a shared temp folder. */
+  async stagingDir(label: string): Promise<string> {
+    this.stagingCleaned ??= ensurePrivateDir(path.dirname(this.stagingRoot))
+      .then(() => ensurePrivateDir(this.stagingRoot))
+      .then(() => removeAbandoned(this.stagingRoot));
+    await this.stagingCleaned;
+    return createStagingDir(this.stagingRoot, label);
   }
 
   private cacheDigest(key: string): string {
@@ -273,18 +287,15 @@ export class S3Store implements ObjectStore {
       const etag = (head.ETag ?? '').replaceAll('"', '');
       const digest = this.cacheDigest(key);
       const ext = path.extname(key);
-      const cached = path.join(this.cacheDir, this.bucket, `${digest}-${etag}${ext}`);
-      if (await stat(cached).catch(() => undefined)) return cached;
-      await mkdir(path.dirname(cached), { recursive: true });
-      const temp = `${cached}.${randomUUID()}.part`;
+      const folder = await this.cache.folder(this.bucket);
+      const cached = path.join(folder, `${digest}-${etag}${ext}`);
+      if (await this.cache.hit(cached)) return cached;
       try {
         const response = await this.call(() =>
           this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) })),
         );
-        await pipeline(response.Body as Readable, createWriteStream(temp));
-        await rename(temp, cached);
+        await this.cache.admit(cached, response.Body as Readable);
       } catch (error) {
-        await rm(temp, { force: true });
         throw this.wrap(error);
       }
       return cached;

@@ -32,6 +32,12 @@ interface CheckDefinition {
   readonly name: string;
   readonly severity: 'error' | 'warn';
   readonly tables: readonly string[];
+  /**
+   * `-- neighbours: <table>(<column>)`: the check also reads the view `<table>_neighbours`, the
+   * other files of the table sharing a `<column>` partition value with the files checked (none when
+   * the table is checked whole): what new rows could collide with, e.g. an event id landed before.
+   */
+  readonly neighbours?: { readonly table: string; readonly column: string };
   readonly description: string;
   readonly sql: string;
 }
@@ -45,14 +51,16 @@ export function loadChecks(dir = path.join(SQL_DIR, 'checks')): CheckDefinition[
       const header = (key: string) => new RegExp(`^--\\s*${key}:\\s*(.*)$`, 'm').exec(sql)?.[1]?.trim() ?? '';
       const description = sql
         .split('\n')
-        .filter((l) => l.startsWith('--') && !/^--\s*(check|severity|tables):/.test(l))
+        .filter((l) => l.startsWith('--') && !/^--\s*(check|severity|tables|neighbours):/.test(l))
         .map((l) => l.replace(/^--\s*/, ''))
         .join(' ');
       const severity = header('severity') === 'error' ? 'error' : 'warn';
+      const neighbours = /^([a-z_][a-z0-9_]*)\(([a-z_][a-z0-9_]*)\)$/.exec(header('neighbours'));
       return {
         name: header('check') || path.basename(file, '.sql'),
         severity,
         tables: header('tables').split(/,\s*/).filter(Boolean),
+        ...(neighbours ? { neighbours: { table: neighbours[1]!, column: neighbours[2]! } } : {}),
         description,
         sql,
       };
@@ -81,6 +89,22 @@ export async function runQualityChecks(
         await lake.table(table).register(table, {}, files ? () => files : undefined);
         registered.add(table);
       }
+    }
+    if (check.neighbours && !registered.has(`${check.neighbours.table}_neighbours`)) {
+      const { table, column } = check.neighbours;
+      const files = scope?.get(table) ?? [];
+      const values = new Set(files.map((f) => f.partitionValues[column] ?? null));
+      const checked = new Set(files.map((f) => f.path));
+      await lake
+        .table(table)
+        .register(`${table}_neighbours`, {}, (snapshot) =>
+          scope?.has(table)
+            ? snapshot.files.filter(
+                (f) => values.has(f.partitionValues[column] ?? null) && !checked.has(f.path),
+              )
+            : [],
+        );
+      registered.add(`${table}_neighbours`);
     }
     const [row] = await lake.db.all<{ checked: string | null; failing: string | null }>(check.sql);
     const checked = Number(row?.checked ?? 0);
