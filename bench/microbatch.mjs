@@ -100,9 +100,9 @@ async function runAt(millionsPerMinute) {
     processedPerMinute: Math.round((processed / drainedSeconds) * 60),
     // more than 2 s of offered input not yet processed when the offer ended
     behind: overflow || sent - processedWhileOffering > perMs * 2000,
-    p50: pct(latencies, 50),
-    p95: pct(latencies, 95),
-    p99: pct(latencies, 99),
+    p50: Math.round(pct(latencies, 50)),
+    p95: Math.round(pct(latencies, 95)),
+    p99: Math.round(pct(latencies, 99)),
     alerts: latencies.length,
     batchP95: pct(batchLatencies, 95),
   };

@@ -101,6 +101,11 @@ export class FraudWindows {
     return structuredClone(this.state);
   }
 
+  /** The live state, for serializing at once (no copy); changes with the next process(). */
+  current(): Readonly<WindowsState> {
+    return this.state;
+  }
+
   /** Feeds one micro-batch; returns the alerts to emit and the events too late to count. */
   process(events: readonly StreamEvent[]): BatchResult {
     const alerts: Alert[] = [];

@@ -22,7 +22,7 @@ import {
   type StreamEvent,
   type WindowsState,
 } from './fraud-windows.js';
-import { type BatchLine, EventNormalizer } from './normalize.js';
+import { type BatchLine, EventNormalizer, type NormalizedBatch } from './normalize.js';
 
 export interface MicrobatchOptions {
   /** `-` for NDJSON on stdin, or a landing directory or s3:// prefix polled for new files. */
@@ -73,6 +73,15 @@ export interface MicrobatchSummary {
   readonly late: number;
   readonly filesPicked: number;
   readonly landedFiles: number;
+}
+
+interface TakenBatch {
+  readonly started: number;
+  readonly inputDone: boolean;
+  readonly lines: BatchLine[];
+  /** Files the batch read: path and signature, recorded as taken once the batch is processed. */
+  readonly files: [string, string][];
+  readonly normalized: NormalizedBatch;
 }
 
 interface SavedState {
@@ -170,11 +179,14 @@ async function loop(
   };
   await landSealed(lake, spoolDir, options.config); // sealed spools a crash left behind
 
-  while (!options.signal?.aborted) {
+  // files taken by a batch not processed yet: not taken again, recorded only once processed
+  const inFlight = new Map<string, string>();
+  const take = async (): Promise<TakenBatch> => {
     const started = Date.now();
     // read "done" before taking the lines: stdin may close while this batch runs
     const inputDone = stdinDone;
     const lines: BatchLine[] = [];
+    const files: [string, string][] = [];
     if (options.from === '-') {
       // splice, not a spread: a backlog of 100k+ lines would overflow the call stack
       const taken = stdinLines.splice(0);
@@ -182,28 +194,46 @@ async function loop(
       for (let i = 0; i < taken.length; i++)
         lines.push({ source: 'stdin', line: i + 1, raw: taken[i]!, arrivedAt: arrivals[i]! });
     } else {
-      for (const file of await newFiles(options.from, state.files, options.s3 ?? {})) {
+      const known = { ...state.files, ...Object.fromEntries(inFlight) };
+      for (const file of await newFiles(options.from, known, options.s3 ?? {})) {
         const text = await file.read();
         let n = 0;
         for (let from = 0; from < text.length; ) {
           const end = text.indexOf('\n', from);
-          const stop = end < 0 ? text.length : end;
+          let stop = end < 0 ? text.length : end;
+          const next = stop + 1;
+          if (stop > from && text.charCodeAt(stop - 1) === 13) stop--; // CRLF
           lines.push({
             source: file.path,
             line: ++n,
             raw: text.slice(from, stop),
             arrivedAt: file.writtenAt,
           });
-          from = stop + 1;
+          from = next;
         }
-        state.files[file.path] = file.signature;
-        totals.filesPicked++;
+        files.push([file.path, file.signature]);
+        inFlight.set(file.path, file.signature);
       }
     }
-    const { events, accepted, rejected } = await normalizer.normalize(lines);
+    return { started, inputDone, lines, files, normalized: await normalizer.normalize(lines) };
+  };
+
+  let prefetched: Promise<TakenBatch> | undefined;
+  while (!options.signal?.aborted) {
+    const { started, inputDone, lines, files, normalized } = await (prefetched ?? take());
+    // Busy: take the next batch now, so DuckDB stages it while this one's alerts are computed and
+    // sent (two cores: staging and the rest overlap). Not with --once: one pass over what is there.
+    prefetched = lines.length > 0 && !options.once ? take() : undefined;
+    prefetched?.catch(() => undefined); // its failure surfaces where it is awaited, not as unhandled
+    for (const [file, signature] of files) {
+      state.files[file] = signature;
+      inFlight.delete(file);
+      totals.filesPicked++;
+    }
+    const { events, accepted, rejected } = normalized;
     if (events.length > 0 || rejected.length > 0 || options.once) {
       const result = windows.process(events);
-      state.windows = windows.snapshot();
+      state.windows = windows.current(); // serialized as is by saveState: no copy
       state.pending = [...result.alerts];
       if (options.land) await spool(spoolDir, lines, result, events, accepted);
       await saveState(lake, state);
@@ -253,10 +283,16 @@ async function loop(
       }
     }
     await land(false);
-    // stdin at EOF: nothing more will come, with or without --once
-    if ((options.once || options.from === '-') && inputDone && stdinLines.length === 0) break;
-    await new Promise((resolve) => setTimeout(resolve, options.intervalMs));
+    // stdin at EOF (nothing more will come, with or without --once), or --once done; a batch
+    // already taken is processed first
+    const finished = (options.once || options.from === '-') && inputDone && stdinLines.length === 0;
+    if (finished && prefetched === undefined) break;
+    // batches start every interval: a batch that took longer is followed at once
+    const wait = options.intervalMs - (Date.now() - started);
+    if (prefetched === undefined && wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   }
+  // stopped by a signal while a batch was taken: its files stay untaken (read again on restart)
+  await prefetched;
   await land(true);
   return totals;
 }

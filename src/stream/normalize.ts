@@ -41,17 +41,19 @@ export function stagingParams(now: Date, options: NormalizerOptions): Record<str
   };
 }
 
-const BOT_CACHE_LIMIT = 100_000;
+/** Distinct user agents kept classified in __live_agents before it is emptied. */
+const AGENT_LIMIT = 100_000;
 
 /**
  * The micro-batch's event normalizer: the batch staging SQL (sql/ingest/stage_events.sql, the one
  * ingest runs) over each batch's lines in a private in-memory DuckDB, then sql/stream/live_events.sql
  * for the fraud fields (the marts' event_value macro). One event model by construction: a field
  * batch ingest reads one way cannot be read another way live. Bots are classified with the same
- * `isbot` library the marts use, once per distinct user agent.
+ * `isbot` library the marts use, once per distinct user agent (kept in a temp table, so known
+ * human agents are never handed back from DuckDB).
  */
 export class EventNormalizer {
-  private readonly bots = new Map<string, boolean>();
+  private agentCount = 0;
 
   private constructor(
     private readonly db: DuckDb,
@@ -62,6 +64,7 @@ export class EventNormalizer {
     // one thread: the batch is small and the process also reads input and emits alerts
     const db = await DuckDb.open({ threads: 1 });
     await db.run(loadSql('macros/event_value'));
+    await db.run('CREATE TEMP TABLE __live_agents (user_agent VARCHAR, is_bot BOOLEAN)');
     return new EventNormalizer(db, options);
   }
 
@@ -98,33 +101,44 @@ export class EventNormalizer {
       await this.db.run('DROP TABLE __ingest_lines');
     }
     const col = <T>(name: string) => (columns[name] ?? []) as T[];
-    const lineIndex = col<number>('source_line');
-    const reasons = col<string | null>('error_reason');
-    const fields = col<string | null>('error_field');
+    const positions = col<number>('source_line');
+    const problems = col<string | null>('problem');
     const ids = col<string>('event_id');
     const users = col<string>('user_id');
     const types = col<string>('event_type');
     const times = col<number>('event_time_ms');
     const ips = col<string | null>('ip');
     const agents = col<string | null>('user_agent');
+    const knownBots = col<boolean | null>('is_bot');
     const quantities = col<number | null>('quantity');
     const carts = col<number | null>('cart_value');
     const currencies = col<string | null>('currency');
     const values = col<number>('fraud_value');
-    for (let i = 0; i < lineIndex.length; i++) {
-      // source_line is the 1-based position in this batch (see load)
-      const input = lines[Number(lineIndex[i]) - 1]!;
-      if (reasons[i] !== null && reasons[i] !== undefined) {
-        rejected.push({
+    // rows come back in any order: put each at its line's position, then keep input order
+    const byPosition: (StreamEvent | undefined)[] = new Array(lines.length);
+    const rejectedAt: (RejectedLine | undefined)[] = new Array(lines.length);
+    const newAgents = new Map<string, boolean>();
+    for (let i = 0; i < positions.length; i++) {
+      const position = Number(positions[i]) - 1;
+      const input = lines[position]!;
+      const problem = problems[i];
+      if (problem !== null && problem !== undefined) {
+        const bar = problem.indexOf('|');
+        rejectedAt[position] = {
           source: input.source,
           line: input.line,
-          field: fields[i] ?? 'record',
-          reason: reasons[i]!,
-        });
+          field: problem.slice(0, bar),
+          reason: problem.slice(bar + 1),
+        };
         continue;
       }
       const userAgent = agents[i] ?? null;
-      events.push({
+      let isBot = knownBots[i] ?? null;
+      if (isBot === null && userAgent !== null) {
+        isBot = newAgents.get(userAgent) ?? isbot(userAgent);
+        newAgents.set(userAgent, isBot);
+      }
+      byPosition[position] = {
         eventId: ids[i]!,
         userId: users[i]!,
         eventTime: times[i]!,
@@ -135,16 +149,45 @@ export class EventNormalizer {
         cartValue: carts[i] ?? null,
         currency: currencies[i] ?? null,
         userAgent,
-        isBot: userAgent !== null && this.isBot(userAgent),
+        isBot: isBot === true,
         arrivedAt: input.arrivedAt,
-      });
-      accepted.push(input.raw);
+      };
     }
+    for (let position = 0; position < lines.length; position++) {
+      const event = byPosition[position];
+      if (event !== undefined) {
+        events.push(event);
+        accepted.push(lines[position]!.raw);
+      }
+      const refused = rejectedAt[position];
+      if (refused !== undefined) rejected.push(refused);
+    }
+    await this.rememberAgents(newAgents);
     return { events, accepted, rejected };
   }
 
   close(): void {
     this.db.close();
+  }
+
+  /** Adds newly classified user agents to __live_agents (emptied when it grows past the limit). */
+  private async rememberAgents(agents: ReadonlyMap<string, boolean>): Promise<void> {
+    if (agents.size === 0) return;
+    this.agentCount += agents.size;
+    if (this.agentCount > AGENT_LIMIT) {
+      await this.db.run('DELETE FROM __live_agents');
+      this.agentCount = agents.size;
+    }
+    const appender = await this.db.connection.createAppender('__live_agents', 'main', 'temp');
+    try {
+      for (const [agent, bot] of agents) {
+        appender.appendVarchar(agent);
+        appender.appendBoolean(bot);
+        appender.endRow();
+      }
+    } finally {
+      appender.closeSync();
+    }
   }
 
   /** Appends the lines as __ingest_lines(source_file, line_number, raw), numbered 1.. in the batch. */
@@ -164,15 +207,5 @@ export class EventNormalizer {
     } finally {
       appender.closeSync();
     }
-  }
-
-  private isBot(userAgent: string): boolean {
-    let bot = this.bots.get(userAgent);
-    if (bot === undefined) {
-      bot = isbot(userAgent);
-      if (this.bots.size >= BOT_CACHE_LIMIT) this.bots.clear();
-      this.bots.set(userAgent, bot);
-    }
-    return bot;
   }
 }

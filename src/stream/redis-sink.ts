@@ -7,8 +7,9 @@ export const ALERT_CHANNEL = 'shopstream:fraud-alerts';
 export const userFlagKey = (userId: string) => `shopstream:fraud:user:${userId}`;
 
 /**
- * Merges one rule into a user's flag (KEYS[1]): a JSON object {userId, rules: {rule: entry}} where
- * each entry carries its expiresAt (epoch ms). Expired rules are dropped, the new one added or
+ * Merges one rule into a user's flag (KEYS[1]): a JSON object {userId, rule, alertId, windowStart,
+ * evidence (the latest alert, as before), rules: {rule: entry}} where each entry of `rules` carries
+ * its expiresAt (epoch ms). Expired rules are dropped, the new one added or
  * replaced, and the key lives as long as its longest-lived rule. Atomic (one script), so two alerts
  * of the same user never lose each other's rule.
  * ARGV: rule, entry JSON, now ms, ttl ms, user id.
@@ -34,6 +35,11 @@ entry.expiresAt = now + tonumber(ARGV[4])
 kept[ARGV[1]] = entry
 if entry.expiresAt > last then last = entry.expiresAt end
 flag.rules = kept
+-- the latest alert at the top level too, as the flag has always had it
+flag.rule = ARGV[1]
+flag.alertId = entry.alertId
+flag.windowStart = entry.windowStart
+flag.evidence = entry.evidence
 redis.call('SET', KEYS[1], cjson.encode(flag), 'PX', math.max(1, last - now))
 return 1
 `;
@@ -51,8 +57,9 @@ type FlagRedis = Redis & {
 
 /**
  * Alerts to Redis: PUBLISH on a channel for live consumers, and a per-user flag key that a checkout
- * service reads with one GET (sub-millisecond on the same network): every rule active for the user,
- * each until its own TTL ends (`{"userId", "rules": {"<rule>": {alertId, windowStart, evidence,
+ * service reads with one GET (sub-millisecond on the same network): the latest alert at the top
+ * level and every rule active for the user, each until its own TTL ends (`{"userId", "rule",
+ * "alertId", "windowStart", "evidence", "rules": {"<rule>": {alertId, windowStart, evidence,
  * expiresAt}}}`).
  */
 export class RedisAlertSink {
