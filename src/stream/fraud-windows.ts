@@ -150,10 +150,13 @@ export class FraudWindows {
     }
     this.state.watermark = Math.max(this.state.watermark, this.state.maxEventTime - outOfOrdernessMs);
     const watermarkMoved = this.state.watermark > watermarkBefore;
-    for (const [key, window] of Object.entries(this.state.windows)) {
+    for (const key in this.state.windows) {
+      const window = this.state.windows[key]!;
       const end = window.start + windowMs;
       if (end > this.state.watermark) continue; // not yet due
       const final = end + allowedLatenessMs <= this.state.watermark;
+      // due before this batch, untouched by it and not closing now: nothing can have changed
+      if (!final && end <= watermarkBefore && !updated.has(key)) continue;
       const reasons = this.windowRules(window);
       const signature = JSON.stringify([window.events, window.value, window.ips.length]);
       const changed = signature !== window.emittedSignature;

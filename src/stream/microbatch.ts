@@ -236,7 +236,9 @@ async function loop(
       state.windows = windows.current(); // serialized as is by saveState: no copy
       state.pending = [...result.alerts];
       if (options.land) await spool(spoolDir, lines, result, events, accepted);
-      await saveState(lake, state);
+      // the pending alerts must be saved before any goes out (a restart re-sends them); without
+      // alerts, the one save below is enough
+      if (result.alerts.length > 0) await saveState(lake, state);
       const latencies: number[] = [];
       for (const alert of result.alerts) latencies.push(await emit(alert));
       state.pending = [];
