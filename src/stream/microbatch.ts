@@ -125,6 +125,7 @@ async function loop(
   spoolDir: string,
   normalizer: EventNormalizer,
 ): Promise<MicrobatchSummary> {
+  const runStarted = Date.now();
   const totals = { batches: 0, events: 0, rejected: 0, alerts: 0, late: 0, filesPicked: 0, landedFiles: 0 };
   const emit = async (alert: Alert): Promise<number> => {
     const emittedAt = Date.now();
@@ -197,6 +198,9 @@ async function loop(
       const known = { ...state.files, ...Object.fromEntries(inFlight) };
       for (const file of await newFiles(options.from, known, options.s3 ?? {})) {
         const text = await file.read();
+        // written while this run polls: from its write (the poll's wait included); written before
+        // the run: from the run's start (a backlog waiting for a cron run is not stream latency)
+        const arrivedAt = Math.max(file.writtenAt, runStarted);
         let n = 0;
         for (let from = 0; from < text.length; ) {
           const end = text.indexOf('\n', from);
@@ -207,7 +211,7 @@ async function loop(
             source: file.path,
             line: ++n,
             raw: text.slice(from, stop),
-            arrivedAt: file.writtenAt,
+            arrivedAt,
           });
           from = next;
         }
@@ -280,6 +284,7 @@ async function loop(
           watermark_lag_ms: metrics.watermarkLagMs,
           batch_latency_ms: metrics.batchLatencyMs,
           events_per_second: metrics.eventsPerSecond,
+          arrival_lag_ms: metrics.arrivalLagMs,
         };
         await appendFile(path.join(spoolDir, 'metrics-current.ndjson'), `${JSON.stringify(row)}\n`);
       }
@@ -398,8 +403,10 @@ const SIDE_TABLES: Record<string, { columns: ColumnDef[]; json: string }> = {
       { name: 'watermark_lag_ms', type: 'long' },
       { name: 'batch_latency_ms', type: 'long' },
       { name: 'events_per_second', type: 'long' },
+      // added later: tables written before it get the column (null in their old rows)
+      { name: 'arrival_lag_ms', type: 'long' },
     ],
-    json: "{batch_at: 'TIMESTAMPTZ', events: 'BIGINT', alerts: 'BIGINT', late_events: 'BIGINT', watermark: 'TIMESTAMPTZ', watermark_lag_ms: 'BIGINT', batch_latency_ms: 'BIGINT', events_per_second: 'BIGINT'}",
+    json: "{batch_at: 'TIMESTAMPTZ', events: 'BIGINT', alerts: 'BIGINT', late_events: 'BIGINT', watermark: 'TIMESTAMPTZ', watermark_lag_ms: 'BIGINT', batch_latency_ms: 'BIGINT', events_per_second: 'BIGINT', arrival_lag_ms: 'BIGINT'}",
   },
 };
 
@@ -408,6 +415,8 @@ async function landJsonLines(lake: Lake, tableName: string, file: string, appId:
   const table = lake.table(tableName);
   const snapshot = await table.ensure({ columns: spec.columns });
   if (snapshot.txnVersion(appId) !== undefined) return;
+  const existing = new Set(snapshot.schema.fields.map((f) => f.name));
+  const added = spec.columns.filter((c) => !existing.has(c.name));
   await lake.db.run(
     `CREATE OR REPLACE TEMP TABLE __side_rows AS SELECT * FROM read_json(${quoteLiteral(file)}, format = 'newline_delimited', columns = ${spec.json})`,
   );
@@ -417,6 +426,7 @@ async function landJsonLines(lake: Lake, tableName: string, file: string, appId:
     operation: 'WRITE',
     txns: [{ appId, version: 0 }],
     readSnapshot: snapshot,
+    ...(added.length > 0 ? { addColumns: added } : {}),
   });
   await lake.db.run('DROP TABLE __side_rows');
 }

@@ -254,7 +254,7 @@ describe('microbatch live mode', () => {
     }
   }, 120_000);
 
-  it('spools under <lake>/_shopstream/microbatch/spool (owner-only) and deletes what it landed', async () => {
+  it('spools under <lake>/_shopstream/microbatch/spool (owner-only), deletes what it landed, lands the arrival lag', async () => {
     const dir = tempDir('mb-spool');
     const lake = path.join(dir, 'lake');
     const run = await runWithStdin(['microbatch', '--from', '-', '--land-every', '0', '--lake', lake], {
@@ -272,5 +272,14 @@ describe('microbatch live mode', () => {
       '--json',
     ]);
     expect(JSON.parse(landed.stdout).rows).toEqual([{ good: 2, bad: 1 }]);
+    // the landed batch metrics carry the arrival lag (what `slo` reads as latency), the wait included
+    const metrics = await cliAsync([
+      'query',
+      'SELECT count(*)::INT AS n, bool_and(arrival_lag_ms >= batch_latency_ms) AS wait_included FROM metrics_microbatch WHERE events > 0',
+      '--lake',
+      lake,
+      '--json',
+    ]);
+    expect(JSON.parse(metrics.stdout).rows).toEqual([{ n: 1, wait_included: true }]);
   }, 120_000);
 });
