@@ -129,7 +129,9 @@ async function loop(
   const totals = { batches: 0, events: 0, rejected: 0, alerts: 0, late: 0, filesPicked: 0, landedFiles: 0 };
   const emit = async (alert: Alert): Promise<number> => {
     const emittedAt = Date.now();
-    const latencyMs = emittedAt - Date.parse(alert.arrivedAt);
+    // alerts pending in a state saved by an older version have no arrival
+    const arrived = Date.parse(alert.arrivedAt ?? '');
+    const latencyMs = Number.isFinite(arrived) ? emittedAt - arrived : 0;
     await options.emit({ ...alert, emittedAt: new Date(emittedAt).toISOString(), latencyMs });
     return latencyMs;
   };
