@@ -28,7 +28,8 @@ export default class Microbatch extends ShopstreamCommand {
       default: '1',
     }),
     alerts: Flags.string({
-      description: 'Append alerts to this NDJSON file instead of stdout (deduplicated by alert id).',
+      description:
+        'Append alerts to this NDJSON file instead of stdout (deduplicated by alert id). Without it, stdout carries only alerts (NDJSON) and the --json summary goes to stderr.',
     }),
     'no-land': Flags.boolean({ description: 'Do not land events in raw_events.' }),
     'land-every': Flags.integer({
@@ -45,8 +46,18 @@ export default class Microbatch extends ShopstreamCommand {
     'flag-ttl': Flags.integer({ description: 'Seconds a per-user Redis flag lives.', default: 3600, min: 1 }),
   };
 
+  /** Alerts go to stdout (no --alerts file): stdout stays pure NDJSON alerts. */
+  #alertsOnStdout = false;
+
+  /** With alerts on stdout, the --json summary goes to stderr (one line), never between alerts. */
+  override logJson(json: unknown): void {
+    if (this.#alertsOnStdout) process.stderr.write(`${JSON.stringify(json)}\n`);
+    else super.logJson(json);
+  }
+
   async run(): Promise<MicrobatchSummary> {
     const { flags } = await this.parse(Microbatch);
+    this.#alertsOnStdout = !flags.alerts;
     const config = this.resolveConfig(flags);
     const lake = await openLake(config);
     const seen = new Set<string>();
@@ -72,7 +83,7 @@ export default class Microbatch extends ShopstreamCommand {
         signal: stop.signal,
         emit: async (alert) => {
           await redis?.publish(alert);
-          const line = `${JSON.stringify({ ...alert, emittedAt: new Date().toISOString() })}\n`;
+          const line = `${JSON.stringify(alert)}\n`;
           if (!flags.alerts) {
             process.stdout.write(line);
             return;

@@ -72,8 +72,13 @@ export async function checkSlos(
   const microbatch = lake.table(MICROBATCH_METRICS);
   if (await microbatch.exists()) {
     await microbatch.register('__slo_batches');
+    // arrival to alerts out (the wait for the batch included); tables from before it: batch latency
+    const hasArrivalLag = (await microbatch.snapshot()).schema.fields.some(
+      (f) => f.name === 'arrival_lag_ms',
+    );
+    const measure = hasArrivalLag ? 'coalesce(arrival_lag_ms, batch_latency_ms)' : 'batch_latency_ms';
     const [row] = await db.all<{ p95: number | null; n: string }>(
-      `SELECT quantile_disc(batch_latency_ms, 0.95) AS p95, count(*) AS n FROM __slo_batches
+      `SELECT quantile_disc(${measure}, 0.95) AS p95, count(*) AS n FROM __slo_batches
        WHERE batch_at >= CAST($from AS TIMESTAMPTZ) AND batch_at < CAST($to AS TIMESTAMPTZ) AND events > 0`,
       params,
     );

@@ -35,7 +35,11 @@ export interface StreamEvent {
   readonly value: number;
   readonly quantity: number | null;
   readonly cartValue: number | null;
+  readonly currency: string | null;
+  readonly userAgent: string | null;
   readonly isBot: boolean;
+  /** When the event arrived (epoch ms): read from the pipe, or its landing file written. */
+  readonly arrivedAt: number;
 }
 
 export interface Alert {
@@ -48,6 +52,8 @@ export interface Alert {
   readonly isFinal: boolean;
   readonly evidence: Readonly<Record<string, unknown>>;
   readonly eventId: string | null;
+  /** Arrival (ISO) of the event that made this alert due: latency = emission - arrival. */
+  readonly arrivedAt: string;
 }
 
 interface WindowState {
@@ -60,6 +66,10 @@ interface WindowState {
   version: number;
   /** The aggregate at the last emission, to re-emit only on change. */
   emittedSignature: string | null;
+  /** A bot_user_agent alert went out for this user and window. */
+  botAlerted?: boolean;
+  /** Arrival (epoch ms) of the latest event added. */
+  lastArrival?: number;
 }
 
 export interface WindowsState {
@@ -91,11 +101,20 @@ export class FraudWindows {
     return structuredClone(this.state);
   }
 
+  /** The live state, for serializing at once (no copy); changes with the next process(). */
+  current(): Readonly<WindowsState> {
+    return this.state;
+  }
+
   /** Feeds one micro-batch; returns the alerts to emit and the events too late to count. */
   process(events: readonly StreamEvent[]): BatchResult {
     const alerts: Alert[] = [];
     const late: StreamEvent[] = [];
     const { windowMs, allowedLatenessMs, outOfOrdernessMs } = this.settings;
+    const watermarkBefore = this.state.watermark;
+    // arrival of the event that moved the watermark furthest in this batch
+    let watermarkArrival = 0;
+    const updated = new Set<string>();
     for (const event of events) {
       alerts.push(...this.eventRules(event));
       const start = Math.floor(event.eventTime / windowMs) * windowMs;
@@ -117,14 +136,27 @@ export class FraudWindows {
       const window = this.state.windows[key];
       window.events++;
       window.value += event.value;
+      window.lastArrival = Math.max(window.lastArrival ?? 0, event.arrivedAt);
+      updated.add(key);
       if (event.ip && !window.ips.includes(event.ip)) window.ips.push(event.ip);
-      this.state.maxEventTime = Math.max(this.state.maxEventTime, event.eventTime);
+      if (event.isBot && !window.botAlerted) {
+        window.botAlerted = true;
+        alerts.push(this.botAlert(window, event));
+      }
+      if (event.eventTime >= this.state.maxEventTime) {
+        this.state.maxEventTime = event.eventTime;
+        watermarkArrival = Math.max(watermarkArrival, event.arrivedAt);
+      }
     }
     this.state.watermark = Math.max(this.state.watermark, this.state.maxEventTime - outOfOrdernessMs);
-    for (const [key, window] of Object.entries(this.state.windows)) {
+    const watermarkMoved = this.state.watermark > watermarkBefore;
+    for (const key in this.state.windows) {
+      const window = this.state.windows[key]!;
       const end = window.start + windowMs;
       if (end > this.state.watermark) continue; // not yet due
       const final = end + allowedLatenessMs <= this.state.watermark;
+      // due before this batch, untouched by it and not closing now: nothing can have changed
+      if (!final && end <= watermarkBefore && !updated.has(key)) continue;
       const reasons = this.windowRules(window);
       const signature = JSON.stringify([window.events, window.value, window.ips.length]);
       const changed = signature !== window.emittedSignature;
@@ -132,7 +164,12 @@ export class FraudWindows {
       if (reasons.length > 0 && (changed || (final && window.version > 0))) {
         window.version++;
         window.emittedSignature = signature;
-        for (const rule of reasons) alerts.push(this.windowAlert(window, rule, final));
+        // due because the watermark passed (its event's arrival) or a late event updated it
+        const arrival = Math.max(
+          watermarkMoved ? watermarkArrival : 0,
+          updated.has(key) ? (window.lastArrival ?? 0) : 0,
+        );
+        for (const rule of reasons) alerts.push(this.windowAlert(window, rule, final, arrival));
       }
       if (final) delete this.state.windows[key];
     }
@@ -152,8 +189,8 @@ export class FraudWindows {
         isFinal: true,
         evidence,
         eventId: event.eventId,
+        arrivedAt: new Date(event.arrivedAt).toISOString(),
       });
-    if (event.isBot) alert('bot_user_agent', {});
     if (event.quantity !== null && event.quantity > this.rules.maxQuantity)
       alert('high_quantity', { quantity: event.quantity });
     if (event.cartValue !== null && event.cartValue > this.rules.maxCartValue)
@@ -169,7 +206,24 @@ export class FraudWindows {
     return reasons;
   }
 
-  private windowAlert(window: WindowState, rule: string, isFinal: boolean): Alert {
+  /** bot_user_agent: once per user and window, at the window's first bot event, with its agent. */
+  private botAlert(window: WindowState, event: StreamEvent): Alert {
+    const start = new Date(window.start).toISOString();
+    return {
+      alertId: `bot_user_agent:${window.userId}:${start}`,
+      userId: window.userId,
+      rule: 'bot_user_agent',
+      windowStart: start,
+      windowEnd: new Date(window.start + this.settings.windowMs).toISOString(),
+      version: 1,
+      isFinal: true,
+      evidence: { user_agent: event.userAgent, ip: event.ip, first_event_id: event.eventId },
+      eventId: event.eventId,
+      arrivedAt: new Date(event.arrivedAt).toISOString(),
+    };
+  }
+
+  private windowAlert(window: WindowState, rule: string, isFinal: boolean, arrival: number): Alert {
     const start = new Date(window.start).toISOString();
     return {
       alertId: `${rule}:${window.userId}:${start}:v${window.version}`,
@@ -185,6 +239,7 @@ export class FraudWindows {
         distinct_ips: window.ips.length,
       },
       eventId: null,
+      arrivedAt: new Date(arrival).toISOString(),
     };
   }
 }

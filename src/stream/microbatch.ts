@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
-import { appendFile, mkdir, readdir, readFile, rename, stat } from 'node:fs/promises';
+import { appendFile, chmod, mkdir, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { isbot } from 'isbot';
 import type { Config } from '../config/config-schema.js';
 import { quoteLiteral } from '../engine/duckdb.js';
 import { ingest } from '../ingest/ingest.js';
@@ -12,15 +11,18 @@ import { formatOf } from '../ingest/sources.js';
 import type { Lake } from '../lake/lake.js';
 import type { ColumnDef } from '../lake/schema.js';
 import { currentRun } from '../ops/run-context.js';
+import { LocalStore } from '../storage/local-store.js';
 import { S3Store, type S3StoreOptions } from '../storage/s3-store.js';
 import {
   type Alert,
+  type BatchResult,
   DEFAULT_WINDOWS,
   emptyState,
   FraudWindows,
   type StreamEvent,
   type WindowsState,
 } from './fraud-windows.js';
+import { type BatchLine, EventNormalizer, type NormalizedBatch } from './normalize.js';
 
 export interface MicrobatchOptions {
   /** `-` for NDJSON on stdin, or a landing directory or s3:// prefix polled for new files. */
@@ -31,30 +33,55 @@ export interface MicrobatchOptions {
   readonly land: boolean;
   readonly landEveryMs: number;
   readonly config: Config;
-  readonly emit: (alert: Alert) => Promise<void> | void;
+  /** Called with each alert as it goes out, stamped with its emission and arrival-to-alert latency. */
+  readonly emit: (alert: EmittedAlert) => Promise<void> | void;
   readonly onBatch?: (metrics: BatchMetrics) => void;
   readonly signal?: AbortSignal;
   /** How to reach an s3:// landing prefix. */
   readonly s3?: S3StoreOptions;
 }
 
+export interface EmittedAlert extends Alert {
+  readonly emittedAt: string;
+  /** emittedAt - arrivedAt: from the event's arrival (read from the pipe, file written) to now. */
+  readonly latencyMs: number;
+}
+
 export interface BatchMetrics {
   readonly events: number;
+  /** Lines the staging rules refused (landed in quarantine with the same reasons). */
+  readonly rejected: number;
   readonly alerts: number;
   readonly late: number;
   readonly watermark: string | null;
   readonly watermarkLagMs: number | null;
+  /** Processing time of the batch alone (from taking its lines to its alerts out). */
   readonly batchLatencyMs: number;
+  /** From the arrival of the batch's oldest line to its alerts out: includes the wait for the batch. */
+  readonly arrivalLagMs: number | null;
+  /** Arrival-to-alert latency of this batch's alerts (p95, max), per alert. */
+  readonly alertLatencyP95Ms: number | null;
+  readonly alertLatencyMaxMs: number | null;
   readonly eventsPerSecond: number;
 }
 
 export interface MicrobatchSummary {
   readonly batches: number;
   readonly events: number;
+  readonly rejected: number;
   readonly alerts: number;
   readonly late: number;
   readonly filesPicked: number;
   readonly landedFiles: number;
+}
+
+interface TakenBatch {
+  readonly started: number;
+  readonly inputDone: boolean;
+  readonly lines: BatchLine[];
+  /** Files the batch read: path and signature, recorded as taken once the batch is processed. */
+  readonly files: [string, string][];
+  readonly normalized: NormalizedBatch;
 }
 
 interface SavedState {
@@ -81,26 +108,51 @@ export async function runMicrobatch(lake: Lake, options: MicrobatchOptions): Pro
   const state = await loadState(lake);
   const rules = options.config.marts.fraud;
   const windows = new FraudWindows(rules, DEFAULT_WINDOWS, state.windows);
-  const spoolDir = path.join(
-    os.tmpdir(),
-    'shopstream-microbatch',
-    createHash('sha256').update(lake.store.uri).digest('hex').slice(0, 16),
-  );
-  await mkdir(spoolDir, { recursive: true });
-  const totals = { batches: 0, events: 0, alerts: 0, late: 0, filesPicked: 0, landedFiles: 0 };
+  const spoolDir = await openSpool(lake);
+  const normalizer = await EventNormalizer.open(options.config.ingest);
+  try {
+    return await loop(lake, options, state, windows, spoolDir, normalizer);
+  } finally {
+    normalizer.close();
+  }
+}
 
-  for (const alert of state.pending) await options.emit(alert);
+async function loop(
+  lake: Lake,
+  options: MicrobatchOptions,
+  state: SavedState,
+  windows: FraudWindows,
+  spoolDir: string,
+  normalizer: EventNormalizer,
+): Promise<MicrobatchSummary> {
+  const runStarted = Date.now();
+  const totals = { batches: 0, events: 0, rejected: 0, alerts: 0, late: 0, filesPicked: 0, landedFiles: 0 };
+  const emit = async (alert: Alert): Promise<number> => {
+    const emittedAt = Date.now();
+    // alerts pending in a state saved by an older version have no arrival
+    const arrived = Date.parse(alert.arrivedAt ?? '');
+    const latencyMs = Number.isFinite(arrived) ? emittedAt - arrived : 0;
+    await options.emit({ ...alert, emittedAt: new Date(emittedAt).toISOString(), latencyMs });
+    return latencyMs;
+  };
+
+  for (const alert of state.pending) await emit(alert);
   state.pending = [];
   await saveState(lake, state);
 
+  // stdin lines with their arrival: stamped as each chunk is read from the pipe
   const stdinLines: string[] = [];
+  const stdinArrivals: number[] = [];
   let stdinDone = options.from !== '-';
   if (options.from === '-') {
     const reader = createInterface({
       input: options.stdin ?? process.stdin,
       crlfDelay: Number.POSITIVE_INFINITY,
     });
-    reader.on('line', (line) => stdinLines.push(line));
+    reader.on('line', (line) => {
+      stdinLines.push(line);
+      stdinArrivals.push(Date.now());
+    });
     reader.on('close', () => {
       stdinDone = true;
     });
@@ -130,71 +182,100 @@ export async function runMicrobatch(lake: Lake, options: MicrobatchOptions): Pro
   };
   await landSealed(lake, spoolDir, options.config); // sealed spools a crash left behind
 
-  while (!options.signal?.aborted) {
+  // files taken by a batch not processed yet: not taken again, recorded only once processed
+  const inFlight = new Map<string, string>();
+  const take = async (): Promise<TakenBatch> => {
     const started = Date.now();
     // read "done" before taking the lines: stdin may close while this batch runs
     const inputDone = stdinDone;
-    const lines: string[] = [];
+    const lines: BatchLine[] = [];
+    const files: [string, string][] = [];
     if (options.from === '-') {
-      lines.push(...stdinLines.splice(0));
+      // splice, not a spread: a backlog of 100k+ lines would overflow the call stack
+      const taken = stdinLines.splice(0);
+      const arrivals = stdinArrivals.splice(0);
+      for (let i = 0; i < taken.length; i++)
+        lines.push({ source: 'stdin', line: i + 1, raw: taken[i]!, arrivedAt: arrivals[i]! });
     } else {
-      for (const file of await newFiles(options.from, state.files, options.s3 ?? {})) {
-        lines.push(...(await file.read()).split('\n'));
-        state.files[file.path] = file.signature;
-        totals.filesPicked++;
+      const known = { ...state.files, ...Object.fromEntries(inFlight) };
+      for (const file of await newFiles(options.from, known, options.s3 ?? {})) {
+        const text = await file.read();
+        // written while this run polls: from its write (the poll's wait included); written before
+        // the run: from the run's start (a backlog waiting for a cron run is not stream latency)
+        const arrivedAt = Math.max(file.writtenAt, runStarted);
+        let n = 0;
+        for (let from = 0; from < text.length; ) {
+          const end = text.indexOf('\n', from);
+          let stop = end < 0 ? text.length : end;
+          const next = stop + 1;
+          if (stop > from && text.charCodeAt(stop - 1) === 13) stop--; // CRLF
+          lines.push({
+            source: file.path,
+            line: ++n,
+            raw: text.slice(from, stop),
+            arrivedAt,
+          });
+          from = next;
+        }
+        files.push([file.path, file.signature]);
+        inFlight.set(file.path, file.signature);
       }
     }
-    const events: StreamEvent[] = [];
-    const accepted: string[] = [];
-    const lineOf = new Map<string, string>();
-    for (const line of lines) {
-      const event = parseEvent(line);
-      if (!event) continue;
-      events.push(event);
-      accepted.push(line);
-      lineOf.set(event.eventId, line);
+    return { started, inputDone, lines, files, normalized: await normalizer.normalize(lines) };
+  };
+
+  let prefetched: Promise<TakenBatch> | undefined;
+  while (!options.signal?.aborted) {
+    const { started, inputDone, lines, files, normalized } = await (prefetched ?? take());
+    // Busy: take the next batch now, so DuckDB stages it while this one's alerts are computed and
+    // sent (two cores: staging and the rest overlap). Not with --once: one pass over what is there.
+    prefetched = lines.length > 0 && !options.once ? take() : undefined;
+    prefetched?.catch(() => undefined); // its failure surfaces where it is awaited, not as unhandled
+    for (const [file, signature] of files) {
+      state.files[file] = signature;
+      inFlight.delete(file);
+      totals.filesPicked++;
     }
-    if (events.length > 0 || options.once) {
+    const { events, accepted, rejected } = normalized;
+    if (events.length > 0 || rejected.length > 0 || options.once) {
       const result = windows.process(events);
-      state.windows = windows.snapshot();
+      state.windows = windows.current(); // serialized as is by saveState: no copy
       state.pending = [...result.alerts];
-      if (accepted.length > 0 && options.land)
-        await appendFile(path.join(spoolDir, 'current.ndjson'), `${accepted.join('\n')}\n`);
-      if (result.late.length > 0 && options.land) {
-        const arrived = new Date().toISOString();
-        const watermark = new Date(result.watermark).toISOString();
-        const rows = result.late.map((e) =>
-          JSON.stringify({
-            event_id: e.eventId,
-            user_id: e.userId,
-            event_time: new Date(e.eventTime).toISOString(),
-            watermark,
-            arrived_at: arrived,
-            raw: lineOf.get(e.eventId) ?? null,
-          }),
-        );
-        await appendFile(path.join(spoolDir, 'late-current.ndjson'), `${rows.join('\n')}\n`);
-      }
-      await saveState(lake, state);
-      for (const alert of result.alerts) await options.emit(alert);
+      if (options.land) await spool(spoolDir, lines, result, events, accepted);
+      // the pending alerts must be saved before any goes out (a restart re-sends them); without
+      // alerts, the one save below is enough
+      if (result.alerts.length > 0) await saveState(lake, state);
+      const latencies: number[] = [];
+      for (const alert of result.alerts) latencies.push(await emit(alert));
       state.pending = [];
       await saveState(lake, state);
+      const done = Date.now();
       totals.batches++;
       totals.events += events.length;
+      totals.rejected += rejected.length;
       totals.alerts += result.alerts.length;
       totals.late += result.late.length;
-      const elapsed = Date.now() - started;
+      const elapsed = done - started;
+      let oldestArrival = Number.POSITIVE_INFINITY;
+      for (const line of lines) if (line.arrivedAt < oldestArrival) oldestArrival = line.arrivedAt;
+      const arrivalLagMs = Number.isFinite(oldestArrival) ? done - oldestArrival : null;
+      latencies.sort((a, b) => a - b);
       const metrics: BatchMetrics = {
         events: events.length,
+        rejected: rejected.length,
         alerts: result.alerts.length,
         late: result.late.length,
         watermark: result.watermark > -8e15 ? new Date(result.watermark).toISOString() : null,
-        watermarkLagMs: result.watermark > -8e15 ? Date.now() - result.watermark : null,
+        watermarkLagMs: result.watermark > -8e15 ? done - result.watermark : null,
         batchLatencyMs: elapsed,
+        arrivalLagMs,
+        alertLatencyP95Ms: latencies.length > 0 ? latencies[Math.floor(latencies.length * 0.95)]! : null,
+        alertLatencyMaxMs: latencies.at(-1) ?? null,
         eventsPerSecond: elapsed > 0 ? Math.round((events.length / elapsed) * 1000) : events.length,
       };
       options.onBatch?.(metrics);
-      currentRun.record({ rowsIn: events.length, latenciesMs: [elapsed] });
+      // the SLO latency: from the batch's oldest arrival (the wait for this batch included) to its alerts out
+      currentRun.record({ rowsIn: events.length, latenciesMs: arrivalLagMs === null ? [] : [arrivalLagMs] });
       if (options.land) {
         const row = {
           batch_at: new Date(started).toISOString(),
@@ -205,17 +286,77 @@ export async function runMicrobatch(lake: Lake, options: MicrobatchOptions): Pro
           watermark_lag_ms: metrics.watermarkLagMs,
           batch_latency_ms: metrics.batchLatencyMs,
           events_per_second: metrics.eventsPerSecond,
+          arrival_lag_ms: metrics.arrivalLagMs,
         };
         await appendFile(path.join(spoolDir, 'metrics-current.ndjson'), `${JSON.stringify(row)}\n`);
       }
     }
     await land(false);
-    // stdin at EOF: nothing more will come, with or without --once
-    if ((options.once || options.from === '-') && inputDone) break;
-    await new Promise((resolve) => setTimeout(resolve, options.intervalMs));
+    // stdin at EOF (nothing more will come, with or without --once), or --once done; a batch
+    // already taken is processed first
+    const finished = (options.once || options.from === '-') && inputDone && stdinLines.length === 0;
+    if (finished && prefetched === undefined) break;
+    // batches start every interval: a batch that took longer is followed at once
+    const wait = options.intervalMs - (Date.now() - started);
+    if (prefetched === undefined && wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   }
+  // stopped by a signal while a batch was taken: its files stay untaken (read again on restart)
+  await prefetched;
   await land(true);
   return totals;
+}
+
+/**
+ * The spool of a batch: every non-blank line (ingest lands the good ones and quarantines the bad
+ * ones with the same reasons the live path saw) and the late events with their watermark.
+ */
+async function spool(
+  spoolDir: string,
+  lines: readonly BatchLine[],
+  result: BatchResult,
+  events: readonly StreamEvent[],
+  accepted: readonly string[],
+): Promise<void> {
+  const text: string[] = [];
+  for (const line of lines) if (line.raw.trim() !== '') text.push(line.raw);
+  if (text.length > 0) await appendFile(path.join(spoolDir, 'current.ndjson'), `${text.join('\n')}\n`);
+  if (result.late.length === 0) return;
+  const lateIds = new Set(result.late.map((e) => e.eventId));
+  const rawOf = new Map<string, string>();
+  events.forEach((e, i) => {
+    if (lateIds.has(e.eventId)) rawOf.set(e.eventId, accepted[i]!);
+  });
+  const arrived = new Date().toISOString();
+  const watermark = new Date(result.watermark).toISOString();
+  const rows = result.late.map((e) =>
+    JSON.stringify({
+      event_id: e.eventId,
+      user_id: e.userId,
+      event_time: new Date(e.eventTime).toISOString(),
+      watermark,
+      arrived_at: arrived,
+      raw: rawOf.get(e.eventId) ?? null,
+    }),
+  );
+  await appendFile(path.join(spoolDir, 'late-current.ndjson'), `${rows.join('\n')}\n`);
+}
+
+/**
+ * The spool directory: `<lake>/_shopstream/microbatch/spool/` (owner-only) for a local lake; for an
+ * s3:// lake a local directory per lake under the system temp dir.
+ */
+async function openSpool(lake: Lake): Promise<string> {
+  const dir =
+    lake.store instanceof LocalStore
+      ? path.join(lake.store.rootDir, '_shopstream', 'microbatch', 'spool')
+      : path.join(
+          os.tmpdir(),
+          'shopstream-microbatch',
+          createHash('sha256').update(lake.store.uri).digest('hex').slice(0, 16),
+        );
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await chmod(dir, 0o700);
+  return dir;
 }
 
 /**
@@ -238,7 +379,7 @@ async function landSealed(lake: Lake, spoolDir: string, config: Config): Promise
       const kind = name.startsWith('late-') ? 'late_events' : 'metrics_microbatch';
       await landJsonLines(lake, kind, file, `shopstream-microbatch-${name}`);
     }
-    await rename(file, `${file}.landed`);
+    await unlink(file); // landed: its txn makes a repeat a no-op, nothing to keep
   }
 }
 
@@ -264,8 +405,10 @@ const SIDE_TABLES: Record<string, { columns: ColumnDef[]; json: string }> = {
       { name: 'watermark_lag_ms', type: 'long' },
       { name: 'batch_latency_ms', type: 'long' },
       { name: 'events_per_second', type: 'long' },
+      // added later: tables written before it get the column (null in their old rows)
+      { name: 'arrival_lag_ms', type: 'long' },
     ],
-    json: "{batch_at: 'TIMESTAMPTZ', events: 'BIGINT', alerts: 'BIGINT', late_events: 'BIGINT', watermark: 'TIMESTAMPTZ', watermark_lag_ms: 'BIGINT', batch_latency_ms: 'BIGINT', events_per_second: 'BIGINT'}",
+    json: "{batch_at: 'TIMESTAMPTZ', events: 'BIGINT', alerts: 'BIGINT', late_events: 'BIGINT', watermark: 'TIMESTAMPTZ', watermark_lag_ms: 'BIGINT', batch_latency_ms: 'BIGINT', events_per_second: 'BIGINT', arrival_lag_ms: 'BIGINT'}",
   },
 };
 
@@ -274,6 +417,8 @@ async function landJsonLines(lake: Lake, tableName: string, file: string, appId:
   const table = lake.table(tableName);
   const snapshot = await table.ensure({ columns: spec.columns });
   if (snapshot.txnVersion(appId) !== undefined) return;
+  const existing = new Set(snapshot.schema.fields.map((f) => f.name));
+  const added = spec.columns.filter((c) => !existing.has(c.name));
   await lake.db.run(
     `CREATE OR REPLACE TEMP TABLE __side_rows AS SELECT * FROM read_json(${quoteLiteral(file)}, format = 'newline_delimited', columns = ${spec.json})`,
   );
@@ -283,6 +428,7 @@ async function landJsonLines(lake: Lake, tableName: string, file: string, appId:
     operation: 'WRITE',
     txns: [{ appId, version: 0 }],
     readSnapshot: snapshot,
+    ...(added.length > 0 ? { addColumns: added } : {}),
   });
   await lake.db.run('DROP TABLE __side_rows');
 }
@@ -290,6 +436,8 @@ async function landJsonLines(lake: Lake, tableName: string, file: string, appId:
 interface NewFile {
   readonly path: string;
   readonly signature: string;
+  /** When the file was last written (epoch ms): its events' arrival. */
+  readonly writtenAt: number;
   read(): Promise<string>;
 }
 
@@ -309,6 +457,7 @@ async function newFiles(from: string, taken: Record<string, string>, s3: S3Store
       out.push({
         path: uri,
         signature,
+        writtenAt: object.lastModified,
         read: async () => Buffer.from(await store.get(object.key)).toString('utf8'),
       });
     }
@@ -320,42 +469,9 @@ async function newFiles(from: string, taken: Record<string, string>, s3: S3Store
     const info = await stat(file);
     const signature = `${info.size}:${info.mtimeMs}`;
     if (taken[file] === signature) continue;
-    out.push({ path: file, signature, read: () => readFile(file, 'utf8') });
+    out.push({ path: file, signature, writtenAt: info.mtimeMs, read: () => readFile(file, 'utf8') });
   }
   return out;
-}
-
-function parseEvent(line: string): StreamEvent | undefined {
-  if (!line.trim()) return undefined;
-  let raw: Record<string, unknown>;
-  try {
-    raw = JSON.parse(line) as Record<string, unknown>;
-  } catch {
-    return undefined;
-  }
-  const props = (raw.properties ?? {}) as Record<string, unknown>;
-  const time = typeof raw.timestamp === 'number' ? raw.timestamp : Date.parse(String(raw.timestamp ?? ''));
-  if (!raw.event_id || !raw.user_id || !Number.isFinite(time)) return undefined;
-  const num = (v: unknown) => (v === undefined || v === null || Number.isNaN(Number(v)) ? null : Number(v));
-  const type = String(raw.event_type ?? '');
-  const cart = num(props.cart_value ?? raw.cart_value);
-  const amount = num(props.amount ?? raw.amount);
-  return {
-    eventId: String(raw.event_id),
-    userId: String(raw.user_id),
-    eventTime: time,
-    eventType: type,
-    ip: raw.ip ? String(raw.ip) : null,
-    value:
-      type === 'purchase'
-        ? (amount ?? cart ?? 0)
-        : type === 'add_to_cart' || type === 'checkout'
-          ? (cart ?? 0)
-          : 0,
-    quantity: num(props.quantity ?? raw.quantity),
-    cartValue: cart,
-    isBot: typeof raw.user_agent === 'string' && isbot(raw.user_agent),
-  };
 }
 
 async function loadState(lake: Lake): Promise<SavedState> {

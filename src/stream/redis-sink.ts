@@ -8,36 +8,88 @@ export const ALERT_CHANNEL = 'shopstream:fraud-alerts';
 export const userFlagKey = (userId: string) => `shopstream:fraud:user:${userId}`;
 
 /**
- * Alerts to Redis: PUBLISH on a channel for live consumers, and a per-user flag key with a TTL
- * that a checkout service reads with one GET (sub-millisecond on the same network).
+ * Merges one rule into a user's flag (KEYS[1]): a JSON object {userId, rule, alertId, windowStart,
+ * evidence (the latest alert, as before), rules: {rule: entry}} where each entry of `rules` carries
+ * its expiresAt (epoch ms). Expired rules are dropped, the new one added or
+ * replaced, and the key lives as long as its longest-lived rule. Atomic (one script), so two alerts
+ * of the same user never lose each other's rule.
+ * ARGV: rule, entry JSON, now ms, ttl ms, user id.
+ */
+const MERGE_FLAG = `
+local now = tonumber(ARGV[3])
+local flag = { userId = ARGV[5], rules = {} }
+local current = redis.call('GET', KEYS[1])
+if current then
+  local ok, decoded = pcall(cjson.decode, current)
+  if ok and type(decoded) == 'table' and type(decoded.rules) == 'table' then flag.rules = decoded.rules end
+end
+local kept = {}
+local last = 0
+for rule, entry in pairs(flag.rules) do
+  if type(entry) == 'table' and tonumber(entry.expiresAt) and tonumber(entry.expiresAt) > now then
+    kept[rule] = entry
+    if tonumber(entry.expiresAt) > last then last = tonumber(entry.expiresAt) end
+  end
+end
+local entry = cjson.decode(ARGV[2])
+entry.expiresAt = now + tonumber(ARGV[4])
+kept[ARGV[1]] = entry
+if entry.expiresAt > last then last = entry.expiresAt end
+flag.rules = kept
+-- the latest alert at the top level too, as the flag has always had it
+flag.rule = ARGV[1]
+flag.alertId = entry.alertId
+flag.windowStart = entry.windowStart
+flag.evidence = entry.evidence
+redis.call('SET', KEYS[1], cjson.encode(flag), 'PX', math.max(1, last - now))
+return 1
+`;
+
+type FlagRedis = Redis & {
+  mergeFraudFlag(
+    key: string,
+    rule: string,
+    entry: string,
+    now: string,
+    ttlMs: string,
+    userId: string,
+  ): Promise<number>;
+};
+
+/**
+ * Alerts to Redis: PUBLISH on a channel for live consumers, and a per-user flag key that a checkout
+ * service reads with one GET (sub-millisecond on the same network): the latest alert at the top
+ * level and every rule active for the user, each until its own TTL ends (`{"userId", "rule",
+ * "alertId", "windowStart", "evidence", "rules": {"<rule>": {alertId, windowStart, evidence,
+ * expiresAt}}}`).
  */
 export class RedisAlertSink {
   private constructor(
-    private readonly redis: Redis,
+    private readonly redis: FlagRedis,
     private readonly ttlSeconds: number,
   ) {}
 
   static async connect(url: string, ttlSeconds: number): Promise<RedisAlertSink> {
-    return new RedisAlertSink(await connectRedis(url), ttlSeconds);
+    const redis = await connectRedis(url);
+    redis.defineCommand('mergeFraudFlag', { numberOfKeys: 1, lua: MERGE_FLAG });
+    return new RedisAlertSink(redis as FlagRedis, ttlSeconds);
   }
 
   async publish(alert: Alert): Promise<void> {
-    const payload = JSON.stringify(alert);
-    await this.redis
-      .multi()
-      .publish(ALERT_CHANNEL, payload)
-      .set(
-        userFlagKey(alert.userId),
-        JSON.stringify({
-          rule: alert.rule,
-          alertId: alert.alertId,
-          windowStart: alert.windowStart,
-          evidence: alert.evidence,
-        }),
-        'EX',
-        this.ttlSeconds,
-      )
-      .exec();
+    const entry = JSON.stringify({
+      alertId: alert.alertId,
+      windowStart: alert.windowStart,
+      evidence: alert.evidence,
+    });
+    await this.redis.publish(ALERT_CHANNEL, JSON.stringify(alert));
+    await this.redis.mergeFraudFlag(
+      userFlagKey(alert.userId),
+      alert.rule,
+      entry,
+      String(Date.now()),
+      String(this.ttlSeconds * 1000),
+      alert.userId,
+    );
   }
 
   async close(): Promise<void> {

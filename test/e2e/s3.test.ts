@@ -288,15 +288,23 @@ describe('micro-batch on S3', () => {
       `s3://${s3.bucket}/mb-lake`,
       '--json',
     ];
+    // alerts on stdout: the --json summary is the last line of stderr
+    const summary = (stderr: string) => JSON.parse(stderr.trim().split('\n').at(-1)!);
     const first = await run(args);
     expect(first.status, first.stderr).toBe(0);
-    expect(JSON.parse(first.stdout.slice(first.stdout.indexOf('{\n')))).toMatchObject({
+    expect(
+      first.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).rule),
+    ).toEqual(['events_per_minute']);
+    expect(summary(first.stderr)).toMatchObject({
       filesPicked: 1,
       events: 102,
       alerts: 1,
     });
     const second = await run(args);
-    expect(JSON.parse(second.stdout.slice(second.stdout.indexOf('{\n')))).toMatchObject({
+    expect(summary(second.stderr)).toMatchObject({
       filesPicked: 0,
       events: 0,
     });

@@ -19,7 +19,10 @@ const ev = (user: string, offsetMs: number, extra: Partial<StreamEvent> = {}): S
   value: 0,
   quantity: null,
   cartValue: null,
+  currency: null,
+  userAgent: null,
   isBot: false,
+  arrivedAt: 0,
   ...extra,
 });
 const burst = (user: string, count: number, minuteOffset = 0) =>
