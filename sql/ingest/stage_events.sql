@@ -88,32 +88,33 @@ suspects AS (
     SELECT
         *,
         -- Could a string field's text be an object, array, boolean or NaN/Infinity literal? Only if
-        -- it starts with { or [, or is one of those words: those rows alone are re-read with types.
+        -- its first character is one of - I N [ f i n t { (one integer test on good rows) and it
+        -- starts with { or [ or is one of those words: those rows alone are re-read with types.
         coalesce(
-            starts_with(event_id, '{') OR starts_with(event_id, '[') OR event_id IN ('true', 'false')
-            OR CASE WHEN strlen(event_id) <= 9 THEN lower(event_id) IN ('nan', '-nan', 'inf', '-inf', 'infinity', '-infinity') END
-            OR starts_with(event_type_text, '{') OR starts_with(event_type_text, '[') OR event_type_text IN ('true', 'false')
-            OR CASE WHEN strlen(event_type_text) <= 9 THEN lower(event_type_text) IN ('nan', '-nan', 'inf', '-inf', 'infinity', '-infinity') END
-            OR starts_with(user_id, '{') OR starts_with(user_id, '[') OR user_id IN ('true', 'false')
-            OR CASE WHEN strlen(user_id) <= 9 THEN lower(user_id) IN ('nan', '-nan', 'inf', '-inf', 'infinity', '-infinity') END
-            OR starts_with(session_id, '{') OR starts_with(session_id, '[') OR session_id IN ('true', 'false')
-            OR CASE WHEN strlen(session_id) <= 9 THEN lower(session_id) IN ('nan', '-nan', 'inf', '-inf', 'infinity', '-infinity') END
-            OR starts_with(ip, '{') OR starts_with(ip, '[') OR ip IN ('true', 'false')
-            OR CASE WHEN strlen(ip) <= 9 THEN lower(ip) IN ('nan', '-nan', 'inf', '-inf', 'infinity', '-infinity') END
-            OR starts_with(user_agent, '{') OR starts_with(user_agent, '[') OR user_agent IN ('true', 'false')
-            OR CASE WHEN strlen(user_agent) <= 9 THEN lower(user_agent) IN ('nan', '-nan', 'inf', '-inf', 'infinity', '-infinity') END
-            OR starts_with(page_url, '{') OR starts_with(page_url, '[') OR page_url IN ('true', 'false')
-            OR CASE WHEN strlen(page_url) <= 9 THEN lower(page_url) IN ('nan', '-nan', 'inf', '-inf', 'infinity', '-infinity') END
-            OR starts_with(referrer, '{') OR starts_with(referrer, '[') OR referrer IN ('true', 'false')
-            OR CASE WHEN strlen(referrer) <= 9 THEN lower(referrer) IN ('nan', '-nan', 'inf', '-inf', 'infinity', '-infinity') END
-            OR starts_with(product_id, '{') OR starts_with(product_id, '[') OR product_id IN ('true', 'false')
-            OR CASE WHEN strlen(product_id) <= 9 THEN lower(product_id) IN ('nan', '-nan', 'inf', '-inf', 'infinity', '-infinity') END
-            OR starts_with(category, '{') OR starts_with(category, '[') OR category IN ('true', 'false')
-            OR CASE WHEN strlen(category) <= 9 THEN lower(category) IN ('nan', '-nan', 'inf', '-inf', 'infinity', '-infinity') END
-            OR starts_with(order_id, '{') OR starts_with(order_id, '[') OR order_id IN ('true', 'false')
-            OR CASE WHEN strlen(order_id) <= 9 THEN lower(order_id) IN ('nan', '-nan', 'inf', '-inf', 'infinity', '-infinity') END
-            OR starts_with(currency_text, '{') OR starts_with(currency_text, '[') OR currency_text IN ('true', 'false')
-            OR CASE WHEN strlen(currency_text) <= 9 THEN lower(currency_text) IN ('nan', '-nan', 'inf', '-inf', 'infinity', '-infinity') END,
+            CASE WHEN ascii(event_id) IN (45, 73, 78, 91, 102, 105, 110, 116, 123) THEN ascii(event_id) IN (91, 123)
+                OR event_id IN ('true', 'false') OR (strlen(event_id) <= 9 AND lower(event_id) IN ('nan', '-nan', 'inf', '-inf', 'infinity', '-infinity')) END
+            OR CASE WHEN ascii(event_type_text) IN (45, 73, 78, 91, 102, 105, 110, 116, 123) THEN ascii(event_type_text) IN (91, 123)
+                OR event_type_text IN ('true', 'false') OR (strlen(event_type_text) <= 9 AND lower(event_type_text) IN ('nan', '-nan', 'inf', '-inf', 'infinity', '-infinity')) END
+            OR CASE WHEN ascii(user_id) IN (45, 73, 78, 91, 102, 105, 110, 116, 123) THEN ascii(user_id) IN (91, 123)
+                OR user_id IN ('true', 'false') OR (strlen(user_id) <= 9 AND lower(user_id) IN ('nan', '-nan', 'inf', '-inf', 'infinity', '-infinity')) END
+            OR CASE WHEN ascii(session_id) IN (45, 73, 78, 91, 102, 105, 110, 116, 123) THEN ascii(session_id) IN (91, 123)
+                OR session_id IN ('true', 'false') OR (strlen(session_id) <= 9 AND lower(session_id) IN ('nan', '-nan', 'inf', '-inf', 'infinity', '-infinity')) END
+            OR CASE WHEN ascii(ip) IN (45, 73, 78, 91, 102, 105, 110, 116, 123) THEN ascii(ip) IN (91, 123)
+                OR ip IN ('true', 'false') OR (strlen(ip) <= 9 AND lower(ip) IN ('nan', '-nan', 'inf', '-inf', 'infinity', '-infinity')) END
+            OR CASE WHEN ascii(user_agent) IN (45, 73, 78, 91, 102, 105, 110, 116, 123) THEN ascii(user_agent) IN (91, 123)
+                OR user_agent IN ('true', 'false') OR (strlen(user_agent) <= 9 AND lower(user_agent) IN ('nan', '-nan', 'inf', '-inf', 'infinity', '-infinity')) END
+            OR CASE WHEN ascii(page_url) IN (45, 73, 78, 91, 102, 105, 110, 116, 123) THEN ascii(page_url) IN (91, 123)
+                OR page_url IN ('true', 'false') OR (strlen(page_url) <= 9 AND lower(page_url) IN ('nan', '-nan', 'inf', '-inf', 'infinity', '-infinity')) END
+            OR CASE WHEN ascii(referrer) IN (45, 73, 78, 91, 102, 105, 110, 116, 123) THEN ascii(referrer) IN (91, 123)
+                OR referrer IN ('true', 'false') OR (strlen(referrer) <= 9 AND lower(referrer) IN ('nan', '-nan', 'inf', '-inf', 'infinity', '-infinity')) END
+            OR CASE WHEN ascii(product_id) IN (45, 73, 78, 91, 102, 105, 110, 116, 123) THEN ascii(product_id) IN (91, 123)
+                OR product_id IN ('true', 'false') OR (strlen(product_id) <= 9 AND lower(product_id) IN ('nan', '-nan', 'inf', '-inf', 'infinity', '-infinity')) END
+            OR CASE WHEN ascii(category) IN (45, 73, 78, 91, 102, 105, 110, 116, 123) THEN ascii(category) IN (91, 123)
+                OR category IN ('true', 'false') OR (strlen(category) <= 9 AND lower(category) IN ('nan', '-nan', 'inf', '-inf', 'infinity', '-infinity')) END
+            OR CASE WHEN ascii(order_id) IN (45, 73, 78, 91, 102, 105, 110, 116, 123) THEN ascii(order_id) IN (91, 123)
+                OR order_id IN ('true', 'false') OR (strlen(order_id) <= 9 AND lower(order_id) IN ('nan', '-nan', 'inf', '-inf', 'infinity', '-infinity')) END
+            OR CASE WHEN ascii(currency_text) IN (45, 73, 78, 91, 102, 105, 110, 116, 123) THEN ascii(currency_text) IN (91, 123)
+                OR currency_text IN ('true', 'false') OR (strlen(currency_text) <= 9 AND lower(currency_text) IN ('nan', '-nan', 'inf', '-inf', 'infinity', '-infinity')) END,
             false) AS maybe_wrong_type,
         -- Numbers in their common shapes (plain integers, at most 2 decimals) convert directly;
         -- every other text takes the exact path (slow_numbers) below.
