@@ -88,33 +88,33 @@ suspects AS (
     SELECT
         *,
         -- Could a string field's text be an object, array, boolean or NaN/Infinity literal? Only if
-        -- its first character is one of - I N [ f i n t { (one integer test on good rows) and it
-        -- starts with { or [ or is one of those words: those rows alone are re-read with types.
+        -- it starts with { or [ or is one of those words (other spellings of NaN/Infinity the reader
+        -- accepts, such as nan or INF, pass as text: README): those rows alone are re-read with types.
         coalesce(
-            CASE WHEN ascii(event_id) IN (45, 73, 78, 91, 102, 105, 110, 116, 123) THEN ascii(event_id) IN (91, 123)
-                OR event_id IN ('true', 'false') OR (strlen(event_id) <= 9 AND lower(event_id) IN ('nan', '-nan', 'inf', '-inf', 'infinity', '-infinity')) END
-            OR CASE WHEN ascii(event_type_text) IN (45, 73, 78, 91, 102, 105, 110, 116, 123) THEN ascii(event_type_text) IN (91, 123)
-                OR event_type_text IN ('true', 'false') OR (strlen(event_type_text) <= 9 AND lower(event_type_text) IN ('nan', '-nan', 'inf', '-inf', 'infinity', '-infinity')) END
-            OR CASE WHEN ascii(user_id) IN (45, 73, 78, 91, 102, 105, 110, 116, 123) THEN ascii(user_id) IN (91, 123)
-                OR user_id IN ('true', 'false') OR (strlen(user_id) <= 9 AND lower(user_id) IN ('nan', '-nan', 'inf', '-inf', 'infinity', '-infinity')) END
-            OR CASE WHEN ascii(session_id) IN (45, 73, 78, 91, 102, 105, 110, 116, 123) THEN ascii(session_id) IN (91, 123)
-                OR session_id IN ('true', 'false') OR (strlen(session_id) <= 9 AND lower(session_id) IN ('nan', '-nan', 'inf', '-inf', 'infinity', '-infinity')) END
-            OR CASE WHEN ascii(ip) IN (45, 73, 78, 91, 102, 105, 110, 116, 123) THEN ascii(ip) IN (91, 123)
-                OR ip IN ('true', 'false') OR (strlen(ip) <= 9 AND lower(ip) IN ('nan', '-nan', 'inf', '-inf', 'infinity', '-infinity')) END
-            OR CASE WHEN ascii(user_agent) IN (45, 73, 78, 91, 102, 105, 110, 116, 123) THEN ascii(user_agent) IN (91, 123)
-                OR user_agent IN ('true', 'false') OR (strlen(user_agent) <= 9 AND lower(user_agent) IN ('nan', '-nan', 'inf', '-inf', 'infinity', '-infinity')) END
-            OR CASE WHEN ascii(page_url) IN (45, 73, 78, 91, 102, 105, 110, 116, 123) THEN ascii(page_url) IN (91, 123)
-                OR page_url IN ('true', 'false') OR (strlen(page_url) <= 9 AND lower(page_url) IN ('nan', '-nan', 'inf', '-inf', 'infinity', '-infinity')) END
-            OR CASE WHEN ascii(referrer) IN (45, 73, 78, 91, 102, 105, 110, 116, 123) THEN ascii(referrer) IN (91, 123)
-                OR referrer IN ('true', 'false') OR (strlen(referrer) <= 9 AND lower(referrer) IN ('nan', '-nan', 'inf', '-inf', 'infinity', '-infinity')) END
-            OR CASE WHEN ascii(product_id) IN (45, 73, 78, 91, 102, 105, 110, 116, 123) THEN ascii(product_id) IN (91, 123)
-                OR product_id IN ('true', 'false') OR (strlen(product_id) <= 9 AND lower(product_id) IN ('nan', '-nan', 'inf', '-inf', 'infinity', '-infinity')) END
-            OR CASE WHEN ascii(category) IN (45, 73, 78, 91, 102, 105, 110, 116, 123) THEN ascii(category) IN (91, 123)
-                OR category IN ('true', 'false') OR (strlen(category) <= 9 AND lower(category) IN ('nan', '-nan', 'inf', '-inf', 'infinity', '-infinity')) END
-            OR CASE WHEN ascii(order_id) IN (45, 73, 78, 91, 102, 105, 110, 116, 123) THEN ascii(order_id) IN (91, 123)
-                OR order_id IN ('true', 'false') OR (strlen(order_id) <= 9 AND lower(order_id) IN ('nan', '-nan', 'inf', '-inf', 'infinity', '-infinity')) END
-            OR CASE WHEN ascii(currency_text) IN (45, 73, 78, 91, 102, 105, 110, 116, 123) THEN ascii(currency_text) IN (91, 123)
-                OR currency_text IN ('true', 'false') OR (strlen(currency_text) <= 9 AND lower(currency_text) IN ('nan', '-nan', 'inf', '-inf', 'infinity', '-infinity')) END,
+            (event_id >= '{' AND event_id < '|') OR (event_id >= '[' AND event_id < '\')
+            OR event_id = 'true' OR event_id = 'false' OR event_id = 'NaN' OR event_id = 'Infinity' OR event_id = '-Infinity'
+            OR (event_type_text >= '{' AND event_type_text < '|') OR (event_type_text >= '[' AND event_type_text < '\')
+            OR event_type_text = 'true' OR event_type_text = 'false' OR event_type_text = 'NaN' OR event_type_text = 'Infinity' OR event_type_text = '-Infinity'
+            OR (user_id >= '{' AND user_id < '|') OR (user_id >= '[' AND user_id < '\')
+            OR user_id = 'true' OR user_id = 'false' OR user_id = 'NaN' OR user_id = 'Infinity' OR user_id = '-Infinity'
+            OR (session_id >= '{' AND session_id < '|') OR (session_id >= '[' AND session_id < '\')
+            OR session_id = 'true' OR session_id = 'false' OR session_id = 'NaN' OR session_id = 'Infinity' OR session_id = '-Infinity'
+            OR (ip >= '{' AND ip < '|') OR (ip >= '[' AND ip < '\')
+            OR ip = 'true' OR ip = 'false' OR ip = 'NaN' OR ip = 'Infinity' OR ip = '-Infinity'
+            OR (user_agent >= '{' AND user_agent < '|') OR (user_agent >= '[' AND user_agent < '\')
+            OR user_agent = 'true' OR user_agent = 'false' OR user_agent = 'NaN' OR user_agent = 'Infinity' OR user_agent = '-Infinity'
+            OR (page_url >= '{' AND page_url < '|') OR (page_url >= '[' AND page_url < '\')
+            OR page_url = 'true' OR page_url = 'false' OR page_url = 'NaN' OR page_url = 'Infinity' OR page_url = '-Infinity'
+            OR (referrer >= '{' AND referrer < '|') OR (referrer >= '[' AND referrer < '\')
+            OR referrer = 'true' OR referrer = 'false' OR referrer = 'NaN' OR referrer = 'Infinity' OR referrer = '-Infinity'
+            OR (product_id >= '{' AND product_id < '|') OR (product_id >= '[' AND product_id < '\')
+            OR product_id = 'true' OR product_id = 'false' OR product_id = 'NaN' OR product_id = 'Infinity' OR product_id = '-Infinity'
+            OR (category >= '{' AND category < '|') OR (category >= '[' AND category < '\')
+            OR category = 'true' OR category = 'false' OR category = 'NaN' OR category = 'Infinity' OR category = '-Infinity'
+            OR (order_id >= '{' AND order_id < '|') OR (order_id >= '[' AND order_id < '\')
+            OR order_id = 'true' OR order_id = 'false' OR order_id = 'NaN' OR order_id = 'Infinity' OR order_id = '-Infinity'
+            OR (currency_text >= '{' AND currency_text < '|') OR (currency_text >= '[' AND currency_text < '\')
+            OR currency_text = 'true' OR currency_text = 'false' OR currency_text = 'NaN' OR currency_text = 'Infinity' OR currency_text = '-Infinity',
             false) AS maybe_wrong_type,
         -- Numbers in their common shapes (plain integers, at most 2 decimals) convert directly;
         -- every other text takes the exact path (slow_numbers) below.
