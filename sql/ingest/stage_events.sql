@@ -206,9 +206,10 @@ typed AS (
                         list_transform([{
                             'sign': p.sign,
                             'digits': ltrim(rtrim(p.int || p.frac, '0'), '0'),
-                            'huge_exp': p.exp <> '' AND TRY_CAST(p.exp AS BIGINT) IS NULL,
+                            -- an exponent beyond 32 bits is huge: only its sign matters (and 0 stays 0)
+                            'huge_exp': p.exp <> '' AND TRY_CAST(p.exp AS INTEGER) IS NULL,
                             'negative_exp': starts_with(p.exp, '-'),
-                            'k': coalesce(TRY_CAST(nullif(p.exp, '') AS BIGINT), 0) - length(p.frac)
+                            'k': CAST(coalesce(TRY_CAST(nullif(p.exp, '') AS INTEGER), 0) AS BIGINT) - length(p.frac)
                                 + length(p.int || p.frac) - length(rtrim(p.int || p.frac, '0'))
                         }], n -> CASE
                             WHEN n.digits = '' THEN {'problem': NULL::VARCHAR, 'value': '0'}
@@ -218,10 +219,10 @@ typed AS (
                                 'value': NULL::VARCHAR}
                             WHEN n.huge_exp OR length(n.digits) + n.k > CASE WHEN x.s = 0 THEN 10 ELSE 16 END
                                 THEN {'problem': 'out of range: ' || left(x.t, 64), 'value': NULL::VARCHAR}
-                            WHEN n.k >= 0 THEN {'problem': NULL::VARCHAR, 'value': n.sign || n.digits || repeat('0', n.k::INTEGER)}
-                            ELSE list_transform([repeat('0', greatest(0, 3 - length(n.digits))::INTEGER) || n.digits], d -> {
+                            WHEN n.k >= 0 THEN {'problem': NULL::VARCHAR, 'value': n.sign || n.digits || repeat('0', TRY_CAST(n.k AS INTEGER))}
+                            ELSE list_transform([repeat('0', TRY_CAST(greatest(0, 3 - length(n.digits)) AS INTEGER)) || n.digits], d -> {
                                 'problem': NULL::VARCHAR,
-                                'value': n.sign || left(d, length(d) + n.k::INTEGER) || '.' || right(d, (-n.k)::INTEGER)})[1]
+                                'value': n.sign || left(d, TRY_CAST(length(d) + n.k AS INTEGER)) || '.' || right(d, TRY_CAST(-n.k AS INTEGER))})[1]
                         END)[1])[1]
                 END)
         END AS slow_numbers
