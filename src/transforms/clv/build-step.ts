@@ -1,6 +1,6 @@
 import type { Config } from '../../config/config-schema.js';
 import type { DuckDb } from '../../engine/duckdb.js';
-import { type CustomerRfm, type ClvFit, fitAndPredict } from './predict.js';
+import { type ClvFit, type CustomerRfm, fitAndPredict } from './predict.js';
 
 /** The columns of int_customer_clv_predictions, as DuckDB types for from_json. */
 const PREDICTION_COLUMNS = {

@@ -46,7 +46,6 @@ export interface ClvFit {
 /** Fits both models on the customers not excluded, then predicts for each of them (times in days). */
 export function fitAndPredict(customers: readonly CustomerRfm[], options: ClvModelOptions): ClvFit {
   const fittable = customers.filter((c) => c.excluded_reason === null);
-  const repeat = fittable.filter((c) => c.frequency > 0 && c.monetary > 0);
   const none = (status: string): ClvPrediction => ({
     user_key: '',
     clv_status: status,
@@ -62,15 +61,9 @@ export function fitAndPredict(customers: readonly CustomerRfm[], options: ClvMod
     status,
     predictions: customers.map((c) => ({ ...none(c.excluded_reason ?? status), user_key: c.user_key })),
   });
-  if (fittable.length < options.minCustomers || repeat.length < MIN_REPEAT_CUSTOMERS)
-    return without('too_few_customers');
-  const bgNbd = fitBgNbd(fittable);
-  const gammaGamma = fitGammaGamma(repeat);
-  // a = 1 is the BG/NBD formula's singularity; q <= 1 leaves the expected spend without a mean
-  const usable = [bgNbd.r, bgNbd.alpha, bgNbd.a, bgNbd.b, gammaGamma.p, gammaGamma.q, gammaGamma.v].every(
-    Number.isFinite,
-  );
-  if (!usable || bgNbd.a === 1 || gammaGamma.q <= 1) return without('fit_failed');
+  const models = fitClvModels(customers, options.minCustomers);
+  if (models.status !== 'fitted') return without(models.status);
+  const { bgNbd, gammaGamma } = models;
   const horizonDays = options.horizonMonths * DAYS_PER_MONTH;
   const predictions = customers.map((c): ClvPrediction => {
     if (c.excluded_reason !== null) return { ...none(c.excluded_reason), user_key: c.user_key };
@@ -89,4 +82,24 @@ export function fitAndPredict(customers: readonly CustomerRfm[], options: ClvMod
     };
   });
   return { bgNbd, gammaGamma, fittedCustomers: fittable.length, status: 'fitted', predictions };
+}
+
+export type FittedModels =
+  | { readonly status: 'fitted'; readonly bgNbd: BgNbdParams; readonly gammaGamma: GammaGammaParams }
+  | { readonly status: 'too_few_customers' | 'fit_failed' };
+
+/** Both models on the customers not excluded: too few customers, a failed fit, or the parameters. */
+export function fitClvModels(customers: readonly CustomerRfm[], minCustomers: number): FittedModels {
+  const fittable = customers.filter((c) => c.excluded_reason === null);
+  const repeat = fittable.filter((c) => c.frequency > 0 && c.monetary > 0);
+  if (fittable.length < minCustomers || repeat.length < MIN_REPEAT_CUSTOMERS)
+    return { status: 'too_few_customers' };
+  const bgNbd = fitBgNbd(fittable);
+  const gammaGamma = fitGammaGamma(repeat);
+  // a = 1 is the BG/NBD formula's singularity; q <= 1 leaves the expected spend without a mean
+  const finite = [bgNbd.r, bgNbd.alpha, bgNbd.a, bgNbd.b, gammaGamma.p, gammaGamma.q, gammaGamma.v].every(
+    Number.isFinite,
+  );
+  if (!finite || bgNbd.a === 1 || gammaGamma.q <= 1) return { status: 'fit_failed' };
+  return { status: 'fitted', bgNbd, gammaGamma };
 }
