@@ -1,6 +1,6 @@
 import { nelderMead } from './nelder-mead.js';
 import type { Rfm } from './rfm.js';
-import { gammaln, hyp2f1, logAddExp } from './special-functions.js';
+import { hyp2f1, logAddExp, logRising } from './special-functions.js';
 
 /**
  * BG/NBD (Fader, Hardie & Lee 2005, "Counting your customers the easy way"): while alive, a
@@ -18,8 +18,8 @@ export interface BgNbdParams {
 export function bgNbdLogLikelihood(params: BgNbdParams, c: Pick<Rfm, 'frequency' | 'recency' | 'T'>): number {
   const { r, alpha, a, b } = params;
   const x = c.frequency;
-  const a1 = gammaln(r + x) - gammaln(r) + r * Math.log(alpha);
-  const a2 = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x);
+  const a1 = logRising(r, x) + r * Math.log(alpha);
+  const a2 = logRising(b, x) - logRising(a + b, x);
   const a3 = -(r + x) * Math.log(alpha + c.T);
   const a4 = x > 0 ? Math.log(a) - Math.log(b + x - 1) - (r + x) * Math.log(alpha + c.recency) : -Infinity;
   return a1 + a2 + logAddExp(a3, a4);
@@ -77,9 +77,9 @@ export function minimizeWithRestarts(
   start: readonly number[],
 ): number[] {
   let best = nelderMead(f, start);
-  for (let i = 0; i < 5; i++) {
+  for (let i = 0; i < 3; i++) {
     const again = nelderMead(f, best.x, { step: 0.1 });
-    const improved = best.value - again.value > 1e-12 * Math.abs(best.value);
+    const improved = best.value - again.value > 1e-10 * Math.abs(best.value);
     best = again.value <= best.value ? again : best;
     if (!improved) break;
   }

@@ -6,7 +6,11 @@
  */
 export interface MinimizeOptions {
   readonly maxIterations?: number;
-  /** Stop when the simplex's function values and points differ by less than this. */
+  /**
+   * Stop when the simplex's function values differ by less than this (relative). On the values
+   * only, not the points: a likelihood with a flat ridge (BG/NBD's a and b growing together when
+   * hardly anybody drops out) would otherwise be walked along until maxIterations.
+   */
   readonly tolerance?: number;
   /** Initial step along each axis. */
   readonly step?: number;
@@ -24,7 +28,7 @@ export function nelderMead(
   start: readonly number[],
   options: MinimizeOptions = {},
 ): MinimizeResult {
-  const maxIterations = options.maxIterations ?? 10_000;
+  const maxIterations = options.maxIterations ?? 2_000;
   const tolerance = options.tolerance ?? 1e-10;
   const step = options.step ?? 0.5;
   const n = start.length;
@@ -40,13 +44,7 @@ export function nelderMead(
     simplex.sort((p, q) => p.v - q.v);
     const best = simplex[0]!;
     const worst = simplex[n]!;
-    const spread = Math.max(
-      ...simplex.map((p) => Math.max(...p.x.map((xi, i) => Math.abs(xi - best.x[i]!)))),
-    );
-    if (
-      Math.abs(worst.v - best.v) <= tolerance * (Math.abs(best.v) + tolerance) &&
-      spread <= Math.sqrt(tolerance)
-    )
+    if (Math.abs(worst.v - best.v) <= tolerance * (Math.abs(best.v) + tolerance))
       return { x: best.x, value: best.v, iterations: iteration, converged: true };
     const centroid = start.map((_, i) => simplex.slice(0, n).reduce((s, p) => s + p.x[i]!, 0) / n);
     const reflected = along(worst.x, centroid, 2);

@@ -29,3 +29,18 @@ export function hyp2f1(a: number, b: number, c: number, z: number): number {
   }
   throw new RangeError(`hyp2f1(${a}, ${b}; ${c}; ${z}) did not converge`);
 }
+
+/**
+ * ln(Gamma(base + n) / Gamma(base)), the log of the rising factorial. For a small whole n (the
+ * models' purchase counts) as a sum of logs: differencing two large log-gammas loses the digits
+ * that tell a flat likelihood's points apart (BG/NBD's a and b in the millions when nobody drops
+ * out), and the optimizer then never sees it converge.
+ */
+export function logRising(base: number, n: number): number {
+  if (Number.isInteger(n) && n >= 0 && n <= 256) {
+    let sum = 0;
+    for (let k = 0; k < n; k++) sum += Math.log(base + k);
+    return sum;
+  }
+  return gammaln(base + n) - gammaln(base);
+}
