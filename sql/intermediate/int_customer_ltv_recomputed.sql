@@ -14,8 +14,9 @@
 --   frequency = purchase days after the first; recency_days = first to last purchase day;
 --   monetary_value = mean value of the repeat purchase days (0 without repeats).
 -- Money: purchases without a currency are taken to be in $clv_currency (marts.clv.currency);
--- `currency` is the customer's one currency, NULL when they bought in several (amounts of different
--- currencies are never averaged into monetary_value: such customers are left out of the model).
+-- `currency` is the customer's one currency, and revenue, average_order_value, historic_clv and
+-- monetary_value are in it; for a customer who bought in several currencies they are all NULL
+-- (amounts of different currencies are never added) and the model leaves the customer out.
 WITH orders AS (
     -- one row per order: events of the same order id (or same event, without an id) count once
     SELECT
@@ -33,6 +34,8 @@ purchase_days AS (
         user_key,
         CAST(ordered_at AS DATE) AS day,
         sum(order_value) AS day_value,
+        min(currency) AS currency,
+        count(DISTINCT currency) AS currencies,
         min(CAST(ordered_at AS DATE)) OVER (PARTITION BY user_key) AS first_day
     FROM orders
     GROUP BY user_key, CAST(ordered_at AS DATE)
@@ -43,7 +46,9 @@ rfm AS (
         user_key,
         CAST(count(*) - 1 AS BIGINT) AS frequency,
         CAST(date_diff('day', min(first_day), max(day)) AS DOUBLE) AS recency_days,
-        coalesce(CAST(avg(day_value) FILTER (WHERE day > first_day) AS DOUBLE), 0) AS monetary_value
+        CASE WHEN count(DISTINCT currency) = 1 AND max(currencies) = 1
+            THEN coalesce(CAST(avg(day_value) FILTER (WHERE day > first_day) AS DOUBLE), 0)
+        END AS monetary_value
     FROM purchase_days
     GROUP BY user_key
 ),
@@ -54,7 +59,8 @@ per_customer AS (
         min(ordered_at) AS first_order_at,
         max(ordered_at) AS last_order_at,
         count(*) AS orders,
-        CAST(sum(order_value) AS DECIMAL(18, 2)) AS revenue,
+        -- amounts of different currencies are never added: NULL money for a several-currency customer
+        CASE WHEN count(DISTINCT currency) = 1 THEN CAST(sum(order_value) AS DECIMAL(18, 2)) END AS revenue,
         CASE WHEN count(DISTINCT currency) = 1 THEN any_value(currency) END AS currency
     FROM orders
     GROUP BY user_key

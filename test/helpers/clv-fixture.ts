@@ -5,7 +5,7 @@ import type { FixtureEvent } from './marts-fixture.js';
  * Poisson process and may drop out after each purchase (the BG/NBD story), over 90 days from
  * 2026-08-01; plus `u_fast` (2 orders 1.1 days apart: the old extrapolation made millions of it),
  * `u_fraud` (big carts: flagged high_cart_value, the top spender), `u_bot` (a crawler's user
- * agent) and `u_euro` (buys in EUR).
+ * agent), `u_euro` (buys in EUR) and `u_mixed` (buys in USD and in JPY).
  */
 export const CLV_START = Date.parse('2026-08-01T00:00:00Z');
 export const CLV_DAYS = 90;
@@ -74,5 +74,7 @@ export function buildClvFixture(customers = 120): FixtureEvent[] {
     purchase('u_bot', CLV_START + (5 + i * 20) * DAY + 10 * 3_600_000, 300, { userAgent: BOT });
   for (let i = 0; i < 3; i++)
     purchase('u_euro', CLV_START + (20 + i * 20) * DAY + 10 * 3_600_000, 80, { currency: 'EUR' });
+  purchase('u_mixed', CLV_START + 30 * DAY + 10 * 3_600_000, 50);
+  purchase('u_mixed', CLV_START + 50 * DAY + 10 * 3_600_000, 5000, { currency: 'JPY' });
   return events.sort((a, b) => a.timestamp.localeCompare(b.timestamp));
 }

@@ -83,8 +83,18 @@ describe('customer_ltv: BG/NBD + Gamma-Gamma predictions', { timeout: 240_000 },
       currency: 'EUR',
       predicted_clv: null,
     });
+    // 50 USD + 5000 JPY is not 5050 of anything: no money figures, no prediction
+    expect(of('u_mixed')).toMatchObject({
+      clv_status: 'mixed_currencies',
+      orders: '2',
+      currency: null,
+      revenue: null,
+      historic_clv: null,
+      monetary_value: null,
+      predicted_clv: null,
+    });
     const fitted = rows.filter((r) => r.clv_status === 'fitted');
-    expect(fitted.length).toBe(rows.length - 3);
+    expect(fitted.length).toBe(rows.length - 4);
     for (const r of fitted) {
       expect(r.prediction_horizon_months).toBe(12);
       expect(Number(r.predicted_purchases)).toBeGreaterThanOrEqual(0);
