@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   bgNbdLogLikelihood,
   conditionalExpectedPurchases,
+  fitBgNbd,
   probabilityAlive,
 } from '../../src/transforms/clv/bg-nbd.js';
 import { discountedClv } from '../../src/transforms/clv/discounted-clv.js';
@@ -59,6 +60,22 @@ describe('CLV likelihoods against hand-checked values', () => {
     expect(
       discountedClv(params, c, 50, { horizonPeriods: 52, periodsPerMonth: 52 / 12, annualDiscountRate: 0.1 }),
     ).toBeLessThan(expected * 50);
+  });
+
+  it('a fit where nobody drops out (a, b on a flat ridge) stays finite and usable', () => {
+    // weekly buyers still buying at the end: the likelihood keeps rising as a and b grow together
+    const customers = Array.from({ length: 200 }, (_, i) => {
+      const T = 30 + (i % 60);
+      return { frequency: Math.floor(T / 7), recency: Math.floor(T / 7) * 7, T, monetary: 10 };
+    });
+    const fit = fitBgNbd(customers);
+    for (const value of Object.values(fit)) {
+      expect(value).toBeGreaterThan(1e-9);
+      expect(value).toBeLessThan(1e9);
+    }
+    const next = conditionalExpectedPurchases(fit, 28, customers[0]!);
+    expect(next).toBeGreaterThan(2);
+    expect(next).toBeLessThan(6); // about 4 weekly purchases in 4 weeks
   });
 
   it('Nelder-Mead finds the minimum of the Rosenbrock function', () => {

@@ -25,12 +25,24 @@ export function bgNbdLogLikelihood(params: BgNbdParams, c: Pick<Rfm, 'frequency'
   return a1 + a2 + logAddExp(a3, a4);
 }
 
-/** Maximum-likelihood fit (Nelder-Mead on the log of the parameters, so they stay positive). */
+/**
+ * Maximum-likelihood fit (Nelder-Mead on the log of the parameters, so they stay positive).
+ * Customers with the same (frequency, recency, T) have the same likelihood: each distinct triple is
+ * evaluated once and weighted by its count (whole days make few distinct triples).
+ */
 export function fitBgNbd(customers: readonly Rfm[]): BgNbdParams {
+  const groups = new Map<string, { c: Pick<Rfm, 'frequency' | 'recency' | 'T'>; n: number }>();
+  for (const c of customers) {
+    const key = `${c.frequency}|${c.recency}|${c.T}`;
+    const group = groups.get(key);
+    if (group) group.n++;
+    else groups.set(key, { c, n: 1 });
+  }
+  const distinct = [...groups.values()];
   const negativeMeanLl = (logParams: readonly number[]) => {
     const [r, alpha, a, b] = logParams.map(Math.exp) as [number, number, number, number];
     let sum = 0;
-    for (const c of customers) sum += bgNbdLogLikelihood({ r, alpha, a, b }, c);
+    for (const { c, n } of distinct) sum += n * bgNbdLogLikelihood({ r, alpha, a, b }, c);
     return -sum / customers.length;
   };
   const [r, alpha, a, b] = minimizeWithRestarts(negativeMeanLl, [0, 0, 0, 0]).map(Math.exp) as [
@@ -71,11 +83,20 @@ export function conditionalExpectedPurchases(
   return first / denominator;
 }
 
-/** Nelder-Mead, restarted from its own result until the value stops improving (a common guard). */
+/**
+ * Log-parameters are kept within +-LOG_BOUND (parameters between 2e-9 and 5e8): beyond that the
+ * likelihood is flat to double precision (e.g. a and b growing together when nobody drops out),
+ * and unbounded walks end in underflow (alpha = 5e-324) that breaks the predictions.
+ */
+const LOG_BOUND = 20;
+
+/** Nelder-Mead within the bounds, restarted from its own result until the value stops improving. */
 export function minimizeWithRestarts(
-  f: (x: readonly number[]) => number,
+  objective: (x: readonly number[]) => number,
   start: readonly number[],
 ): number[] {
+  const f = (x: readonly number[]) =>
+    x.every((xi) => Math.abs(xi) <= LOG_BOUND) ? objective(x) : Number.POSITIVE_INFINITY;
   let best = nelderMead(f, start);
   for (let i = 0; i < 3; i++) {
     const again = nelderMead(f, best.x, { step: 0.1 });
