@@ -32,6 +32,9 @@ final AS (
             WHEN f.user_key IS NOT NULL THEN 'fraud_flagged'
             WHEN h.currency IS NULL THEN 'mixed_currencies'
             WHEN h.currency <> $clv_currency THEN 'other_currency'
+            -- a row kept from a customer_ltv built before the model existed (the build then asks for
+            -- --full-refresh): no history to fit on
+            WHEN h.frequency IS NULL THEN 'needs_full_refresh'
         END AS excluded_reason
     FROM int_customer_ltv_history AS h
     CROSS JOIN observation AS o
