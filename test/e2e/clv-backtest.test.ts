@@ -11,9 +11,9 @@ describe('shopstream clv backtest (built CLI, generated clickstream)', { timeout
       [
         'generate',
         '--events',
-        '12000',
+        '8000',
         '--days',
-        '20',
+        '14',
         '--start',
         '2026-10-01T00:00:00Z',
         '--out',
@@ -27,10 +27,10 @@ describe('shopstream clv backtest (built CLI, generated clickstream)', { timeout
     expect(cli(['ingest', events, '--max-bad-ratio', '0.05'], { env }).status).toBe(0);
     expect(cli(['build-marts', '--warn-only'], { env }).status).toBe(0);
 
-    const json = cli(['clv', 'backtest', '--until', '2026-10-14', '--json'], { env });
+    const json = cli(['clv', 'backtest', '--until', '2026-10-10', '--json'], { env });
     expect(json.status, json.stderr).toBe(0);
     const result = JSON.parse(json.stdout);
-    expect(result).toMatchObject({ until: '2026-10-14', endDay: '2026-10-21', holdoutDays: 8 });
+    expect(result).toMatchObject({ until: '2026-10-10', endDay: '2026-10-14', holdoutDays: 5 });
     expect(result.customers).toBeGreaterThan(50);
     for (const name of ['r', 'alpha', 'a', 'b']) expect(result.bgNbd[name]).toBeGreaterThan(0);
     expect(result.mae).toBeGreaterThan(0);
@@ -56,9 +56,9 @@ describe('shopstream clv backtest (built CLI, generated clickstream)', { timeout
     // the model predicts more for customers who bought more before --until
     expect(groups[1]!.predictedMean).toBeGreaterThan(groups[0]!.predictedMean);
 
-    const text = cli(['clv', 'backtest', '--until', '2026-10-14'], { env });
+    const text = cli(['clv', 'backtest', '--until', '2026-10-10'], { env });
     expect(text.status, text.stderr).toBe(0);
-    expect(text.stdout).toMatch(/holdout: 2026-10-14 to 2026-10-21 \(8 days\)/);
+    expect(text.stdout).toMatch(/holdout: 2026-10-10 to 2026-10-14 \(5 days\)/);
     expect(text.stdout).toMatch(/MAE \d+\.\d{3}, RMSE \d+\.\d{3}/);
     expect(text.stdout).toMatch(/aggregate error -?\d+\.\d%/);
 
