@@ -46,8 +46,8 @@ export interface ClvFit {
 /** Fits both models on the customers not excluded, then predicts for each of them (times in days). */
 export function fitAndPredict(customers: readonly CustomerRfm[], options: ClvModelOptions): ClvFit {
   const fittable = customers.filter((c) => c.excluded_reason === null);
-  const none = (status: string): ClvPrediction => ({
-    user_key: '',
+  const none = (user_key: string, status: string): ClvPrediction => ({
+    user_key,
     clv_status: status,
     predicted_purchases: null,
     probability_alive: null,
@@ -59,14 +59,14 @@ export function fitAndPredict(customers: readonly CustomerRfm[], options: ClvMod
     gammaGamma: null,
     fittedCustomers: fittable.length,
     status,
-    predictions: customers.map((c) => ({ ...none(c.excluded_reason ?? status), user_key: c.user_key })),
+    predictions: customers.map((c) => none(c.user_key, c.excluded_reason ?? status)),
   });
   const models = fitClvModels(customers, options.minCustomers);
   if (models.status !== 'fitted') return without(models.status);
   const { bgNbd, gammaGamma } = models;
   const horizonDays = options.horizonMonths * DAYS_PER_MONTH;
   const predictions = customers.map((c): ClvPrediction => {
-    if (c.excluded_reason !== null) return { ...none(c.excluded_reason), user_key: c.user_key };
+    if (c.excluded_reason !== null) return none(c.user_key, c.excluded_reason);
     const expectedValue = conditionalExpectedAverageValue(gammaGamma, c);
     return {
       user_key: c.user_key,
