@@ -8,6 +8,7 @@ SELECT
     e.order_id,
     e.event_id,
     e.event_time,
+    e.currency,
     CAST(event_value(e.event_type, e.amount, e.cart_value, e.price, e.quantity) AS DECIMAL(18, 2)) AS event_value
 FROM all_raw_events AS e
 JOIN scope_ltv_users AS k USING (user_id)

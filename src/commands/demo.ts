@@ -55,7 +55,11 @@ function render(r: PipelineResults): string {
     `Marts built:           ${r.build.marts.map((m) => `${m.name} ${m.rows}`).join(', ')}`,
     `Warehouse:             ${r.warehouse.tablesLoaded} tables, ${r.warehouse.rowsLoaded} rows loaded into ${r.warehouse.path}`,
     `  fraud in the last minute: ${describeRows(r.warehouse.reports['fraud-last-minute'], (row) => `${row.user_id} ${money.format(Number(row.total_value))}`)}`,
-    `  top predicted annual value: ${describeRows(r.warehouse.reports.clv, (row) => `${row.user_key} ${money.format(Number(row.predicted_annual_value))}`)}`,
+    `  top customer value: ${describeRows(r.warehouse.reports.clv, (row) =>
+      row.clv_status === 'fitted'
+        ? `${row.user_key} ${money.format(Number(row.predicted_clv))} predicted over ${row.prediction_horizon_months} months`
+        : `${row.user_key} ${money.format(Number(row.historic_clv))} to date (no prediction: ${String(row.clv_status).replaceAll('_', ' ')})`,
+    )}`,
     `  conversion by day: ${describeRows(r.warehouse.reports.conversion, (row) => `${row.session_date} ${(Number(row.view_to_cart_rate) * 100).toFixed(1)}% view->cart`)}`,
     `Lake:                  ${r.lake}`,
     '===========================================================',

@@ -41,6 +41,23 @@ export const ConfigSchema = z
           })
           .strict()
           .prefault({}),
+        /** Customer lifetime value: BG/NBD + Gamma-Gamma fitted on every build (see README, Marts). */
+        clv: z
+          .object({
+            /** Predictions cover this many months from the end of the data. */
+            horizonMonths: z.number().positive().max(120).default(12),
+            /** Annual rate predicted_clv is discounted at, month by month (0.1 = 10% a year). */
+            annualDiscountRate: z.number().min(0).max(1).default(0.1),
+            /** The currency the model is fitted in; purchases without a currency are taken to be in it. */
+            currency: z
+              .string()
+              .regex(/^[A-Z]{3}$/, 'an ISO 4217 code, e.g. USD')
+              .default('USD'),
+            /** Fewer fittable customers than this (or than 10 with repeat purchases): no fit, NULL predictions. */
+            minCustomers: z.number().int().min(10).default(50),
+          })
+          .strict()
+          .prefault({}),
         /** Quality ratio below this fails build-marts (the seed's SLO: > 99%). */
         minQualityRatio: z.number().min(0).max(1).default(0.99),
         /** Arrival later than this after event time counts as a late event. */

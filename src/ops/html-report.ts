@@ -108,17 +108,44 @@ const CHARTS: readonly ChartSpec[] = [
   },
   {
     id: 'top-clv',
-    title: 'Top customers by predicted annual value',
-    description: 'From customer_ltv (pseudonymized user keys; corrected CLV formula).',
+    title: 'Top customers by predicted 12-month value',
+    description:
+      'From customer_ltv: predicted_clv (BG/NBD + Gamma-Gamma, discounted) over marts.clv.horizonMonths; fraud-flagged and bot users are left out of the model and the ranking.',
     tables: ['customer_ltv'],
-    sql: `SELECT left(user_key, 12) AS customer, CAST(predicted_annual_value AS DOUBLE) AS predicted_annual_value,
+    sql: `SELECT left(user_key, 12) AS customer, CAST(predicted_clv AS DOUBLE) AS predicted_clv,
                  CAST(orders AS DOUBLE) AS orders
-          FROM customer_ltv ORDER BY predicted_annual_value DESC, user_key LIMIT 10`,
+          FROM customer_ltv WHERE clv_status = 'fitted'
+          ORDER BY predicted_clv DESC, user_key LIMIT 10`,
     chart: () => ({
       mark: 'bar',
       encoding: {
         y: { field: 'customer', type: 'nominal', sort: '-x', title: 'customer (user key)' },
-        x: { field: 'predicted_annual_value', type: 'quantitative', title: 'predicted annual value' },
+        x: { field: 'predicted_clv', type: 'quantitative', title: 'predicted CLV' },
+      },
+    }),
+  },
+  {
+    id: 'clv-backtest',
+    title: 'CLV backtest: predicted vs actual holdout purchases',
+    description:
+      'From clv_backtests (the latest shopstream clv backtest): mean purchases per customer in the holdout, by repeat purchases in the calibration period.',
+    tables: ['clv_backtests'],
+    sql: `WITH latest AS (SELECT * FROM clv_backtests WHERE run_id = (SELECT arg_max(run_id, ran_at) FROM clv_backtests))
+          SELECT calibration_frequency, 'predicted' AS series, predicted_mean AS purchases FROM latest
+          UNION ALL
+          SELECT calibration_frequency, 'actual', actual_mean FROM latest
+          ORDER BY 1, 2`,
+    chart: () => ({
+      mark: { type: 'line', point: true },
+      encoding: {
+        x: {
+          field: 'calibration_frequency',
+          type: 'ordinal',
+          sort: null,
+          title: 'repeat purchases before --until',
+        },
+        y: { field: 'purchases', type: 'quantitative', title: 'holdout purchases per customer' },
+        color: { field: 'series', type: 'nominal', title: null },
       },
     }),
   },

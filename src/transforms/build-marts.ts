@@ -24,6 +24,9 @@ import { loadModels, type Model } from './model.js';
 import { type BuildPlan, planBuild } from './plan.js';
 import { type QualityReport, runQualityChecks } from './quality.js';
 
+/** The temp model after which the CLV model is fitted (it writes int_customer_clv_predictions). */
+const CLV_INPUT_MODEL = 'int_customer_rfm';
+
 /** The txn appId under which each mart records the raw_events version it reflects. */
 export const BUILD_APP_ID = 'shopstream-build-marts';
 
@@ -115,6 +118,11 @@ export async function buildMarts(lake: Lake, options: BuildOptions): Promise<Bui
       if (model.materialized === 'temp') {
         await db.run(`CREATE OR REPLACE TEMP TABLE ${model.name} AS ${model.sql}`, bound);
         await plan.afterTempModel(model.name);
+        if (model.name === CLV_INPUT_MODEL) {
+          // imported here: the CLV numerics load only when a build fits the model
+          const { writeClvPredictions } = await import('./clv/build-step.js');
+          await writeClvPredictions(db, options.config.clv);
+        }
         continue;
       }
       const table = martTables.get(model.name)!;
@@ -285,7 +293,7 @@ function modelParameters(config: Config['marts'], currency: CurrencySetup): Reco
     multi_ip_threshold: String(config.fraud.multiIpThreshold),
     multi_ip_window_minutes: String(config.fraud.multiIpWindowMinutes),
     late_after_minutes: String(config.lateAfterMinutes),
-    default_orders_per_year: '1',
+    clv_currency: config.clv.currency,
   };
 }
 

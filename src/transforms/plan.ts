@@ -17,7 +17,7 @@ import { registerSnapshot } from '../lake/table-scan.js';
  * the models read: the scoped hours and the hour before each), all_raw_events,
  * scope_session_ranges(user_id, user_key, lo, hi), scope_ltv_users(user_id, user_key), and the partitions each mart
  * replaces: scope_event_hours, scope_flag_hours, scope_session_hours (hour_start TIMESTAMPTZ) and
- * scope_session_dates (day DATE); plus existing_sessions and existing_customer_ltv.
+ * scope_session_dates (day DATE); plus existing_sessions and existing_customer_ltv; and all_fraud_flags.
  */
 export interface BuildPlan {
   readonly mode: 'full' | 'incremental' | 'up-to-date';
@@ -37,6 +37,9 @@ export interface PlanOptions {
   readonly appId: string;
   readonly sessionTimeoutMinutes: number;
 }
+
+/** Marts the models after them read whole, as `all_<name>` (besides the touched days as `<name>`). */
+const WHOLE_MARTS = new Set(['fraud_flags']);
 
 const EXISTING_OF: Record<string, string> = {
   int_sessions_recomputed: 'existing_sessions',
@@ -207,6 +210,8 @@ export async function planBuild(
         name,
         readHours ? filesInDays(snapshot, readHours) : snapshot.files,
       );
+      // and the whole table, where a model needs all of it (CLV leaves every flagged user out)
+      if (WHOLE_MARTS.has(name)) await registerSnapshot(db, lake.store, name, snapshot, `all_${name}`);
     },
   };
 }

@@ -20,8 +20,14 @@ export interface WarehouseTables {
     revenue: string;
     average_order_value: string;
     avg_days_between_orders: number | null;
-    predicted_annual_value: string;
     historic_clv: string;
+    /** fitted, or why not: too_few_customers, fit_failed, fraud_flagged, bot, other_currency, mixed_currencies. */
+    clv_status: string;
+    prediction_horizon_months: number;
+    predicted_purchases: number | null;
+    probability_alive: number | null;
+    expected_avg_value: string | null;
+    predicted_clv: string | null;
   };
   conversion_daily: {
     session_date: string;
@@ -53,19 +59,29 @@ export const REPORTS = {
       )
       .orderBy('total_value', 'desc')
       .compile(),
-  /** Customers by predicted annual value (the corrected CLV). */
+  /**
+   * Customers by predicted CLV over the horizon (BG/NBD + Gamma-Gamma). Customers the model leaves
+   * out (fraud-flagged, bots, other currencies) or cannot predict (too few customers to fit) come
+   * after the predicted ones, by historic value, with clv_status saying why.
+   */
   clv: (dialect: WarehouseDialect, limit: number) =>
     compileOnlyKysely<WarehouseTables>(dialect)
       .selectFrom('customer_ltv')
       .select([
         'user_key',
+        'clv_status',
         'orders',
-        'revenue',
+        'historic_clv',
         'average_order_value',
-        'avg_days_between_orders',
-        'predicted_annual_value',
+        'prediction_horizon_months',
+        'predicted_purchases',
+        'probability_alive',
+        'expected_avg_value',
+        'predicted_clv',
       ])
-      .orderBy('predicted_annual_value', 'desc')
+      .orderBy((eb) => eb.case().when('clv_status', '=', 'fitted').then(0).else(1).end())
+      .orderBy('predicted_clv', (ob) => ob.desc().nullsLast())
+      .orderBy('historic_clv', 'desc')
       .orderBy('user_key')
       .limit(limit)
       .compile(),

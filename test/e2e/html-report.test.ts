@@ -10,7 +10,7 @@ function chromium(args: string[], dir: string): string {
   return execFileSync(
     'chromium',
     ['--headless', '--no-sandbox', '--disable-gpu', `--user-data-dir=${path.join(dir, 'profile')}`, ...args],
-    { encoding: 'utf8', timeout: 600_000, stdio: ['ignore', 'pipe', 'ignore'] },
+    { encoding: 'utf8', timeout: 600_000, maxBuffer: 64 * 2 ** 20, stdio: ['ignore', 'pipe', 'ignore'] },
   );
 }
 
@@ -22,8 +22,28 @@ describe('shopstream report --out (HTML run report)', () => {
       SHOPSTREAM_WAREHOUSE: path.join(dir, 'wh.duckdb'),
     };
     const events = path.join(dir, 'events.ndjson');
-    expect(cli(['generate', '--events', '3000', '--out', events, '--seed', '5'], { env }).status).toBe(0);
+    // 3 days: enough customers with repeat purchase days to fit the CLV model and backtest it
+    expect(
+      cli(
+        [
+          'generate',
+          '--events',
+          '8000',
+          '--days',
+          '3',
+          '--start',
+          '2026-10-01T00:00:00Z',
+          '--out',
+          events,
+          '--seed',
+          '5',
+        ],
+        { env },
+      ).status,
+    ).toBe(0);
     expect(cli(['run', events], { env }).status).toBe(0);
+    const backtest = cli(['clv', 'backtest', '--until', '2026-10-03'], { env });
+    expect(backtest.status, backtest.stderr).toBe(0);
     const out = path.join(dir, 'report.html');
     const result = cli(['report', '--out', out, '--json'], { env });
     expect(result.status, result.stderr).toBe(0);
@@ -34,6 +54,7 @@ describe('shopstream report --out (HTML run report)', () => {
       'session-length',
       'fraud-flags',
       'top-clv',
+      'clv-backtest',
       'data-quality',
       'run-history',
     ]);

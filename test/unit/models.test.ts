@@ -25,10 +25,12 @@ describe('SQL models', () => {
       'sessions',
     ]);
     expect(externalInputs(models)).toEqual([
+      'all_fraud_flags',
       'all_raw_events',
       'currency_rates',
       'existing_customer_ltv',
       'existing_sessions',
+      'int_customer_clv_predictions',
       'scope_event_hours',
       'scope_flag_hours',
       'scope_ltv_users',

@@ -11,8 +11,8 @@ const EXPECTED: Record<ReportName, { duckdb: string; parameters: unknown[] }> = 
   },
   clv: {
     duckdb:
-      'select "user_key", "orders", "revenue", "average_order_value", "avg_days_between_orders", "predicted_annual_value" from "customer_ltv" order by "predicted_annual_value" desc, "user_key" limit $1',
-    parameters: [5],
+      'select "user_key", "clv_status", "orders", "historic_clv", "average_order_value", "prediction_horizon_months", "predicted_purchases", "probability_alive", "expected_avg_value", "predicted_clv" from "customer_ltv" order by case when "clv_status" = $1 then 0 else 1 end, "predicted_clv" desc nulls last, "historic_clv" desc, "user_key" limit $2',
+    parameters: ['fitted', 5],
   },
   conversion: {
     duckdb:
