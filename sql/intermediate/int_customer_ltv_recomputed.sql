@@ -13,7 +13,7 @@
 -- one day are one purchase, as in Fader, Hardie & Lee; same definitions as sql/clv/rfm_summary.sql):
 --   frequency = purchase days after the first; recency_days = first to last purchase day;
 --   monetary_value = mean value of the repeat purchase days (0 without repeats).
--- Money: purchases without a currency are taken to be in $clv_currency (marts.clv.currency);
+-- Money: purchases carry their currency (the default currency when they had none: int_ltv_purchases);
 -- `currency` is the customer's one currency, and revenue, average_order_value, historic_clv and
 -- monetary_value are in it; for a customer who bought in several currencies they are all NULL
 -- (amounts of different currencies are never added) and the model leaves the customer out.

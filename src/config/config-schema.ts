@@ -48,11 +48,11 @@ export const ConfigSchema = z
             horizonMonths: z.number().positive().max(120).default(12),
             /** Annual rate predicted_clv is discounted at, month by month (0.1 = 10% a year). */
             annualDiscountRate: z.number().min(0).max(1).default(0.1),
-            /** The currency the model is fitted in; purchases without a currency are taken to be in it. */
+            /** The currency the model is fitted in (default: marts.currency.reporting). */
             currency: z
               .string()
               .regex(/^[A-Z]{3}$/, 'an ISO 4217 code, e.g. USD')
-              .default('USD'),
+              .optional(),
             /** Fewer fittable customers than this (or than 10 with repeat purchases): no fit, NULL predictions. */
             minCustomers: z.number().int().min(10).default(50),
           })
@@ -171,3 +171,8 @@ export const ConfigSchema = z
   .strict();
 
 export type Config = z.infer<typeof ConfigSchema>;
+
+/** The currency the CLV model is fitted in: marts.clv.currency, else the reporting currency. */
+export function clvCurrency(marts: Config['marts']): string {
+  return marts.clv.currency ?? marts.currency.reporting ?? marts.currency.default;
+}

@@ -293,7 +293,7 @@ function modelParameters(config: Config['marts'], currency: CurrencySetup): Reco
     multi_ip_threshold: String(config.fraud.multiIpThreshold),
     multi_ip_window_minutes: String(config.fraud.multiIpWindowMinutes),
     late_after_minutes: String(config.lateAfterMinutes),
-    clv_currency: config.clv.currency,
+    clv_currency: config.clv.currency ?? currency.reportingCurrency,
   };
 }
 

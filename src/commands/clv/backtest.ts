@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { ShopstreamCommand } from '../../cli/base-command.js';
 import { renderTable } from '../../cli/render.js';
+import { clvCurrency } from '../../config/config-schema.js';
 import { usageError } from '../../errors.js';
 import { closeLake, openLake } from '../../lake/open-lake.js';
 import { currentRun } from '../../ops/run-context.js';
@@ -27,7 +28,12 @@ export default class ClvBacktest extends ShopstreamCommand {
     let result: BacktestResult;
     try {
       const { backtestClv } = await import('../../transforms/clv/backtest.js');
-      result = await backtestClv(lake, { until, config: config.marts.clv, runId: currentRun.id });
+      result = await backtestClv(lake, {
+        until,
+        config: config.marts.clv,
+        currency: clvCurrency(config.marts),
+        runId: currentRun.id,
+      });
     } finally {
       closeLake(lake);
     }

@@ -17,6 +17,8 @@ export interface BacktestOptions {
   /** Start of the holdout (a UTC date): the model is fitted on the purchases before it. */
   readonly until: Date;
   readonly config: Config['marts']['clv'];
+  /** The currency the model is fitted in (clvCurrency of the config). */
+  readonly currency: string;
   readonly runId: string;
   /** Record the result in the lake's clv_backtests table (for the HTML report). Default true. */
   readonly record?: boolean;
@@ -73,7 +75,7 @@ export async function backtestClv(lake: Lake, options: BacktestOptions): Promise
     );
   }
   await db.run(`CREATE OR REPLACE TEMP TABLE clv_orders AS ${loadSql('clv/backtest_orders')}`, {
-    currency: options.config.currency,
+    currency: options.currency,
   });
   const [span] = await db.all<{ first_day: string | null; end_day: string | null }>(
     `SELECT CAST(CAST(min(ordered_at) AS DATE) AS VARCHAR) AS first_day,
