@@ -3,19 +3,11 @@ import { createReadStream } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-  S3ServiceException,
-} from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { configError, ShopstreamError, unavailableError } from '../errors.js';
 import { DownloadCache } from './download-cache.js';
 import type { ObjectInfo, ObjectStore } from './object-store.js';
+import { loadS3Sdk, type S3Sdk } from './s3-sdk.js';
 import { createStagingDir, defaultCacheRoot, ensurePrivateDir, removeAbandoned } from './staging.js';
 
 export interface S3StoreOptions {
@@ -46,7 +38,7 @@ export class S3Store implements ObjectStore {
   readonly uri: string;
   readonly bucket: string;
   readonly prefix: string;
-  private readonly client: S3Client;
+  private loaded: Promise<{ client: S3Client; sdk: S3Sdk }> | undefined;
   private readonly cache: DownloadCache;
   private readonly stagingRoot: string;
   private stagingCleaned: Promise<unknown> | undefined;
@@ -68,13 +60,25 @@ export class S3Store implements ObjectStore {
     const cacheRoot = options.cacheDir ?? defaultCacheRoot();
     this.cache = new DownloadCache(path.join(cacheRoot, 's3'), options.cacheMaxBytes);
     this.stagingRoot = path.join(cacheRoot, 'staging');
-    this.client = new S3Client({
-      region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
-      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-      forcePathStyle: options.forcePathStyle ?? Boolean(options.endpoint),
-      // retries with exponential backoff on 5xx, throttling and timeouts
-      maxAttempts: 6,
-    });
+  }
+
+  /**
+   * The AWS SDK, loaded on first use: a command on a local lake never pays for it (it is most of
+   * the CLI's start-up otherwise).
+   */
+  private sdk(): Promise<{ client: S3Client; sdk: S3Sdk }> {
+    const { options } = this;
+    this.loaded ??= loadS3Sdk().then((sdk) => ({
+      sdk,
+      client: new sdk.S3Client({
+        region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+        ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+        forcePathStyle: options.forcePathStyle ?? Boolean(options.endpoint),
+        // retries with exponential backoff on 5xx, throttling and timeouts
+        maxAttempts: 6,
+      }),
+    }));
+    return this.loaded;
   }
 
   private fullKey(key: string): string {
@@ -86,12 +90,13 @@ export class S3Store implements ObjectStore {
   }
 
   async list(prefix: string): Promise<ObjectInfo[]> {
+    const { client, sdk } = await this.sdk();
     const out: ObjectInfo[] = [];
     let token: string | undefined;
     do {
       const page = await this.call(() =>
-        this.client.send(
-          new ListObjectsV2Command({
+        client.send(
+          new sdk.ListObjectsV2Command({
             Bucket: this.bucket,
             Prefix: this.fullKey(prefix),
             ContinuationToken: token,
@@ -112,13 +117,14 @@ export class S3Store implements ObjectStore {
   }
 
   async listFolders(prefix: string): Promise<string[]> {
+    const { client, sdk } = await this.sdk();
     const folders: string[] = [];
     const base = prefix ? this.fullKey(prefix) : this.prefix ? `${this.prefix}/` : '';
     let token: string | undefined;
     do {
       const page = await this.call(() =>
-        this.client.send(
-          new ListObjectsV2Command({
+        client.send(
+          new sdk.ListObjectsV2Command({
             Bucket: this.bucket,
             Prefix: base,
             Delimiter: '/',
@@ -135,9 +141,10 @@ export class S3Store implements ObjectStore {
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {
+    const { client, sdk } = await this.sdk();
     try {
       const info = await this.call(() =>
-        this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) })),
+        client.send(new sdk.HeadObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) })),
       );
       return { key, size: info.ContentLength ?? 0, lastModified: info.LastModified?.getTime() ?? 0 };
     } catch (error) {
@@ -147,17 +154,19 @@ export class S3Store implements ObjectStore {
   }
 
   async get(key: string): Promise<Uint8Array> {
+    const { client, sdk } = await this.sdk();
     const response = await this.call(() =>
-      this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) })),
+      client.send(new sdk.GetObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) })),
     );
     return response.Body!.transformToByteArray();
   }
 
   async getRange(key: string, start: number, end: number): Promise<Uint8Array> {
+    const { client, sdk } = await this.sdk();
     if (end <= start) return new Uint8Array();
     const response = await this.call(() =>
-      this.client.send(
-        new GetObjectCommand({
+      client.send(
+        new sdk.GetObjectCommand({
           Bucket: this.bucket,
           Key: this.fullKey(key),
           Range: `bytes=${start}-${end - 1}`,
@@ -168,12 +177,14 @@ export class S3Store implements ObjectStore {
   }
 
   async put(key: string, data: Uint8Array | string): Promise<void> {
+    const { client, sdk } = await this.sdk();
     await this.call(() =>
-      this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key), Body: data })),
+      client.send(new sdk.PutObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key), Body: data })),
     );
   }
 
   async putIfAbsent(key: string, data: Uint8Array | string): Promise<boolean> {
+    const { client, sdk } = await this.sdk();
     if (!this.options.unsafeSingleWriter) {
       this.conditionalWrites ??= this.probeConditionalWrites();
       await this.conditionalWrites;
@@ -182,8 +193,13 @@ export class S3Store implements ObjectStore {
     }
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.client.send(
-          new PutObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key), Body: data, IfNoneMatch: '*' }),
+        await client.send(
+          new sdk.PutObjectCommand({
+            Bucket: this.bucket,
+            Key: this.fullKey(key),
+            Body: data,
+            IfNoneMatch: '*',
+          }),
         );
         return true;
       } catch (error) {
@@ -202,10 +218,11 @@ export class S3Store implements ObjectStore {
 
   /** Writes a probe object twice with If-None-Match: the second write must be refused. */
   private async probeConditionalWrites(): Promise<void> {
+    const { client, sdk } = await this.sdk();
     const key = this.fullKey(`_shopstream/probe-${randomUUID()}`);
     const put = () =>
-      this.client.send(
-        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: 'probe', IfNoneMatch: '*' }),
+      client.send(
+        new sdk.PutObjectCommand({ Bucket: this.bucket, Key: key, Body: 'probe', IfNoneMatch: '*' }),
       );
     try {
       await this.call(put);
@@ -230,16 +247,17 @@ export class S3Store implements ObjectStore {
         );
       }
     } finally {
-      await this.client
-        .send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }))
+      await client
+        .send(new sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: key }))
         .catch(() => undefined);
     }
   }
 
   async putFile(localPath: string, key: string): Promise<void> {
+    const { client, sdk } = await this.sdk();
     await this.limit(async () => {
-      const upload = new Upload({
-        client: this.client,
+      const upload = new sdk.Upload({
+        client: client,
         params: { Bucket: this.bucket, Key: this.fullKey(key), Body: createReadStream(localPath) },
         queueSize: 4,
         partSize: 8 * 1024 * 1024,
@@ -256,8 +274,9 @@ export class S3Store implements ObjectStore {
   }
 
   async delete(key: string): Promise<void> {
+    const { client, sdk } = await this.sdk();
     await this.call(() =>
-      this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) })),
+      client.send(new sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) })),
     );
     // a deleted object leaves no copy behind in the download cache (GDPR forget relies on it)
     await this.cache.forget(this.bucket, `${this.cacheDigest(key)}-`);
@@ -280,9 +299,10 @@ export class S3Store implements ObjectStore {
   }
 
   async localPath(key: string): Promise<string> {
+    const { client, sdk } = await this.sdk();
     return this.limit(async () => {
       const head = await this.call(() =>
-        this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) })),
+        client.send(new sdk.HeadObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) })),
       );
       const etag = (head.ETag ?? '').replaceAll('"', '');
       const digest = this.cacheDigest(key);
@@ -292,7 +312,7 @@ export class S3Store implements ObjectStore {
       if (await this.cache.hit(cached)) return cached;
       try {
         const response = await this.call(() =>
-          this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) })),
+          client.send(new sdk.GetObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) })),
         );
         await this.cache.admit(cached, response.Body as Readable);
       } catch (error) {
@@ -344,8 +364,10 @@ export class S3Store implements ObjectStore {
 }
 
 function statusOf(error: unknown): number | undefined {
-  if (error instanceof S3ServiceException) return error.$metadata.httpStatusCode;
-  return (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  // S3ServiceException and the SDK's transport errors carry the HTTP status here
+  const status = (error as { $metadata?: { httpStatusCode?: unknown } } | undefined)?.$metadata
+    ?.httpStatusCode;
+  return typeof status === 'number' ? status : undefined;
 }
 
 function isNotFound(error: unknown): boolean {

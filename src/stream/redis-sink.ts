@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { redisOptions } from '../config/redis-url.js';
 import { unavailableError } from '../errors.js';
 import { redactUrlCredentials } from '../governance/redact.js';
@@ -110,6 +110,8 @@ export async function clearUserFlags(url: string, userIds: readonly string[]): P
 
 /** A connected client; an unreachable server is `REDIS_UNAVAILABLE` (exit 69), without credentials. */
 async function connectRedis(url: string): Promise<Redis> {
+  // ioredis loads only for the commands that reach Redis
+  const { Redis } = await import('ioredis');
   const redis = new Redis({
     ...redisOptions(url),
     lazyConnect: true,
