@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { quoteIdent, quoteLiteral } from '../engine/duckdb.js';
 import type { Lake } from '../lake/lake.js';
@@ -77,7 +76,8 @@ export class SnowflakeWarehouse implements Warehouse {
   }
 
   async applyLoad(change: TableChange): Promise<AppliedLoad> {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'shopstream-snowflake-'));
+    // private staging (inside a local lake, or the user's 0700 cache): never the shared temp folder
+    const dir = await this.lake.store.stagingDir('snowflake');
     const stagePath = `shopstream/${this.runId}/${change.table}-${randomUUID()}`;
     // the external stage's URL is the lake root: files go into the lake under _shopstream/
     const external = this.staging.externalStage;
