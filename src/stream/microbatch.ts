@@ -22,7 +22,14 @@ import {
   type StreamEvent,
   type WindowsState,
 } from './fraud-windows.js';
-import { type BatchLine, EventNormalizer, type NormalizedBatch } from './normalize.js';
+import {
+  type BatchLine,
+  type CartStates,
+  EventNormalizer,
+  mergeCarts,
+  type NormalizedBatch,
+  pruneCartStates,
+} from './normalize.js';
 
 export interface MicrobatchOptions {
   /** `-` for NDJSON on stdin, or a landing directory or s3:// prefix polled for new files. */
@@ -91,6 +98,8 @@ interface SavedState {
   spoolSequence: number;
   /** Alerts computed but not yet known to be emitted (re-emitted after a crash, same ids). */
   pending: Alert[];
+  /** Each user's last cart state per currency, as of the processed batches (the value at risk's previous cart). */
+  carts?: CartStates;
 }
 
 const STATE_KEY = '_shopstream/microbatch/state.json';
@@ -109,7 +118,12 @@ export async function runMicrobatch(lake: Lake, options: MicrobatchOptions): Pro
   const rules = options.config.marts.fraud;
   const windows = new FraudWindows(rules, DEFAULT_WINDOWS, state.windows);
   const spoolDir = await openSpool(lake);
-  const normalizer = await EventNormalizer.open(options.config.ingest);
+  state.carts ??= {};
+  const normalizer = await EventNormalizer.open(
+    options.config.ingest,
+    { sessionTimeoutMinutes: options.config.marts.sessionTimeoutMinutes, currency: options.config.marts.currency },
+    state.carts,
+  );
   try {
     return await loop(lake, options, state, windows, spoolDir, normalizer);
   } finally {
@@ -225,6 +239,7 @@ async function loop(
   };
 
   let prefetched: Promise<TakenBatch> | undefined;
+  let lastCartPrune = Number.NEGATIVE_INFINITY;
   while (!options.signal?.aborted) {
     const { started, inputDone, lines, files, normalized } = await (prefetched ?? take());
     // Busy: take the next batch now, so DuckDB stages it while this one's alerts are computed and
@@ -237,9 +252,23 @@ async function loop(
       totals.filesPicked++;
     }
     const { events, accepted, rejected } = normalized;
+    // the batch's cart states join the saved ones as the batch is processed (a prefetched batch's
+    // only once it is: a restart re-reads its files from the states before it)
+    mergeCarts(state.carts!, normalized.carts);
     if (events.length > 0 || rejected.length > 0 || options.once) {
       const result = windows.process(events);
       state.windows = windows.current(); // serialized as is by saveState: no copy
+      // cart states older than this can only precede events too late to count: forget them
+      const cartCutoff =
+        result.watermark -
+        DEFAULT_WINDOWS.allowedLatenessMs -
+        DEFAULT_WINDOWS.windowMs -
+        options.config.marts.sessionTimeoutMinutes * 60_000;
+      if (result.watermark > -8e15 && cartCutoff - lastCartPrune >= 60_000) {
+        lastCartPrune = cartCutoff;
+        pruneCartStates(state.carts!, cartCutoff);
+        await normalizer.pruneCarts(cartCutoff);
+      }
       state.pending = [...result.alerts];
       if (options.land) await spool(spoolDir, lines, result, events, accepted);
       // the pending alerts must be saved before any goes out (a restart re-sends them); without
