@@ -113,9 +113,10 @@ export class EventNormalizer {
 
   /** Forgets the cart states older than `cutoffMs` (they can only precede events too late to count). */
   async pruneCarts(cutoffMs: number): Promise<void> {
-    await this.db.run('DELETE FROM __live_carts WHERE event_time < CAST(make_timestamp(CAST($1 AS BIGINT) * 1000) AS TIMESTAMPTZ)', [
-      String(Math.floor(cutoffMs)),
-    ]);
+    await this.db.run(
+      'DELETE FROM __live_carts WHERE event_time < CAST(make_timestamp(CAST($1 AS BIGINT) * 1000) AS TIMESTAMPTZ)',
+      [String(Math.floor(cutoffMs))],
+    );
   }
 
   /** Stages the lines: the typed rows of stage_events, all columns, as ingest stages them. */
@@ -311,7 +312,8 @@ export function mergeCarts(into: CartStates, from: CartStates): void {
   for (const key in from) {
     const next = from[key]!;
     const known = into[key];
-    if (known === undefined || next[1] > known[1] || (next[1] === known[1] && next[2] > known[2])) into[key] = next;
+    if (known === undefined || next[1] > known[1] || (next[1] === known[1] && next[2] > known[2]))
+      into[key] = next;
   }
 }
 

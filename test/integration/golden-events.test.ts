@@ -6,9 +6,9 @@ import { loadSql } from '../../src/engine/sql-files.js';
 import { ingest } from '../../src/ingest/ingest.js';
 import { Lake } from '../../src/lake/lake.js';
 import { LocalStore } from '../../src/storage/local-store.js';
+import { type BatchLine, EventNormalizer } from '../../src/stream/normalize.js';
 import { classifyUserAgents } from '../../src/transforms/bot-user-agents.js';
 import { installCurrencyRates } from '../../src/transforms/currency-rates.js';
-import { type BatchLine, EventNormalizer } from '../../src/stream/normalize.js';
 import { cliAsync, fixture, tempDir } from '../helpers/cli.js';
 
 /**
@@ -72,13 +72,18 @@ describe('golden events: batch ingest and micro-batch agree value by value', () 
     await installCurrencyRates(db, { default: 'USD' });
     await db.run('CREATE TEMP VIEW scoped_raw_events AS SELECT * FROM raw_events');
     await classifyUserAgents(db, 'scoped_raw_events');
-    await db.run(`CREATE TEMP TABLE stg_user_agents AS ${loadSql('staging/stg_user_agents').replace(/^(\s*--.*\n)*/, '')}`);
-    await db.run(`CREATE TEMP TABLE stg_events AS ${loadSql('staging/stg_events').replace(/^(\s*--.*\n)*/, '')}`, {
-      default_currency: 'USD',
-      reporting_currency: 'USD',
-      convert_currencies: 'false',
-      session_timeout_minutes: '30',
-    });
+    await db.run(
+      `CREATE TEMP TABLE stg_user_agents AS ${loadSql('staging/stg_user_agents').replace(/^(\s*--.*\n)*/, '')}`,
+    );
+    await db.run(
+      `CREATE TEMP TABLE stg_events AS ${loadSql('staging/stg_events').replace(/^(\s*--.*\n)*/, '')}`,
+      {
+        default_currency: 'USD',
+        reporting_currency: 'USD',
+        convert_currencies: 'false',
+        session_timeout_minutes: '30',
+      },
+    );
     batchRows = await db.all(
       `SELECT r.*, epoch_ms(r.event_time) AS event_time_ms, epoch_ms(r.received_at) AS received_at_ms,
               coalesce(s.reporting_value, 0) AS value

@@ -57,7 +57,13 @@ async function liveAndMarts(rates: string | undefined) {
   const config: Config = ConfigSchema.parse({
     marts: {
       // every minute with money is flagged on both sides: the values compare one by one
-      fraud: { maxValuePerMinute: 0.001, maxEventsPerMinute: 1000, maxQuantity: 1000, maxCartValue: 1e9, multiIpThreshold: 100 },
+      fraud: {
+        maxValuePerMinute: 0.001,
+        maxEventsPerMinute: 1000,
+        maxQuantity: 1000,
+        maxCartValue: 1e9,
+        multiIpThreshold: 100,
+      },
       currency: { default: 'USD', ...(rates ? { ratesFile: rates } : {}) },
     },
   });
