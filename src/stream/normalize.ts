@@ -47,6 +47,8 @@ export interface MoneySettings {
 export interface NormalizerOptions {
   readonly maxFutureHours: number;
   readonly minEventDate: string;
+  /** DuckDB threads of the normalizer (default 1). */
+  readonly threads?: number;
 }
 
 /** The staging parameters of sql/ingest/stage_events.sql for a batch staged at `now`. */
@@ -88,7 +90,7 @@ export class EventNormalizer {
     carts: CartStates = {},
   ): Promise<EventNormalizer> {
     // one thread: the batch is small and the process also reads input and emits alerts
-    const db = await DuckDb.open({ threads: 1 });
+    const db = await DuckDb.open({ threads: options.threads ?? 1 });
     try {
       await db.run(loadSql('macros/event_value'));
       await db.run('CREATE TEMP TABLE __live_agents (user_agent VARCHAR, is_bot BOOLEAN)');
