@@ -15,7 +15,7 @@
 -- reporting currency (0 when it cannot be expressed in it: unconverted = true), as
 -- fraud_user_minute.total_value sums it; cart_state = the cart state the event leaves (to carry on).
 -- user_agent only when it is a bot's or not classified yet (is_bot NULL): few strings to hand over.
-WITH good AS (
+WITH good AS MATERIALIZED (
     SELECT
         source_line, event_id, user_id, event_type, event_time, ip, user_agent, quantity, price, cart_value,
         amount, coalesce(currency, $default_currency) AS currency, dt
