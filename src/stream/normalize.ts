@@ -1,4 +1,3 @@
-import type { DuckDBPreparedStatement } from '@duckdb/node-api';
 import { isbot } from 'isbot';
 import type { Config } from '../config/config-schema.js';
 import { DuckDb } from '../engine/duckdb.js';
@@ -74,8 +73,6 @@ const AGENT_LIMIT = 100_000;
  */
 export class EventNormalizer {
   private agentCount = 0;
-  /** stage_events + live_events, planned once (a batch rebinds only its parameters). */
-  private live: DuckDBPreparedStatement | undefined;
 
   private constructor(
     private readonly db: DuckDb,
@@ -100,13 +97,8 @@ export class EventNormalizer {
       const currency: CurrencySetup = await installCurrencyRates(db, money.currency);
       await db.run(
         `CREATE TEMP TABLE __live_carts (user_id VARCHAR, currency VARCHAR, event_time TIMESTAMPTZ, event_id VARCHAR,
-                                         cart_state DECIMAL(18, 2), PRIMARY KEY (user_id, currency))`,
+                                         cart_state DECIMAL(18, 2))`,
       );
-      // kept for the whole run (emptied per batch), so the prepared statement stays planned
-      await db.run(
-        'CREATE TEMP TABLE __live_carts_new (user_id VARCHAR, currency VARCHAR, event_ms DOUBLE, event_id VARCHAR, cart_state DOUBLE)',
-      );
-      await db.run('CREATE TEMP TABLE __ingest_lines (source_file VARCHAR, line_number BIGINT, raw VARCHAR)');
       const normalizer = new EventNormalizer(db, options, {
         default_currency: currency.defaultCurrency,
         reporting_currency: currency.reportingCurrency,
@@ -123,8 +115,10 @@ export class EventNormalizer {
 
   /** Forgets the cart states older than `cutoffMs` (they can only precede events too late to count). */
   async pruneCarts(cutoffMs: number): Promise<void> {
+    // rebuilt, not deleted from: deleted rows of an in-memory table are kept and scanned
     await this.db.run(
-      'DELETE FROM __live_carts WHERE event_time < CAST(make_timestamp(CAST($1 AS BIGINT) * 1000) AS TIMESTAMPTZ)',
+      `CREATE OR REPLACE TEMP TABLE __live_carts AS
+       SELECT * FROM __live_carts WHERE event_time >= CAST(make_timestamp(CAST($1 AS BIGINT) * 1000) AS TIMESTAMPTZ)`,
       [String(Math.floor(cutoffMs))],
     );
   }
@@ -140,7 +134,7 @@ export class EventNormalizer {
       // source_line is the position in the batch: give back the line's own number
       return rows.map((row) => ({ ...row, source_line: lines[Number(row.source_line) - 1]!.line }));
     } finally {
-      await this.db.run('DELETE FROM __ingest_lines');
+      await this.db.run('DROP TABLE __ingest_lines');
     }
   }
 
@@ -155,14 +149,13 @@ export class EventNormalizer {
     let columns: Record<string, unknown[]>;
     try {
       // live_events.sql begins with its own WITH: the staged events are one more CTE before it
-      this.live ??= await this.db.connection.prepare(
+      const reader = await this.db.connection.runAndReadAll(
         `WITH __staged_events AS MATERIALIZED (${loadSql('ingest/stage_events')}), ${loadSql('stream/live_events').replace(/^(\s*--.*\n)*\s*WITH\s/, '')}`,
+        { ...stagingParams(now, this.options), ...this.moneyParams },
       );
-      this.live.bind({ ...stagingParams(now, this.options), ...this.moneyParams });
-      const reader = await this.live.runAndReadAll();
       columns = reader.getColumnsObjectJS() as Record<string, unknown[]>;
     } finally {
-      await this.db.run('DELETE FROM __ingest_lines');
+      await this.db.run('DROP TABLE __ingest_lines');
     }
     const col = <T>(name: string) => (columns[name] ?? []) as T[];
     const positions = col<number>('source_line');
@@ -243,7 +236,6 @@ export class EventNormalizer {
   }
 
   close(): void {
-    this.live?.destroySync();
     this.db.close();
   }
 
@@ -271,6 +263,9 @@ export class EventNormalizer {
   private async storeCarts(carts: CartStates): Promise<void> {
     const keys = Object.keys(carts);
     if (keys.length === 0) return;
+    await this.db.run(
+      'CREATE OR REPLACE TEMP TABLE __live_carts_new (user_id VARCHAR, currency VARCHAR, event_ms DOUBLE, event_id VARCHAR, cart_state DOUBLE)',
+    );
     const appender = await this.db.connection.createAppender('__live_carts_new', 'main', 'temp');
     try {
       for (const key of keys) {
@@ -285,20 +280,29 @@ export class EventNormalizer {
     } finally {
       appender.closeSync();
     }
-    // a carried state later than the batch's (out-of-order events across batches) is kept
+    // the latest state per user and currency (a carried one later than the batch's, from
+    // out-of-order events, is kept); rebuilt rather than upserted: deleted rows of an in-memory
+    // table are kept and scanned, which slowed every batch down under load
     await this.db.run(
-      `INSERT OR REPLACE INTO __live_carts
-       SELECT n.user_id, n.currency, CAST(make_timestamp(CAST(n.event_ms AS BIGINT) * 1000) AS TIMESTAMPTZ), n.event_id, CAST(n.cart_state AS DECIMAL(18, 2))
-       FROM __live_carts_new AS n
-       LEFT JOIN __live_carts AS c ON c.user_id = n.user_id AND c.currency = n.currency
-       WHERE c.user_id IS NULL OR (c.event_time, c.event_id) < (CAST(make_timestamp(CAST(n.event_ms AS BIGINT) * 1000) AS TIMESTAMPTZ), n.event_id)`,
+      `CREATE OR REPLACE TEMP TABLE __live_carts AS
+       SELECT user_id, currency, event_time, event_id, cart_state
+       FROM (
+           SELECT * FROM __live_carts
+           UNION ALL
+           SELECT user_id, currency, CAST(make_timestamp(CAST(event_ms AS BIGINT) * 1000) AS TIMESTAMPTZ), event_id,
+                  CAST(cart_state AS DECIMAL(18, 2))
+           FROM __live_carts_new
+       )
+       QUALIFY row_number() OVER (PARTITION BY user_id, currency ORDER BY event_time DESC, event_id DESC) = 1`,
     );
-    await this.db.run('DELETE FROM __live_carts_new');
+    await this.db.run('DROP TABLE __live_carts_new');
   }
 
   /** Appends the lines as __ingest_lines(source_file, line_number, raw), numbered 1.. in the batch. */
   private async load(lines: readonly BatchLine[]): Promise<void> {
-    await this.db.run('DELETE FROM __ingest_lines');
+    await this.db.run(
+      'CREATE OR REPLACE TEMP TABLE __ingest_lines (source_file VARCHAR, line_number BIGINT, raw VARCHAR)',
+    );
     const appender = await this.db.connection.createAppender('__ingest_lines', 'main', 'temp');
     try {
       let n = 0n;
