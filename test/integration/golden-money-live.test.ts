@@ -6,6 +6,7 @@ import { DuckDb } from '../../src/engine/duckdb.js';
 import { Lake } from '../../src/lake/lake.js';
 import { LocalStore } from '../../src/storage/local-store.js';
 import { type EmittedAlert, runMicrobatch } from '../../src/stream/microbatch.js';
+import { EventNormalizer } from '../../src/stream/normalize.js';
 import { buildMarts } from '../../src/transforms/build-marts.js';
 import { tempDir } from '../helpers/cli.js';
 
@@ -138,4 +139,46 @@ describe('golden money: live value_per_minute = fraud_user_minute.total_value', 
     expect(marts).toEqual(expected);
     expect(live).toEqual(expected);
   }, 600_000);
+
+  it('carries the latest cart state from batch to batch; an out-of-order older event does not replace it', async () => {
+    const normalizer = await EventNormalizer.open(
+      { maxFutureHours: 24 * 365 * 10, minEventDate: '2000-01-01' },
+      { sessionTimeoutMinutes: 30, currency: { default: 'USD' } },
+    );
+    const values = async (...events: Ev[]) =>
+      (
+        await normalizer.normalize(
+          events.map((e, i) => ({ source: 't', line: i + 1, raw: line(e), arrivedAt: 0 })),
+        )
+      ).events.map((e) => [e.eventId, e.value]);
+    try {
+      expect(
+        await values(
+          ev('a1', 'add_to_cart', 'u', '10:00:00', { cart_value: 10 }),
+          ev('b1', 'add_to_cart', 'w', '10:00:00', { cart_value: 5 }),
+        ),
+      ).toEqual([
+        ['a1', 10],
+        ['b1', 5],
+      ]);
+      expect(await values(ev('a2', 'add_to_cart', 'u', '10:00:10', { cart_value: 30 }))).toEqual([
+        ['a2', 20],
+      ]);
+      // older than the carried state: valued without it (the live path cannot revalue what it sent)
+      expect(await values(ev('a0', 'add_to_cart', 'u', '09:59:00', { cart_value: 50 }))).toEqual([
+        ['a0', 50],
+      ]);
+      expect(
+        await values(
+          ev('a3', 'add_to_cart', 'u', '10:00:20', { cart_value: 35 }),
+          ev('b2', 'add_to_cart', 'w', '10:00:20', { cart_value: 7 }),
+        ),
+      ).toEqual([
+        ['a3', 5], // from 30, not from the older 50
+        ['b2', 2],
+      ]);
+    } finally {
+      normalizer.close();
+    }
+  });
 });
