@@ -28,7 +28,7 @@ stateful AS (
     -- the events that set the cart state: a cart total, or a purchase (which empties the cart)
     SELECT
         *,
-        lag(CASE WHEN event_type = 'purchase' THEN 0 ELSE cart_value END) OVER by_cart AS previous_cart,
+        lag(cart_state(event_type, cart_value)) OVER by_cart AS previous_cart,
         lag(event_time) OVER by_cart AS previous_time
     FROM source
     WHERE event_type = 'purchase' OR cart_value IS NOT NULL
@@ -38,13 +38,10 @@ stateful AS (
 valued AS (
     SELECT
         * EXCLUDE (previous_cart, previous_time, lookback_us),
-        CASE
-            WHEN event_type = 'purchase' THEN event_value(event_type, amount, cart_value, price, quantity)
-            ELSE greatest(
-                cart_value - CASE WHEN epoch_us(event_time) - epoch_us(previous_time) <= lookback_us THEN previous_cart ELSE 0 END,
-                0
-            )
-        END AS value_at_risk
+        -- the one definition, shared with the live fraud rules (sql/macros/event_value.sql)
+        value_at_risk(
+            event_type, amount, cart_value, price, quantity, previous_cart, previous_time, event_time, lookback_us
+        ) AS value_at_risk
     FROM stateful, (SELECT CAST(CAST($session_timeout_minutes AS DOUBLE) * 60000000 AS BIGINT) AS lookback_us)
     UNION ALL BY NAME
     SELECT *, event_value(event_type, amount, cart_value, price, quantity) AS value_at_risk
@@ -56,10 +53,7 @@ rated AS (
     -- only events with money are joined to the rates
     SELECT
         v.*,
-        CASE
-            WHEN v.currency = $reporting_currency THEN CAST(1 AS DECIMAL(18, 9))
-            WHEN CAST($convert_currencies AS BOOLEAN) THEN r.rate
-        END AS reporting_rate
+        reporting_rate(v.currency, r.rate, $reporting_currency, $convert_currencies) AS reporting_rate
     FROM valued AS v
     ASOF LEFT JOIN currency_rates AS r ON v.currency = r.currency AND v.dt >= r.rate_date
 ),

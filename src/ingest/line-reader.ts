@@ -119,7 +119,13 @@ const SPACE = 0x20;
 const TAB = 0x09;
 const QUOTE = 0x22;
 
-class LineSplitter {
+/**
+ * The line checks of ingest over a stream of bytes pushed in chunks (also the micro-batch's, for
+ * stdin and landing files): `\n` ends a line (a `\r` before it dropped), a BOM at the start is
+ * dropped, blank lines are skipped (but numbered), lines too long, not UTF-8 or holding a NUL byte
+ * go to `handler.reject` with their reason. One splitter per file or stream; call end() at its end.
+ */
+export class LineSplitter {
   lineCount = 0;
   private carry: Buffer[] = [];
   private carryBytes = 0;

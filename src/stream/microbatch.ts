@@ -2,11 +2,12 @@ import { createHash } from 'node:crypto';
 import { appendFile, chmod, mkdir, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import type { Config } from '../config/config-schema.js';
 import { quoteLiteral } from '../engine/duckdb.js';
+import { QUARANTINE_COLUMNS } from '../ingest/event-schema.js';
 import { ingest } from '../ingest/ingest.js';
+import { LineSplitter, MAX_LINE_BYTES, type RejectedLine as UnreadableLine } from '../ingest/line-reader.js';
 import { formatOf } from '../ingest/sources.js';
 import type { Lake } from '../lake/lake.js';
 import type { ColumnDef } from '../lake/schema.js';
@@ -22,7 +23,14 @@ import {
   type StreamEvent,
   type WindowsState,
 } from './fraud-windows.js';
-import { type BatchLine, EventNormalizer, type NormalizedBatch } from './normalize.js';
+import {
+  type BatchLine,
+  type CartStates,
+  EventNormalizer,
+  mergeCarts,
+  type NormalizedBatch,
+  pruneCartStates,
+} from './normalize.js';
 
 export interface MicrobatchOptions {
   /** `-` for NDJSON on stdin, or a landing directory or s3:// prefix polled for new files. */
@@ -81,7 +89,13 @@ interface TakenBatch {
   readonly lines: BatchLine[];
   /** Files the batch read: path and signature, recorded as taken once the batch is processed. */
   readonly files: [string, string][];
+  /** Lines ingest's line checks refuse (too long, not UTF-8, NUL byte): never staged. */
+  readonly unreadable: SourcedUnreadable[];
   readonly normalized: NormalizedBatch;
+}
+
+interface SourcedUnreadable extends UnreadableLine {
+  readonly source: string;
 }
 
 interface SavedState {
@@ -91,6 +105,8 @@ interface SavedState {
   spoolSequence: number;
   /** Alerts computed but not yet known to be emitted (re-emitted after a crash, same ids). */
   pending: Alert[];
+  /** Each user's last cart state per currency, as of the processed batches (the value at risk's previous cart). */
+  carts?: CartStates;
 }
 
 const STATE_KEY = '_shopstream/microbatch/state.json';
@@ -109,7 +125,15 @@ export async function runMicrobatch(lake: Lake, options: MicrobatchOptions): Pro
   const rules = options.config.marts.fraud;
   const windows = new FraudWindows(rules, DEFAULT_WINDOWS, state.windows);
   const spoolDir = await openSpool(lake);
-  const normalizer = await EventNormalizer.open(options.config.ingest);
+  state.carts ??= {};
+  const normalizer = await EventNormalizer.open(
+    options.config.ingest,
+    {
+      sessionTimeoutMinutes: options.config.marts.sessionTimeoutMinutes,
+      currency: options.config.marts.currency,
+    },
+    state.carts,
+  );
   try {
     return await loop(lake, options, state, windows, spoolDir, normalizer);
   } finally {
@@ -140,22 +164,40 @@ async function loop(
   state.pending = [];
   await saveState(lake, state);
 
-  // stdin lines with their arrival: stamped as each chunk is read from the pipe
+  // stdin lines with their number and arrival: stamped as each chunk is read from the pipe. Read as
+  // bytes, split and checked as ingest does (line-reader.ts: too long, not UTF-8, NUL, BOM, blank)
   const stdinLines: string[] = [];
+  const stdinNumbers: number[] = [];
   const stdinArrivals: number[] = [];
+  const stdinUnreadable: SourcedUnreadable[] = [];
   let stdinDone = options.from !== '-';
   if (options.from === '-') {
-    const reader = createInterface({
-      input: options.stdin ?? process.stdin,
-      crlfDelay: Number.POSITIVE_INFINITY,
+    const input = options.stdin ?? process.stdin;
+    let chunkArrival = 0;
+    const splitter = new LineSplitter(
+      {
+        line(lineNumber, text) {
+          stdinLines.push(text);
+          stdinNumbers.push(lineNumber);
+          stdinArrivals.push(chunkArrival);
+        },
+        reject(rejected) {
+          stdinUnreadable.push({ ...rejected, source: 'stdin' });
+        },
+      },
+      MAX_LINE_BYTES,
+    );
+    input.on('data', (chunk: Buffer | string) => {
+      chunkArrival = Date.now();
+      splitter.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
     });
-    reader.on('line', (line) => {
-      stdinLines.push(line);
-      stdinArrivals.push(Date.now());
-    });
-    reader.on('close', () => {
+    const finish = () => {
+      if (stdinDone) return;
+      splitter.end();
       stdinDone = true;
-    });
+    };
+    input.on('end', finish);
+    input.on('close', finish);
   }
   let lastLanding = Date.now();
   const land = async (force: boolean) => {
@@ -169,6 +211,7 @@ async function loop(
       ['current.ndjson', `batch-${sequence}.ndjson`],
       ['late-current.ndjson', `late-${sequence}.ndjson`],
       ['metrics-current.ndjson', `metrics-${sequence}.ndjson`],
+      ['rejects-current.ndjson', `rejects-${sequence}.ndjson`],
     ] as const) {
       const spool = path.join(spoolDir, current);
       if (!(await stat(spool).catch(() => undefined))) continue;
@@ -190,43 +233,47 @@ async function loop(
     const inputDone = stdinDone;
     const lines: BatchLine[] = [];
     const files: [string, string][] = [];
+    let unreadable: SourcedUnreadable[] = [];
     if (options.from === '-') {
       // splice, not a spread: a backlog of 100k+ lines would overflow the call stack
       const taken = stdinLines.splice(0);
+      const numbers = stdinNumbers.splice(0);
       const arrivals = stdinArrivals.splice(0);
+      unreadable = stdinUnreadable.splice(0);
       for (let i = 0; i < taken.length; i++)
-        lines.push({ source: 'stdin', line: i + 1, raw: taken[i]!, arrivedAt: arrivals[i]! });
+        lines.push({ source: 'stdin', line: numbers[i]!, raw: taken[i]!, arrivedAt: arrivals[i]! });
     } else {
       const known = { ...state.files, ...Object.fromEntries(inFlight) };
       for (const file of await newFiles(options.from, known, options.s3 ?? {})) {
-        const text = await file.read();
+        const bytes = await file.read();
         // written while this run polls: from its write (the poll's wait included); written before
         // the run: from the run's start (a backlog waiting for a cron run is not stream latency)
         const arrivedAt = Math.max(file.writtenAt, runStarted);
-        let n = 0;
-        for (let from = 0; from < text.length; ) {
-          const end = text.indexOf('\n', from);
-          let stop = end < 0 ? text.length : end;
-          const next = stop + 1;
-          if (stop > from && text.charCodeAt(stop - 1) === 13) stop--; // CRLF
-          lines.push({
-            source: file.path,
-            line: ++n,
-            raw: text.slice(from, stop),
-            arrivedAt,
-          });
-          from = next;
-        }
+        // split and checked as ingest reads a file (line-reader.ts)
+        const splitter = new LineSplitter(
+          {
+            line(lineNumber, raw) {
+              lines.push({ source: file.path, line: lineNumber, raw, arrivedAt });
+            },
+            reject(rejected) {
+              unreadable.push({ ...rejected, source: file.path });
+            },
+          },
+          MAX_LINE_BYTES,
+        );
+        splitter.push(bytes);
+        splitter.end();
         files.push([file.path, file.signature]);
         inFlight.set(file.path, file.signature);
       }
     }
-    return { started, inputDone, lines, files, normalized: await normalizer.normalize(lines) };
+    return { started, inputDone, lines, files, unreadable, normalized: await normalizer.normalize(lines) };
   };
 
   let prefetched: Promise<TakenBatch> | undefined;
+  let lastCartPrune = Number.NEGATIVE_INFINITY;
   while (!options.signal?.aborted) {
-    const { started, inputDone, lines, files, normalized } = await (prefetched ?? take());
+    const { started, inputDone, lines, files, unreadable, normalized } = await (prefetched ?? take());
     // Busy: take the next batch now, so DuckDB stages it while this one's alerts are computed and
     // sent (two cores: staging and the rest overlap). Not with --once: one pass over what is there.
     prefetched = lines.length > 0 && !options.once ? take() : undefined;
@@ -236,12 +283,31 @@ async function loop(
       inFlight.delete(file);
       totals.filesPicked++;
     }
-    const { events, accepted, rejected } = normalized;
+    const { events, accepted } = normalized;
+    // refused lines: by ingest's line checks (never staged), then by the staging rules
+    const rejected = [
+      ...unreadable.map((u) => ({ source: u.source, line: u.line, field: 'record', reason: u.reason })),
+      ...normalized.rejected,
+    ];
+    // the batch's cart states join the saved ones as the batch is processed (a prefetched batch's
+    // only once it is: a restart re-reads its files from the states before it)
+    mergeCarts(state.carts!, normalized.carts);
     if (events.length > 0 || rejected.length > 0 || options.once) {
       const result = windows.process(events);
       state.windows = windows.current(); // serialized as is by saveState: no copy
+      // cart states older than this can only precede events too late to count: forget them
+      const cartCutoff =
+        result.watermark -
+        DEFAULT_WINDOWS.allowedLatenessMs -
+        DEFAULT_WINDOWS.windowMs -
+        options.config.marts.sessionTimeoutMinutes * 60_000;
+      if (result.watermark > -8e15 && cartCutoff - lastCartPrune >= 60_000) {
+        lastCartPrune = cartCutoff;
+        pruneCartStates(state.carts!, cartCutoff);
+        await normalizer.pruneCarts(cartCutoff);
+      }
       state.pending = [...result.alerts];
-      if (options.land) await spool(spoolDir, lines, result, events, accepted);
+      if (options.land) await spool(spoolDir, lines, result, events, accepted, unreadable);
       // the pending alerts must be saved before any goes out (a restart re-sends them); without
       // alerts, the one save below is enough
       if (result.alerts.length > 0) await saveState(lake, state);
@@ -294,7 +360,11 @@ async function loop(
     await land(false);
     // stdin at EOF (nothing more will come, with or without --once), or --once done; a batch
     // already taken is processed first
-    const finished = (options.once || options.from === '-') && inputDone && stdinLines.length === 0;
+    const finished =
+      (options.once || options.from === '-') &&
+      inputDone &&
+      stdinLines.length === 0 &&
+      stdinUnreadable.length === 0;
     if (finished && prefetched === undefined) break;
     // batches start every interval: a batch that took longer is followed at once
     const wait = options.intervalMs - (Date.now() - started);
@@ -316,10 +386,29 @@ async function spool(
   result: BatchResult,
   events: readonly StreamEvent[],
   accepted: readonly string[],
+  unreadable: readonly SourcedUnreadable[],
 ): Promise<void> {
   const text: string[] = [];
   for (const line of lines) if (line.raw.trim() !== '') text.push(line.raw);
   if (text.length > 0) await appendFile(path.join(spoolDir, 'current.ndjson'), `${text.join('\n')}\n`);
+  if (unreadable.length > 0) {
+    // quarantined as read (their source and line, the line checks' reason), not re-read from the
+    // spool: a line too long is not kept whole, and bad bytes must not be spooled as text
+    const at = new Date().toISOString();
+    const rows = unreadable.map((u) =>
+      JSON.stringify({
+        source_file: u.source,
+        source_line: u.line,
+        error_field: 'record',
+        error_reason: u.reason,
+        raw: u.raw,
+        ingested_at: at,
+        run_id: currentRun.id,
+        ingest_date: at.slice(0, 10),
+      }),
+    );
+    await appendFile(path.join(spoolDir, 'rejects-current.ndjson'), `${rows.join('\n')}\n`);
+  }
   if (result.late.length === 0) return;
   const lateIds = new Set(result.late.map((e) => e.eventId));
   const rawOf = new Map<string, string>();
@@ -364,7 +453,9 @@ async function openSpool(lake: Lake): Promise<string> {
  * events and batch metrics into their own tables (a txn per spool file, likewise).
  */
 async function landSealed(lake: Lake, spoolDir: string, config: Config): Promise<void> {
-  const sealed = (await readdir(spoolDir)).filter((f) => /^(batch|late|metrics)-\d+\.ndjson$/.test(f)).sort();
+  const sealed = (await readdir(spoolDir))
+    .filter((f) => /^(batch|late|metrics|rejects)-\d+\.ndjson$/.test(f))
+    .sort();
   for (const name of sealed) {
     const file = path.join(spoolDir, name);
     if (name.startsWith('batch-')) {
@@ -376,14 +467,27 @@ async function landSealed(lake: Lake, spoolDir: string, config: Config): Promise
         fingerprint: 'content',
       });
     } else {
-      const kind = name.startsWith('late-') ? 'late_events' : 'metrics_microbatch';
+      const kind = name.startsWith('late-')
+        ? 'late_events'
+        : name.startsWith('rejects-')
+          ? 'quarantine'
+          : 'metrics_microbatch';
       await landJsonLines(lake, kind, file, `shopstream-microbatch-${name}`);
     }
     await unlink(file); // landed: its txn makes a repeat a no-op, nothing to keep
   }
 }
 
-const SIDE_TABLES: Record<string, { columns: ColumnDef[]; json: string }> = {
+const SIDE_TABLES: Record<
+  string,
+  { columns: readonly ColumnDef[]; json: string; partitionColumns?: string[] }
+> = {
+  // lines the line checks refused, as ingest quarantines them
+  quarantine: {
+    columns: QUARANTINE_COLUMNS,
+    partitionColumns: ['ingest_date'],
+    json: "{source_file: 'VARCHAR', source_line: 'BIGINT', error_field: 'VARCHAR', error_reason: 'VARCHAR', raw: 'VARCHAR', ingested_at: 'TIMESTAMPTZ', run_id: 'VARCHAR', ingest_date: 'DATE'}",
+  },
   late_events: {
     columns: [
       { name: 'event_id', type: 'string' },
@@ -415,7 +519,10 @@ const SIDE_TABLES: Record<string, { columns: ColumnDef[]; json: string }> = {
 async function landJsonLines(lake: Lake, tableName: string, file: string, appId: string): Promise<void> {
   const spec = SIDE_TABLES[tableName]!;
   const table = lake.table(tableName);
-  const snapshot = await table.ensure({ columns: spec.columns });
+  const snapshot = await table.ensure({
+    columns: spec.columns,
+    ...(spec.partitionColumns ? { partitionColumns: spec.partitionColumns } : {}),
+  });
   if (snapshot.txnVersion(appId) !== undefined) return;
   const existing = new Set(snapshot.schema.fields.map((f) => f.name));
   const added = spec.columns.filter((c) => !existing.has(c.name));
@@ -438,7 +545,7 @@ interface NewFile {
   readonly signature: string;
   /** When the file was last written (epoch ms): its events' arrival. */
   readonly writtenAt: number;
-  read(): Promise<string>;
+  read(): Promise<Buffer>;
 }
 
 /** NDJSON files not taken yet, in a local directory or under an s3:// prefix. */
@@ -458,7 +565,7 @@ async function newFiles(from: string, taken: Record<string, string>, s3: S3Store
         path: uri,
         signature,
         writtenAt: object.lastModified,
-        read: async () => Buffer.from(await store.get(object.key)).toString('utf8'),
+        read: async () => Buffer.from(await store.get(object.key)),
       });
     }
     return out;
@@ -469,7 +576,7 @@ async function newFiles(from: string, taken: Record<string, string>, s3: S3Store
     const info = await stat(file);
     const signature = `${info.size}:${info.mtimeMs}`;
     if (taken[file] === signature) continue;
-    out.push({ path: file, signature, writtenAt: info.mtimeMs, read: () => readFile(file, 'utf8') });
+    out.push({ path: file, signature, writtenAt: info.mtimeMs, read: () => readFile(file) });
   }
   return out;
 }

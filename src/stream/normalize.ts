@@ -1,6 +1,8 @@
 import { isbot } from 'isbot';
+import type { Config } from '../config/config-schema.js';
 import { DuckDb } from '../engine/duckdb.js';
 import { loadSql } from '../engine/sql-files.js';
+import { type CurrencySetup, installCurrencyRates } from '../transforms/currency-rates.js';
 import type { StreamEvent } from './fraud-windows.js';
 
 /** One input line of a micro-batch: where it came from, and when it arrived (epoch ms). */
@@ -25,11 +27,28 @@ export interface NormalizedBatch {
   /** The raw text of each accepted event, same order. */
   readonly accepted: string[];
   readonly rejected: RejectedLine[];
+  /** The last cart state per user and currency this batch leaves (see CartStates). */
+  readonly carts: CartStates;
+}
+
+/**
+ * Each user's last cart state per currency: `${currency}:${user_id}` -> [cart state, event time (epoch
+ * ms), event id]. The previous cart of the marts' value at risk, carried from batch to batch (and
+ * saved with the window state, so a restart keeps it).
+ */
+export type CartStates = Record<string, [number, number, string]>;
+
+/** The marts' money settings the live value at risk uses (the same config keys). */
+export interface MoneySettings {
+  readonly sessionTimeoutMinutes: number;
+  readonly currency: Config['marts']['currency'];
 }
 
 export interface NormalizerOptions {
   readonly maxFutureHours: number;
   readonly minEventDate: string;
+  /** DuckDB threads of the normalizer (default 1). */
+  readonly threads?: number;
 }
 
 /** The staging parameters of sql/ingest/stage_events.sql for a batch staged at `now`. */
@@ -58,14 +77,50 @@ export class EventNormalizer {
   private constructor(
     private readonly db: DuckDb,
     private readonly options: NormalizerOptions,
+    private readonly moneyParams: Record<string, string>,
   ) {}
 
-  static async open(options: NormalizerOptions): Promise<EventNormalizer> {
+  /**
+   * `money`: the marts' settings (rates file, reporting currency, session timeout; defaults when
+   * absent); `carts`: the cart states saved by an earlier run.
+   */
+  static async open(
+    options: NormalizerOptions,
+    money: MoneySettings = { sessionTimeoutMinutes: 30, currency: { default: 'USD' } },
+    carts: CartStates = {},
+  ): Promise<EventNormalizer> {
     // one thread: the batch is small and the process also reads input and emits alerts
-    const db = await DuckDb.open({ threads: 1 });
-    await db.run(loadSql('macros/event_value'));
-    await db.run('CREATE TEMP TABLE __live_agents (user_agent VARCHAR, is_bot BOOLEAN)');
-    return new EventNormalizer(db, options);
+    const db = await DuckDb.open({ threads: options.threads ?? 1 });
+    try {
+      await db.run(loadSql('macros/event_value'));
+      await db.run('CREATE TEMP TABLE __live_agents (user_agent VARCHAR, is_bot BOOLEAN)');
+      const currency: CurrencySetup = await installCurrencyRates(db, money.currency);
+      await db.run(
+        `CREATE TEMP TABLE __live_carts (user_id VARCHAR, currency VARCHAR, event_time TIMESTAMPTZ, event_id VARCHAR,
+                                         cart_state DECIMAL(18, 2))`,
+      );
+      const normalizer = new EventNormalizer(db, options, {
+        default_currency: currency.defaultCurrency,
+        reporting_currency: currency.reportingCurrency,
+        convert_currencies: String(currency.mode === 'converted'),
+        session_timeout_minutes: String(money.sessionTimeoutMinutes),
+      });
+      await normalizer.storeCarts(carts);
+      return normalizer;
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+  }
+
+  /** Forgets the cart states older than `cutoffMs` (they can only precede events too late to count). */
+  async pruneCarts(cutoffMs: number): Promise<void> {
+    // rebuilt, not deleted from: deleted rows of an in-memory table are kept and scanned
+    await this.db.run(
+      `CREATE OR REPLACE TEMP TABLE __live_carts AS
+       SELECT * FROM __live_carts WHERE event_time >= CAST(make_timestamp(CAST($1 AS BIGINT) * 1000) AS TIMESTAMPTZ)`,
+      [String(Math.floor(cutoffMs))],
+    );
   }
 
   /** Stages the lines: the typed rows of stage_events, all columns, as ingest stages them. */
@@ -88,13 +143,15 @@ export class EventNormalizer {
     const events: StreamEvent[] = [];
     const accepted: string[] = [];
     const rejected: RejectedLine[] = [];
-    if (lines.length === 0) return { events, accepted, rejected };
+    const carts: CartStates = {};
+    if (lines.length === 0) return { events, accepted, rejected, carts };
     await this.load(lines);
     let columns: Record<string, unknown[]>;
     try {
+      // live_events.sql begins with its own WITH: the staged events are one more CTE before it
       const reader = await this.db.connection.runAndReadAll(
-        `WITH __staged_events AS (${loadSql('ingest/stage_events')}) ${loadSql('stream/live_events')}`,
-        stagingParams(now, this.options),
+        `WITH __staged_events AS MATERIALIZED (${loadSql('ingest/stage_events')}), ${loadSql('stream/live_events').replace(/^(\s*--.*\n)*\s*WITH\s/, '')}`,
+        { ...stagingParams(now, this.options), ...this.moneyParams },
       );
       columns = reader.getColumnsObjectJS() as Record<string, unknown[]>;
     } finally {
@@ -111,9 +168,11 @@ export class EventNormalizer {
     const agents = col<string | null>('user_agent');
     const knownBots = col<boolean | null>('is_bot');
     const quantities = col<number | null>('quantity');
-    const carts = col<number | null>('cart_value');
+    const cartColumn = col<number | null>('cart_value');
     const currencies = col<string | null>('currency');
     const values = col<number>('fraud_value');
+    const cartStates = col<number | null>('cart_state');
+    const cartCurrencies = col<string | null>('cart_currency');
     // rows come back in any order: put each at its line's position, then keep input order
     const byPosition: (StreamEvent | undefined)[] = new Array(lines.length);
     const rejectedAt: (RejectedLine | undefined)[] = new Array(lines.length);
@@ -133,6 +192,15 @@ export class EventNormalizer {
         continue;
       }
       const userAgent = agents[i] ?? null;
+      const cartState = cartStates[i];
+      if (cartState !== null && cartState !== undefined) {
+        // the latest state by (event time, event id), as the marts order the events
+        const key = `${cartCurrencies[i]}:${users[i]}`;
+        const known = carts[key];
+        const time = times[i]!;
+        if (known === undefined || time > known[1] || (time === known[1] && ids[i]! > known[2]))
+          carts[key] = [cartState, time, ids[i]!];
+      }
       let isBot = knownBots[i] ?? null;
       if (isBot === null && userAgent !== null) {
         isBot = newAgents.get(userAgent) ?? isbot(userAgent);
@@ -146,7 +214,7 @@ export class EventNormalizer {
         ip: ips[i] ?? null,
         value: values[i] ?? 0,
         quantity: quantities[i] ?? null,
-        cartValue: carts[i] ?? null,
+        cartValue: cartColumn[i] ?? null,
         currency: currencies[i] ?? null,
         userAgent,
         isBot: isBot === true,
@@ -163,7 +231,8 @@ export class EventNormalizer {
       if (refused !== undefined) rejected.push(refused);
     }
     await this.rememberAgents(newAgents);
-    return { events, accepted, rejected };
+    await this.storeCarts(carts);
+    return { events, accepted, rejected, carts };
   }
 
   close(): void {
@@ -190,6 +259,50 @@ export class EventNormalizer {
     }
   }
 
+  /** Upserts cart states into __live_carts (the previous carts the next batches read). */
+  private async storeCarts(carts: CartStates): Promise<void> {
+    const keys = Object.keys(carts);
+    if (keys.length === 0) return;
+    await this.db.run(
+      'CREATE OR REPLACE TEMP TABLE __live_carts_new (user_id VARCHAR, currency VARCHAR, event_ms DOUBLE, event_id VARCHAR, cart_state DOUBLE)',
+    );
+    const appender = await this.db.connection.createAppender('__live_carts_new', 'main', 'temp');
+    try {
+      for (const key of keys) {
+        const [state, time, id] = carts[key]!;
+        appender.appendVarchar(key.slice(key.indexOf(':') + 1));
+        appender.appendVarchar(key.slice(0, key.indexOf(':')));
+        appender.appendDouble(time);
+        appender.appendVarchar(id);
+        appender.appendDouble(state);
+        appender.endRow();
+      }
+    } finally {
+      appender.closeSync();
+    }
+    // the latest state per user and currency (a carried one later than the batch's, from
+    // out-of-order events, is kept); rebuilt rather than upserted (deleted rows of an in-memory
+    // table are kept and scanned: that slowed every batch down under load), with hash joins, not a
+    // sort of every user's state
+    await this.db.run(
+      `CREATE OR REPLACE TEMP TABLE __live_carts_new AS
+       SELECT user_id, currency, CAST(make_timestamp(CAST(event_ms AS BIGINT) * 1000) AS TIMESTAMPTZ) AS event_time,
+              event_id, CAST(cart_state AS DECIMAL(18, 2)) AS cart_state
+       FROM __live_carts_new`,
+    );
+    await this.db.run(
+      `CREATE OR REPLACE TEMP TABLE __live_carts AS
+       SELECT c.* FROM __live_carts AS c
+       ANTI JOIN __live_carts_new AS n
+           ON n.user_id = c.user_id AND n.currency = c.currency AND (n.event_time, n.event_id) > (c.event_time, c.event_id)
+       UNION ALL
+       SELECT n.* FROM __live_carts_new AS n
+       ANTI JOIN __live_carts AS c
+           ON c.user_id = n.user_id AND c.currency = n.currency AND (c.event_time, c.event_id) >= (n.event_time, n.event_id)`,
+    );
+    await this.db.run('DROP TABLE __live_carts_new');
+  }
+
   /** Appends the lines as __ingest_lines(source_file, line_number, raw), numbered 1.. in the batch. */
   private async load(lines: readonly BatchLine[]): Promise<void> {
     await this.db.run(
@@ -208,4 +321,19 @@ export class EventNormalizer {
       appender.closeSync();
     }
   }
+}
+
+/** Merges a batch's cart states into `into`, keeping per key the latest by (event time, event id). */
+export function mergeCarts(into: CartStates, from: CartStates): void {
+  for (const key in from) {
+    const next = from[key]!;
+    const known = into[key];
+    if (known === undefined || next[1] > known[1] || (next[1] === known[1] && next[2] > known[2]))
+      into[key] = next;
+  }
+}
+
+/** Drops the cart states older than `cutoffMs` from `carts`. */
+export function pruneCartStates(carts: CartStates, cutoffMs: number): void {
+  for (const key in carts) if (carts[key]![1] < cutoffMs) delete carts[key];
 }

@@ -7,6 +7,8 @@ import { ingest } from '../../src/ingest/ingest.js';
 import { Lake } from '../../src/lake/lake.js';
 import { LocalStore } from '../../src/storage/local-store.js';
 import { type BatchLine, EventNormalizer } from '../../src/stream/normalize.js';
+import { classifyUserAgents } from '../../src/transforms/bot-user-agents.js';
+import { installCurrencyRates } from '../../src/transforms/currency-rates.js';
 import { cliAsync, fixture, tempDir } from '../helpers/cli.js';
 
 /**
@@ -65,10 +67,27 @@ describe('golden events: batch ingest and micro-batch agree value by value', () 
     await ingest(lake, { ...LIMITS, maxBadRatio: 1, sources: [SOURCE], now: NOW });
     for (const name of await lake.tableNames()) await lake.table(name).register(name);
     await db.run(loadSql('macros/event_value'));
+    // value = the marts' own stg_events model over the landed events: the value at risk in the
+    // reporting currency (USD, no rates file), 0 when unconverted, as fraud_user_minute sums it
+    await installCurrencyRates(db, { default: 'USD' });
+    await db.run('CREATE TEMP VIEW scoped_raw_events AS SELECT * FROM raw_events');
+    await classifyUserAgents(db, 'scoped_raw_events');
+    await db.run(
+      `CREATE TEMP TABLE stg_user_agents AS ${loadSql('staging/stg_user_agents').replace(/^(\s*--.*\n)*/, '')}`,
+    );
+    await db.run(
+      `CREATE TEMP TABLE stg_events AS ${loadSql('staging/stg_events').replace(/^(\s*--.*\n)*/, '')}`,
+      {
+        default_currency: 'USD',
+        reporting_currency: 'USD',
+        convert_currencies: 'false',
+        session_timeout_minutes: '30',
+      },
+    );
     batchRows = await db.all(
-      `SELECT *, epoch_ms(event_time) AS event_time_ms, epoch_ms(received_at) AS received_at_ms,
-              CAST(event_value(event_type, amount, cart_value, price, quantity) AS DECIMAL(18, 2)) AS value
-       FROM raw_events ORDER BY source_line`,
+      `SELECT r.*, epoch_ms(r.event_time) AS event_time_ms, epoch_ms(r.received_at) AS received_at_ms,
+              coalesce(s.reporting_value, 0) AS value
+       FROM raw_events AS r JOIN stg_events AS s USING (event_id) ORDER BY r.source_line`,
     );
     batchBad = await db.all(
       'SELECT source_file, source_line, error_field, error_reason FROM quarantine ORDER BY source_line',
