@@ -113,7 +113,7 @@ flagged AS (
             CASE WHEN is_bot THEN 'bot_user_agent' END,
             CASE WHEN EXISTS (
                 SELECT 1 FROM busy_minutes AS b
-                WHERE b.user_id = keyed.user_id AND b.minute BETWEEN date_trunc('minute', keyed.start_time) AND keyed.end_time
+                WHERE b.user_id = keyed.user_id AND b.minute BETWEEN utc_minute(keyed.start_time) AND keyed.end_time
             ) THEN 'events_per_minute' END,
             CASE WHEN max_quantity > CAST($max_quantity AS BIGINT) THEN 'high_quantity' END,
             -- the threshold is in the reporting currency: other currencies are not compared
@@ -130,6 +130,6 @@ SELECT
     first_page, last_page, device, browser, is_bot,
     len(suspicious_reasons) > 0 AS is_suspicious,
     suspicious_reasons,
-    CAST(start_time AS DATE) AS session_date,
-    CAST(hour(start_time) AS INTEGER) AS start_hour
+    utc_date(start_time) AS session_date,
+    utc_hour_of_day(start_time) AS start_hour
 FROM flagged

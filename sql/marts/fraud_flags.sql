@@ -54,7 +54,7 @@ flagged_sessions AS (
     FROM sessions AS s
     JOIN (SELECT user_id, pseudonym(user_id) AS user_key FROM (SELECT DISTINCT user_id FROM events)) AS k USING (user_key)
     WHERE (is_bot OR distinct_ips >= CAST($multi_ip_threshold AS BIGINT))
-      AND date_trunc('hour', start_time) IN (SELECT hour_start FROM scope_flag_hours)
+      AND utc_hour(start_time) IN (SELECT hour_start FROM scope_flag_hours)
 ),
 
 session_rules AS (
@@ -83,7 +83,7 @@ minute_values AS (
            coalesce(list(v.event_id ORDER BY v.event_id) FILTER (WHERE v.event_id IS NOT NULL), []) AS ids,
            coalesce(list(v.reporting_value ORDER BY v.event_id) FILTER (WHERE v.event_id IS NOT NULL), []) AS amounts
     FROM flagged_minutes AS m
-    LEFT JOIN valued AS v ON v.user_id = m.user_id AND date_trunc('minute', v.event_time) = m.minute
+    LEFT JOIN valued AS v ON v.user_id = m.user_id AND utc_minute(v.event_time) = m.minute
     GROUP BY m.user_id, m.minute
 ),
 
@@ -152,7 +152,7 @@ window_hits AS (
 window_rules AS (
     SELECT
         'multiple_ips_window' AS rule, 'user_window' AS level, user_id, CAST(NULL AS VARCHAR) AS session_id,
-        CAST(NULL AS VARCHAR) AS event_id, date_trunc('minute', min(event_time)) AS flagged_at,
+        CAST(NULL AS VARCHAR) AS event_id, utc_minute(min(event_time)) AS flagged_at,
         CAST(0 AS DECIMAL(18, 2)) AS value, CAST([] AS VARCHAR[]) AS covered_event_ids,
         CAST([] AS DECIMAL(18, 2)[]) AS covered_event_values,
         json_object('max_distinct_ips', max(ips_in_window), 'window_minutes', CAST($multi_ip_window_minutes AS BIGINT),
@@ -181,7 +181,7 @@ SELECT
     covered_event_ids,
     CAST(covered_event_values AS DECIMAL(18, 2)[]) AS covered_event_values,
     CAST(evidence AS VARCHAR) AS evidence,
-    CAST(flagged_at AS DATE) AS dt,
-    CAST(hour(flagged_at) AS INTEGER) AS hour
+    utc_date(flagged_at) AS dt,
+    utc_hour_of_day(flagged_at) AS hour
 FROM all_rules
-WHERE date_trunc('hour', flagged_at) IN (SELECT hour_start FROM scope_flag_hours)
+WHERE utc_hour(flagged_at) IN (SELECT hour_start FROM scope_flag_hours)
