@@ -99,9 +99,10 @@ minute_rules AS (
 
 ip_buckets AS (
     -- a sliding window of W minutes lies within two consecutive W-minute buckets, so only users
-    -- whose IPs over some bucket pair reach the threshold can trip the rule: few users, few events
-    SELECT user_id, time_bucket(to_minutes(CAST($multi_ip_window_minutes AS BIGINT)), event_time) AS bucket, list(DISTINCT ip) AS ips
-    FROM events
+    -- whose IPs over some bucket pair reach the threshold can trip the rule: few users, few events.
+    -- Buckets are numbered by epoch-microsecond division (any alignment works; no ICU calendar).
+    SELECT user_id, epoch_us(event_time) // window_us AS bucket, list(DISTINCT ip) AS ips
+    FROM events, (SELECT CAST($multi_ip_window_minutes AS BIGINT) * 60000000 AS window_us)
     WHERE ip IS NOT NULL
     GROUP BY ALL
 ),
@@ -109,29 +110,37 @@ ip_buckets AS (
 candidate_buckets AS (
     SELECT a.user_id, a.bucket
     FROM ip_buckets AS a
-    LEFT JOIN ip_buckets AS b
-        ON a.user_id = b.user_id AND b.bucket = a.bucket - to_minutes(CAST($multi_ip_window_minutes AS BIGINT))
+    LEFT JOIN ip_buckets AS b ON a.user_id = b.user_id AND b.bucket = a.bucket - 1
     WHERE len(list_distinct(list_concat(a.ips, coalesce(b.ips, [])))) >= CAST($multi_ip_threshold AS BIGINT)
+),
+
+window_buckets AS (
+    -- the buckets whose events a candidate bucket's windows read: itself and the one before
+    SELECT user_id, bucket, bool_or(in_candidate) AS in_candidate
+    FROM (
+        SELECT user_id, bucket, true AS in_candidate FROM candidate_buckets
+        UNION ALL
+        SELECT user_id, bucket - 1, false FROM candidate_buckets
+    )
+    GROUP BY user_id, bucket
+),
+
+candidate_events AS (
+    -- the events of candidate users only, then of their window buckets (an equi-join on a few rows)
+    SELECT e.user_id, e.event_time, e.ip, epoch_us(e.event_time) // w.window_us AS bucket
+    FROM events AS e, (SELECT CAST($multi_ip_window_minutes AS BIGINT) * 60000000 AS window_us) AS w
+    WHERE e.ip IS NOT NULL AND e.user_id IN (SELECT DISTINCT user_id FROM candidate_buckets)
 ),
 
 ip_windows AS (
     SELECT
-        e.user_id, e.event_time, e.ip, c.bucket IS NOT NULL AS in_candidate,
+        e.user_id, e.event_time, e.ip, b.in_candidate,
         count(DISTINCT e.ip) OVER (
             PARTITION BY e.user_id ORDER BY e.event_time
             RANGE BETWEEN to_minutes(CAST($multi_ip_window_minutes AS BIGINT)) PRECEDING AND CURRENT ROW
         ) AS ips_in_window
-    FROM events AS e
-    LEFT JOIN candidate_buckets AS c
-        ON e.user_id = c.user_id
-       AND time_bucket(to_minutes(CAST($multi_ip_window_minutes AS BIGINT)), e.event_time) = c.bucket
-    WHERE e.ip IS NOT NULL
-      AND EXISTS (
-          SELECT 1 FROM candidate_buckets AS k
-          WHERE k.user_id = e.user_id
-            AND time_bucket(to_minutes(CAST($multi_ip_window_minutes AS BIGINT)), e.event_time)
-                IN (k.bucket, k.bucket - to_minutes(CAST($multi_ip_window_minutes AS BIGINT)))
-      )
+    FROM candidate_events AS e
+    JOIN window_buckets AS b USING (user_id, bucket)
 ),
 
 window_hits AS (
