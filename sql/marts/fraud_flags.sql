@@ -13,12 +13,10 @@
 -- rules hit it. Thresholds are in the reporting currency: amounts not expressible in it (no rates
 -- file, or no rate) are neither compared nor covered.
 -- parameters: $max_cart_value, $max_quantity, $multi_ip_threshold, $multi_ip_window_minutes, $reporting_currency
-WITH events AS (
-    SELECT * FROM stg_events
-),
-
-valued AS (
-    SELECT * FROM events WHERE reporting_value > 0
+-- stg_events is read directly by each step (a temp table): a CTE over it would be materialized, a
+-- copy of every event and column.
+WITH valued AS (
+    SELECT * FROM stg_events WHERE reporting_value > 0
 ),
 
 event_rules AS (
@@ -29,7 +27,7 @@ event_rules AS (
         CASE WHEN reporting_value > 0 THEN [reporting_value] ELSE [] END AS covered_event_values,
         json_object('cart_value', cart_value, 'currency', currency, 'reporting_cart_value', reporting_cart_value,
                     'threshold', CAST($max_cart_value AS DOUBLE), 'ip_prefix', truncate_ip(ip)) AS evidence
-    FROM events
+    FROM stg_events
     WHERE reporting_cart_value > CAST($max_cart_value AS DECIMAL(18, 2))
     UNION ALL
     SELECT
@@ -37,7 +35,7 @@ event_rules AS (
         CASE WHEN reporting_value > 0 THEN [event_id] ELSE [] END,
         CASE WHEN reporting_value > 0 THEN [reporting_value] ELSE [] END,
         json_object('quantity', quantity, 'threshold', CAST($max_quantity AS BIGINT), 'product_id', product_id)
-    FROM events
+    FROM stg_events
     WHERE quantity > CAST($max_quantity AS BIGINT)
 ),
 
@@ -52,7 +50,7 @@ flagged_sessions AS (
         CASE WHEN s.currency = $reporting_currency THEN s.valued_event_values ELSE [] END AS valued_event_values,
         k.user_id
     FROM sessions AS s
-    JOIN (SELECT user_id, pseudonym(user_id) AS user_key FROM (SELECT DISTINCT user_id FROM events)) AS k USING (user_key)
+    JOIN (SELECT user_id, pseudonym(user_id) AS user_key FROM (SELECT DISTINCT user_id FROM stg_events)) AS k USING (user_key)
     WHERE (is_bot OR distinct_ips >= CAST($multi_ip_threshold AS BIGINT))
       AND utc_hour(start_time) IN (SELECT hour_start FROM scope_flag_hours)
 ),
@@ -102,7 +100,7 @@ ip_buckets AS (
     -- whose IPs over some bucket pair reach the threshold can trip the rule: few users, few events.
     -- Buckets are numbered by epoch-microsecond division (any alignment works; no ICU calendar).
     SELECT user_id, epoch_us(event_time) // window_us AS bucket, list(DISTINCT ip) AS ips
-    FROM events, (SELECT CAST($multi_ip_window_minutes AS BIGINT) * 60000000 AS window_us)
+    FROM stg_events, (SELECT CAST($multi_ip_window_minutes AS BIGINT) * 60000000 AS window_us)
     WHERE ip IS NOT NULL
     GROUP BY ALL
 ),
@@ -128,7 +126,7 @@ window_buckets AS (
 candidate_events AS (
     -- the events of candidate users only, then of their window buckets (an equi-join on a few rows)
     SELECT e.user_id, e.event_time, e.ip, epoch_us(e.event_time) // w.window_us AS bucket
-    FROM events AS e, (SELECT CAST($multi_ip_window_minutes AS BIGINT) * 60000000 AS window_us) AS w
+    FROM stg_events AS e, (SELECT CAST($multi_ip_window_minutes AS BIGINT) * 60000000 AS window_us) AS w
     WHERE e.ip IS NOT NULL AND e.user_id IN (SELECT DISTINCT user_id FROM candidate_buckets)
 ),
 
