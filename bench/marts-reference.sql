@@ -62,7 +62,7 @@ valued AS (
         END, 0) AS DECIMAL(18, 2)) AS value_at_risk,
         s.sets_cart OR s.event_type = 'add_to_cart' AS has_money
     FROM src AS s
-    LEFT JOIN cart_state AS c ON s.sets_cart AND s.event_id = c.event_id
+    LEFT JOIN cart_state AS c ON s.event_id = c.event_id  -- event ids are unique in raw_events
 )
 SELECT
     * EXCLUDE (sets_cart, has_money),
