@@ -66,7 +66,11 @@ export async function compareWithLake(lakeDir, outDir) {
            (SELECT count(*) FROM (SELECT ${columns} FROM ${reference} EXCEPT ALL SELECT ${columns} FROM lake_${mart})) AS reference_only,
            (SELECT count(*) FROM lake_${mart}) AS n`,
       );
-      differences[mart] = { rows: Number(n), lakeOnly: Number(lake_only), referenceOnly: Number(reference_only) };
+      differences[mart] = {
+        rows: Number(n),
+        lakeOnly: Number(lake_only),
+        referenceOnly: Number(reference_only),
+      };
     }
   } finally {
     db.close();
