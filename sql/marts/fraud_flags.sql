@@ -1,6 +1,6 @@
 -- model: fraud_flags
 -- materialized: delta
--- depends_on: stg_events, sessions, fraud_user_minute, scope_flag_hours
+-- depends_on: stg_events, sessions, fraud_user_minute, scope_flag_hours, scope_session_ranges
 -- partition_by: dt, hour
 -- scope: scope_flag_hours
 -- unique_key: flag_id
@@ -50,7 +50,14 @@ flagged_sessions AS (
         CASE WHEN s.currency = $reporting_currency THEN s.valued_event_values ELSE [] END AS valued_event_values,
         k.user_id
     FROM sessions AS s
-    JOIN (SELECT user_id, pseudonym(user_id) AS user_key FROM (SELECT DISTINCT user_id FROM stg_events)) AS k USING (user_key)
+    JOIN (
+        -- keys hashed once by the plan for the users in scope (every user in a full build); only
+        -- the other users of the events read are hashed here
+        SELECT user_id, user_key FROM scope_session_ranges
+        UNION ALL
+        SELECT user_id, pseudonym(user_id)
+        FROM (SELECT DISTINCT user_id FROM stg_events WHERE user_id NOT IN (SELECT user_id FROM scope_session_ranges))
+    ) AS k USING (user_key)
     WHERE (is_bot OR distinct_ips >= CAST($multi_ip_threshold AS BIGINT))
       AND utc_hour(start_time) IN (SELECT hour_start FROM scope_flag_hours)
 ),
