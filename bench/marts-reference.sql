@@ -12,6 +12,25 @@
 -- formula of sql/intermediate/int_customer_ltv_recomputed.sql as of this script.
 SET TimeZone = 'UTC';
 
+-- device and browser once per distinct agent, not once per event
+CREATE OR REPLACE TEMP TABLE ref_agents AS
+SELECT
+    user_agent, is_bot,
+    CASE
+        WHEN regexp_matches(user_agent, '(?i)ipad|tablet|kindle|silk') THEN 'tablet'
+        WHEN regexp_matches(user_agent, '(?i)mobi|iphone|ipod|android') THEN 'mobile'
+        ELSE 'desktop'
+    END AS device,
+    CASE
+        WHEN contains(user_agent, 'Edg/') THEN 'Edge'
+        WHEN contains(user_agent, 'OPR/') OR contains(user_agent, 'Opera') THEN 'Opera'
+        WHEN contains(user_agent, 'Firefox/') THEN 'Firefox'
+        WHEN contains(user_agent, 'Chrome/') OR contains(user_agent, 'CriOS/') THEN 'Chrome'
+        WHEN contains(user_agent, 'Safari/') THEN 'Safari'
+        ELSE 'other'
+    END AS browser
+FROM user_agent_bots;
+
 -- every event once, with its agent's flags and its money (value at risk = purchases' amount, cart
 -- increases over the previous cart state within 30 minutes, price x quantity for carts without a
 -- total)
@@ -21,25 +40,12 @@ WITH src AS (
         r.event_id, r.event_type, r.user_id, r.event_time, r.received_at, r.ip, r.page_url, r.product_id,
         r.quantity, r.price, r.cart_value, r.amount, coalesce(r.currency, 'USD') AS currency,
         coalesce(r.received_at, r.ingested_at) AS arrived_at,
-        coalesce(b.is_bot, false) AS is_bot,
-        CASE
-            WHEN b.user_agent IS NULL THEN 'unknown'
-            WHEN regexp_matches(b.user_agent, '(?i)ipad|tablet|kindle|silk') THEN 'tablet'
-            WHEN regexp_matches(b.user_agent, '(?i)mobi|iphone|ipod|android') THEN 'mobile'
-            ELSE 'desktop'
-        END AS device,
-        CASE
-            WHEN b.user_agent IS NULL THEN 'unknown'
-            WHEN contains(b.user_agent, 'Edg/') THEN 'Edge'
-            WHEN contains(b.user_agent, 'OPR/') OR contains(b.user_agent, 'Opera') THEN 'Opera'
-            WHEN contains(b.user_agent, 'Firefox/') THEN 'Firefox'
-            WHEN contains(b.user_agent, 'Chrome/') OR contains(b.user_agent, 'CriOS/') THEN 'Chrome'
-            WHEN contains(b.user_agent, 'Safari/') THEN 'Safari'
-            ELSE 'other'
-        END AS browser,
+        coalesce(a.is_bot, false) AS is_bot,
+        coalesce(a.device, 'unknown') AS device,
+        coalesce(a.browser, 'unknown') AS browser,
         r.event_type = 'purchase' OR r.cart_value IS NOT NULL AS sets_cart
     FROM raw_events AS r
-    LEFT JOIN user_agent_bots AS b ON r.user_agent = b.user_agent
+    LEFT JOIN ref_agents AS a ON r.user_agent = a.user_agent
 ),
 cart_state AS (
     SELECT
