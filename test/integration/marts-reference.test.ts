@@ -30,11 +30,18 @@ describe('bench reference of the marts', () => {
   afterEach(() => db.close());
 
   const land = async (file: string) =>
-    ingest(lake, { sources: [file], maxBadRatio: 1, maxFutureHours: 24, minEventDate: '2000-01-01', now: NOW });
+    ingest(lake, {
+      sources: [file],
+      maxBadRatio: 1,
+      maxFutureHours: 24,
+      minEventDate: '2000-01-01',
+      now: NOW,
+    });
 
   it('computes the same rows as build-marts, full and incremental', async () => {
+    type Differences = Record<string, { rows: number; lakeOnly: number; referenceOnly: number }>;
     const reference = await import(path.join(root, 'bench/marts-reference.mjs'));
-    const compare = async (name: string) => {
+    const compare = async (name: string): Promise<Differences> => {
       const out = path.join(dir, name);
       await reference.buildReference(path.join(dir, 'lake'), out);
       return reference.compareWithLake(path.join(dir, 'lake'), out);
@@ -42,7 +49,12 @@ describe('bench reference of the marts', () => {
     const same = (rows: number) => ({ rows, lakeOnly: 0, referenceOnly: 0 });
 
     const days = path.join(dir, 'days.ndjson');
-    await writeClickstream(days, { events: 30_000, seed: 11, start: new Date('2026-11-20T00:00:00Z'), days: 2 });
+    await writeClickstream(days, {
+      events: 30_000,
+      seed: 11,
+      start: new Date('2026-11-20T00:00:00Z'),
+      days: 2,
+    });
     await land(days);
     expect((await buildMarts(lake, { fullRefresh: true, config })).mode).toBe('full');
     const full = await compare('full');
@@ -51,7 +63,12 @@ describe('bench reference of the marts', () => {
 
     // one more hour, overlapping the last sessions: the incremental build still equals the reference
     const hour = path.join(dir, 'hour.ndjson');
-    await writeClickstream(hour, { events: 800, seed: 12, start: new Date('2026-11-21T23:30:00Z'), days: 1 / 24 });
+    await writeClickstream(hour, {
+      events: 800,
+      seed: 12,
+      start: new Date('2026-11-21T23:30:00Z'),
+      days: 1 / 24,
+    });
     await land(hour);
     expect((await buildMarts(lake, { config })).mode).toBe('incremental');
     const incremental = await compare('incremental');

@@ -39,6 +39,11 @@ describe('sql/macros/utc_time', () => {
       `SELECT typeof(utc_minute(t)) AS m, typeof(utc_hour(t)) AS h, typeof(utc_date(t)) AS d, typeof(utc_hour_of_day(t)) AS hd
        FROM ts LIMIT 1`,
     );
-    expect(row).toEqual({ m: 'TIMESTAMP WITH TIME ZONE', h: 'TIMESTAMP WITH TIME ZONE', d: 'DATE', hd: 'INTEGER' });
+    expect(row).toEqual({
+      m: 'TIMESTAMP WITH TIME ZONE',
+      h: 'TIMESTAMP WITH TIME ZONE',
+      d: 'DATE',
+      hd: 'INTEGER',
+    });
   });
 });
