@@ -1,118 +1,118 @@
 #!/usr/bin/env node
-// bench/marts: build-marts on 5M generated events over 2 days — a full build, and incremental
-// builds of one new hour each — against one hand-written DuckDB query that builds the sessions
-// table from the same raw_events files, in the same run. Median of several runs.
-// Usage: node bench/marts.mjs [--events 5000000] [--runs 3]. Needs `npm run build`. Appends to bench/RESULTS.md.
+// bench/marts: build-marts on generated events over 2 days, in the same run as its reference:
+// - full: `build-marts --full-refresh` vs the hand-written DuckDB script of the same six marts
+//   (bench/marts-reference.sql, run by bench/marts-reference.mjs), in pairs A B A B; the reference's
+//   rows are checked equal to the marts build-marts wrote before anything is timed;
+// - incremental: `build-marts` after ingesting one new hour, vs the full build.
+// Each run is a whole process timed with /usr/bin/time: CPU (user+sys) and wall. The machine is
+// shared, so CPU ratios are the figures to quote; median of --runs.
+// Usage: node bench/marts.mjs [--events 5000000] [--runs 3] [--data FILE]. Needs `npm run build`.
+// Appends to bench/RESULTS.md.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
-import { appendResults, arg, bin, liveFiles, machine, median, root } from './lib.mjs';
+import { appendResults, arg, bin, machine, median, root } from './lib.mjs';
 
 const events = Number(arg('events', '5000000'));
 const runs = Number(arg('runs', '3'));
 const dataDir = path.join(root, 'bench/data');
 mkdirSync(dataDir, { recursive: true });
-const cli = (...args) =>
-  JSON.parse(
-    execFileSync(process.execPath, [bin, ...args, '--json'], {
-      encoding: 'utf8',
-      env: { ...process.env, CI: 'true' },
-      maxBuffer: 1 << 26,
-    }),
-  );
+const scratch = mkdtempSync(path.join(os.tmpdir(), 'bench-marts-'));
+const lake = path.join(scratch, 'lake');
+const refOut = path.join(scratch, 'reference');
+const env = { ...process.env, CI: 'true' };
 
-const base = path.join(dataDir, `events-${events}.ndjson`);
-if (!existsSync(base))
+/** Runs a command under /usr/bin/time; returns its CPU and wall seconds and its stdout. */
+function timed(command, args) {
+  const timesFile = path.join(scratch, 'time.txt');
+  const stdout = execFileSync('/usr/bin/time', ['-o', timesFile, '-f', '%U %S %e', command, ...args], {
+    encoding: 'utf8',
+    env,
+    maxBuffer: 1 << 26,
+  });
+  const [user, sys, wall] = readFileSync(timesFile, 'utf8').trim().split('\n').at(-1).split(' ').map(Number);
+  return { cpu: user + sys, wall, stdout };
+}
+const cli = (...args) => timed(process.execPath, [bin, ...args, '--json']);
+const reference = (...extra) =>
+  timed(process.execPath, [
+    path.join(root, 'bench/marts-reference.mjs'),
+    '--lake',
+    lake,
+    '--out',
+    refOut,
+    ...extra,
+  ]);
+
+const data = arg('data', path.join(dataDir, `events-${events}.ndjson`));
+if (!existsSync(data))
   execFileSync(
     process.execPath,
-    [bin, 'generate', '--events', String(events), '--out', base, '--seed', '1'],
-    { stdio: 'inherit' },
+    [bin, 'generate', '--events', String(events), '--out', data, '--seed', '1'],
+    {
+      stdio: 'inherit',
+    },
   );
-const hourly = events / 48;
-const lake = mkdtempSync(path.join(os.tmpdir(), 'bench-marts-'));
-cli('ingest', base, '--lake', lake, '--max-bad-ratio', '1');
+cli('ingest', data, '--lake', lake, '--max-bad-ratio', '1');
 
-// The baseline: sessions (30-minute gap) from the same live raw_events files, one query.
-async function handWrittenSessions() {
-  const files = liveFiles(lake, 'raw_events')
-    .map((f) => `'${f}'`)
-    .join(',');
-  const instance = await DuckDBInstance.create(':memory:');
-  const c = await instance.connect();
-  await c.run("SET TimeZone = 'UTC'");
-  const started = performance.now();
-  await c.run(`CREATE TABLE sessions AS
-    WITH e AS (SELECT user_id, event_time, event_type, ip, cart_value, amount FROM read_parquet([${files}])),
-    g AS (SELECT *, CASE WHEN lag(event_time) OVER w IS NULL
-                           OR epoch_us(event_time) - epoch_us(lag(event_time) OVER w) > 1800000000 THEN 1 ELSE 0 END AS s
-          FROM e WINDOW w AS (PARTITION BY user_id ORDER BY event_time)),
-    n AS (SELECT *, sum(s) OVER (PARTITION BY user_id ORDER BY event_time ROWS UNBOUNDED PRECEDING) AS sn FROM g)
-    SELECT user_id, sn, min(event_time) AS start_time, max(event_time) AS end_time, count(*) AS events,
-           count(*) FILTER (WHERE event_type = 'product_view') AS product_views,
-           count(*) FILTER (WHERE event_type = 'add_to_cart') AS add_to_carts,
-           count(*) FILTER (WHERE event_type = 'purchase') AS purchases,
-           sum(amount) FILTER (WHERE event_type = 'purchase') AS revenue, count(DISTINCT ip) AS distinct_ips
-    FROM n GROUP BY user_id, sn`);
-  const ms = performance.now() - started;
-  c.closeSync();
-  instance.closeSync();
-  return ms;
-}
+// the reference must compute what build-marts computes: checked once, before timing
+cli('build-marts', '--lake', lake, '--full-refresh', '--warn-only');
+const check = JSON.parse(reference('--check').stdout);
+process.stderr.write(`reference check: ${JSON.stringify(check)}\n`);
 
 const full = [];
-const baseline = [];
+const ref = [];
 for (let r = 0; r < runs; r++) {
-  baseline.push(await handWrittenSessions());
-  full.push(cli('build-marts', '--lake', lake, '--full-refresh', '--warn-only').durationMs);
+  full.push(cli('build-marts', '--lake', lake, '--full-refresh', '--warn-only'));
+  ref.push(reference());
   process.stderr.write(
-    `full run ${r + 1}: build-marts ${full.at(-1)} ms, hand-written sessions ${baseline.at(-1).toFixed(0)} ms\n`,
+    `full run ${r + 1}: build-marts ${full.at(-1).cpu.toFixed(1)} s CPU, reference ${ref.at(-1).cpu.toFixed(1)} s CPU\n`,
   );
 }
 const incremental = [];
+const hourly = Math.round(events / 48);
 for (let r = 0; r < runs; r++) {
-  const hourFile = path.join(dataDir, `hour-${r}-${events}.ndjson`);
+  const hourFile = path.join(scratch, `hour-${r}.ndjson`);
   const start = new Date(Date.parse('2026-11-03T00:00:00Z') + r * 3_600_000).toISOString();
-  execFileSync(
-    process.execPath,
-    [
-      bin,
-      'generate',
-      '--events',
-      String(Math.round(hourly)),
-      '--out',
-      hourFile,
-      '--seed',
-      String(100 + r),
-      '--start',
-      start,
-      '--hours',
-      '1',
-    ],
-    { stdio: 'ignore' },
-  );
+  execFileSync(process.execPath, [
+    bin,
+    'generate',
+    '--events',
+    String(hourly),
+    '--out',
+    hourFile,
+    '--seed',
+    String(100 + r),
+    '--start',
+    start,
+    '--hours',
+    '1',
+  ]);
   cli('ingest', hourFile, '--lake', lake, '--max-bad-ratio', '1');
-  const summary = cli('build-marts', '--lake', lake, '--warn-only');
-  if (summary.mode !== 'incremental') throw new Error(`expected an incremental build, got ${summary.mode}`);
-  incremental.push(summary.durationMs);
-  process.stderr.write(`incremental run ${r + 1}: ${summary.durationMs} ms\n`);
+  const run = cli('build-marts', '--lake', lake, '--warn-only');
+  const mode = JSON.parse(run.stdout).mode;
+  if (mode !== 'incremental') throw new Error(`expected an incremental build, got ${mode}`);
+  incremental.push(run);
+  process.stderr.write(`incremental run ${r + 1}: ${run.cpu.toFixed(1)} s CPU\n`);
 }
-rmSync(lake, { recursive: true, force: true });
+rmSync(scratch, { recursive: true, force: true });
 
-const mFull = median(full);
-const mBase = median(baseline);
-const mInc = median(incremental);
+const m = (xs, key) => median(xs.map((x) => x[key]));
+const ratio = (as, bs, key) => median(as.map((a, i) => a[key] / bs[i][key]));
+const equal = Object.values(check).every((d) => d.lakeOnly === 0 && d.referenceOnly === 0);
 const lines = [
   '',
   `## marts — ${new Date().toISOString().slice(0, 10)}`,
   '',
-  `${machine()} ${events.toLocaleString('en-US')} generated events over 2 days; median of ${runs} runs.`,
+  `${machine()} ${events.toLocaleString('en-US')} generated events over 2 days; median of ${runs} runs, each a whole process under /usr/bin/time; ratios are medians of the pairs. The machine is shared: quote CPU (user+sys), wall is noisier.`,
+  `Reference check: ${equal ? 'the hand-written script produced the same rows as build-marts for all six marts' : `DIFFERENT rows: ${JSON.stringify(check)}`}.`,
   '',
-  '| measure | time | ratio |',
-  '|---|---|---|',
-  `| hand-written DuckDB sessions query (baseline) | ${(mBase / 1000).toFixed(2)} s | 1.00 |`,
-  `| build-marts --full-refresh (all 6 marts + quality checks) | ${(mFull / 1000).toFixed(2)} s | ${(mFull / mBase).toFixed(2)}x the baseline |`,
-  `| build-marts incremental (1 new hour, ~${Math.round(hourly).toLocaleString('en-US')} events) | ${(mInc / 1000).toFixed(2)} s | ${(mFull / mInc).toFixed(1)}x faster than full |`,
+  '| measure | CPU | wall | ratio (CPU) | ratio (wall) |',
+  '|---|---|---|---|---|',
+  `| hand-written DuckDB script, the six marts (bench/marts-reference.sql) | ${m(ref, 'cpu').toFixed(2)} s | ${m(ref, 'wall').toFixed(2)} s | 1.00 | 1.00 |`,
+  `| build-marts --full-refresh (six marts + quality checks) | ${m(full, 'cpu').toFixed(2)} s | ${m(full, 'wall').toFixed(2)} s | ${ratio(full, ref, 'cpu').toFixed(2)}x the reference | ${ratio(full, ref, 'wall').toFixed(2)}x |`,
+  `| build-marts incremental (1 new hour, ~${hourly.toLocaleString('en-US')} events) | ${m(incremental, 'cpu').toFixed(2)} s | ${m(incremental, 'wall').toFixed(2)} s | ${(m(full, 'cpu') / m(incremental, 'cpu')).toFixed(1)}x faster than full | ${(m(full, 'wall') / m(incremental, 'wall')).toFixed(1)}x |`,
 ];
 appendResults(lines);
+if (!equal) process.exitCode = 1;

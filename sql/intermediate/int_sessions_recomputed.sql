@@ -11,11 +11,9 @@
 -- value_at_risk = the sum of its events' value_at_risk (cart increases plus purchases).
 -- Events whose money cannot be expressed in the session's currency are never added: they are
 -- counted in unconverted_events.
-WITH events AS (
-    SELECT * FROM int_events_sessionized
-),
-
-busy_minutes AS (
+-- int_events_sessionized is read directly by each step (a temp table): a CTE over it would be
+-- materialized, one more copy of every event.
+WITH busy_minutes AS (
     -- the few user-minutes over the events-per-minute limit
     SELECT user_id, minute FROM fraud_user_minute WHERE list_contains(reasons, 'events_per_minute')
 ),
@@ -39,7 +37,7 @@ recomputed AS (
         any_value(e.browser) FILTER (WHERE e.is_session_start) AS browser,
         bool_or(e.is_bot) AS is_bot,
         max(e.quantity) AS max_quantity
-    FROM events AS e
+    FROM int_events_sessionized AS e
     GROUP BY e.user_id, e.session_start
 ),
 
@@ -56,7 +54,7 @@ money_events AS (
             WHEN CAST($convert_currencies AS BOOLEAN) THEN $reporting_currency
             ELSE first_value(currency) OVER (PARTITION BY user_id, session_start ORDER BY event_time, event_id)
         END AS session_currency
-    FROM events
+    FROM int_events_sessionized
     WHERE value_at_risk > 0 OR cart_value IS NOT NULL
 ),
 
@@ -113,7 +111,7 @@ flagged AS (
             CASE WHEN is_bot THEN 'bot_user_agent' END,
             CASE WHEN EXISTS (
                 SELECT 1 FROM busy_minutes AS b
-                WHERE b.user_id = keyed.user_id AND b.minute BETWEEN date_trunc('minute', keyed.start_time) AND keyed.end_time
+                WHERE b.user_id = keyed.user_id AND b.minute BETWEEN utc_minute(keyed.start_time) AND keyed.end_time
             ) THEN 'events_per_minute' END,
             CASE WHEN max_quantity > CAST($max_quantity AS BIGINT) THEN 'high_quantity' END,
             -- the threshold is in the reporting currency: other currencies are not compared
@@ -130,6 +128,6 @@ SELECT
     first_page, last_page, device, browser, is_bot,
     len(suspicious_reasons) > 0 AS is_suspicious,
     suspicious_reasons,
-    CAST(start_time AS DATE) AS session_date,
-    CAST(hour(start_time) AS INTEGER) AS start_hour
+    utc_date(start_time) AS session_date,
+    utc_hour_of_day(start_time) AS start_hour
 FROM flagged

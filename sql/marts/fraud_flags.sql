@@ -1,6 +1,6 @@
 -- model: fraud_flags
 -- materialized: delta
--- depends_on: stg_events, sessions, fraud_user_minute, scope_flag_hours
+-- depends_on: stg_events, sessions, fraud_user_minute, scope_flag_hours, scope_session_ranges
 -- partition_by: dt, hour
 -- scope: scope_flag_hours
 -- unique_key: flag_id
@@ -13,12 +13,10 @@
 -- rules hit it. Thresholds are in the reporting currency: amounts not expressible in it (no rates
 -- file, or no rate) are neither compared nor covered.
 -- parameters: $max_cart_value, $max_quantity, $multi_ip_threshold, $multi_ip_window_minutes, $reporting_currency
-WITH events AS (
-    SELECT * FROM stg_events
-),
-
-valued AS (
-    SELECT * FROM events WHERE reporting_value > 0
+-- stg_events is read directly by each step (a temp table): a CTE over it would be materialized, a
+-- copy of every event and column.
+WITH valued AS (
+    SELECT * FROM stg_events WHERE reporting_value > 0
 ),
 
 event_rules AS (
@@ -29,7 +27,7 @@ event_rules AS (
         CASE WHEN reporting_value > 0 THEN [reporting_value] ELSE [] END AS covered_event_values,
         json_object('cart_value', cart_value, 'currency', currency, 'reporting_cart_value', reporting_cart_value,
                     'threshold', CAST($max_cart_value AS DOUBLE), 'ip_prefix', truncate_ip(ip)) AS evidence
-    FROM events
+    FROM stg_events
     WHERE reporting_cart_value > CAST($max_cart_value AS DECIMAL(18, 2))
     UNION ALL
     SELECT
@@ -37,7 +35,7 @@ event_rules AS (
         CASE WHEN reporting_value > 0 THEN [event_id] ELSE [] END,
         CASE WHEN reporting_value > 0 THEN [reporting_value] ELSE [] END,
         json_object('quantity', quantity, 'threshold', CAST($max_quantity AS BIGINT), 'product_id', product_id)
-    FROM events
+    FROM stg_events
     WHERE quantity > CAST($max_quantity AS BIGINT)
 ),
 
@@ -52,9 +50,16 @@ flagged_sessions AS (
         CASE WHEN s.currency = $reporting_currency THEN s.valued_event_values ELSE [] END AS valued_event_values,
         k.user_id
     FROM sessions AS s
-    JOIN (SELECT user_id, pseudonym(user_id) AS user_key FROM (SELECT DISTINCT user_id FROM events)) AS k USING (user_key)
+    JOIN (
+        -- keys hashed once by the plan for the users in scope (every user in a full build); only
+        -- the other users of the events read are hashed here
+        SELECT user_id, user_key FROM scope_session_ranges
+        UNION ALL
+        SELECT user_id, pseudonym(user_id)
+        FROM (SELECT DISTINCT user_id FROM stg_events WHERE user_id NOT IN (SELECT user_id FROM scope_session_ranges))
+    ) AS k USING (user_key)
     WHERE (is_bot OR distinct_ips >= CAST($multi_ip_threshold AS BIGINT))
-      AND date_trunc('hour', start_time) IN (SELECT hour_start FROM scope_flag_hours)
+      AND utc_hour(start_time) IN (SELECT hour_start FROM scope_flag_hours)
 ),
 
 session_rules AS (
@@ -83,7 +88,7 @@ minute_values AS (
            coalesce(list(v.event_id ORDER BY v.event_id) FILTER (WHERE v.event_id IS NOT NULL), []) AS ids,
            coalesce(list(v.reporting_value ORDER BY v.event_id) FILTER (WHERE v.event_id IS NOT NULL), []) AS amounts
     FROM flagged_minutes AS m
-    LEFT JOIN valued AS v ON v.user_id = m.user_id AND date_trunc('minute', v.event_time) = m.minute
+    LEFT JOIN valued AS v ON v.user_id = m.user_id AND utc_minute(v.event_time) = m.minute
     GROUP BY m.user_id, m.minute
 ),
 
@@ -99,9 +104,10 @@ minute_rules AS (
 
 ip_buckets AS (
     -- a sliding window of W minutes lies within two consecutive W-minute buckets, so only users
-    -- whose IPs over some bucket pair reach the threshold can trip the rule: few users, few events
-    SELECT user_id, time_bucket(to_minutes(CAST($multi_ip_window_minutes AS BIGINT)), event_time) AS bucket, list(DISTINCT ip) AS ips
-    FROM events
+    -- whose IPs over some bucket pair reach the threshold can trip the rule: few users, few events.
+    -- Buckets are numbered by epoch-microsecond division (any alignment works; no ICU calendar).
+    SELECT user_id, epoch_us(event_time) // window_us AS bucket, list(DISTINCT ip) AS ips
+    FROM stg_events, (SELECT CAST($multi_ip_window_minutes AS BIGINT) * 60000000 AS window_us)
     WHERE ip IS NOT NULL
     GROUP BY ALL
 ),
@@ -109,29 +115,37 @@ ip_buckets AS (
 candidate_buckets AS (
     SELECT a.user_id, a.bucket
     FROM ip_buckets AS a
-    LEFT JOIN ip_buckets AS b
-        ON a.user_id = b.user_id AND b.bucket = a.bucket - to_minutes(CAST($multi_ip_window_minutes AS BIGINT))
+    LEFT JOIN ip_buckets AS b ON a.user_id = b.user_id AND b.bucket = a.bucket - 1
     WHERE len(list_distinct(list_concat(a.ips, coalesce(b.ips, [])))) >= CAST($multi_ip_threshold AS BIGINT)
+),
+
+window_buckets AS (
+    -- the buckets whose events a candidate bucket's windows read: itself and the one before
+    SELECT user_id, bucket, bool_or(in_candidate) AS in_candidate
+    FROM (
+        SELECT user_id, bucket, true AS in_candidate FROM candidate_buckets
+        UNION ALL
+        SELECT user_id, bucket - 1, false FROM candidate_buckets
+    )
+    GROUP BY user_id, bucket
+),
+
+candidate_events AS (
+    -- the events of candidate users only, then of their window buckets (an equi-join on a few rows)
+    SELECT e.user_id, e.event_time, e.ip, epoch_us(e.event_time) // w.window_us AS bucket
+    FROM stg_events AS e, (SELECT CAST($multi_ip_window_minutes AS BIGINT) * 60000000 AS window_us) AS w
+    WHERE e.ip IS NOT NULL AND e.user_id IN (SELECT DISTINCT user_id FROM candidate_buckets)
 ),
 
 ip_windows AS (
     SELECT
-        e.user_id, e.event_time, e.ip, c.bucket IS NOT NULL AS in_candidate,
+        e.user_id, e.event_time, e.ip, b.in_candidate,
         count(DISTINCT e.ip) OVER (
             PARTITION BY e.user_id ORDER BY e.event_time
             RANGE BETWEEN to_minutes(CAST($multi_ip_window_minutes AS BIGINT)) PRECEDING AND CURRENT ROW
         ) AS ips_in_window
-    FROM events AS e
-    LEFT JOIN candidate_buckets AS c
-        ON e.user_id = c.user_id
-       AND time_bucket(to_minutes(CAST($multi_ip_window_minutes AS BIGINT)), e.event_time) = c.bucket
-    WHERE e.ip IS NOT NULL
-      AND EXISTS (
-          SELECT 1 FROM candidate_buckets AS k
-          WHERE k.user_id = e.user_id
-            AND time_bucket(to_minutes(CAST($multi_ip_window_minutes AS BIGINT)), e.event_time)
-                IN (k.bucket, k.bucket - to_minutes(CAST($multi_ip_window_minutes AS BIGINT)))
-      )
+    FROM candidate_events AS e
+    JOIN window_buckets AS b USING (user_id, bucket)
 ),
 
 window_hits AS (
@@ -152,7 +166,7 @@ window_hits AS (
 window_rules AS (
     SELECT
         'multiple_ips_window' AS rule, 'user_window' AS level, user_id, CAST(NULL AS VARCHAR) AS session_id,
-        CAST(NULL AS VARCHAR) AS event_id, date_trunc('minute', min(event_time)) AS flagged_at,
+        CAST(NULL AS VARCHAR) AS event_id, utc_minute(min(event_time)) AS flagged_at,
         CAST(0 AS DECIMAL(18, 2)) AS value, CAST([] AS VARCHAR[]) AS covered_event_ids,
         CAST([] AS DECIMAL(18, 2)[]) AS covered_event_values,
         json_object('max_distinct_ips', max(ips_in_window), 'window_minutes', CAST($multi_ip_window_minutes AS BIGINT),
@@ -181,7 +195,7 @@ SELECT
     covered_event_ids,
     CAST(covered_event_values AS DECIMAL(18, 2)[]) AS covered_event_values,
     CAST(evidence AS VARCHAR) AS evidence,
-    CAST(flagged_at AS DATE) AS dt,
-    CAST(hour(flagged_at) AS INTEGER) AS hour
+    utc_date(flagged_at) AS dt,
+    utc_hour_of_day(flagged_at) AS hour
 FROM all_rules
-WHERE date_trunc('hour', flagged_at) IN (SELECT hour_start FROM scope_flag_hours)
+WHERE utc_hour(flagged_at) IN (SELECT hour_start FROM scope_flag_hours)

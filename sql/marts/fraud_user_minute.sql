@@ -11,20 +11,20 @@
 -- running cart totals. Amounts that cannot be expressed in the reporting currency (no rates file,
 -- or no rate) are not added nor compared with the threshold: unconverted_events counts them.
 WITH scoped AS (
-    SELECT * FROM stg_events WHERE date_trunc('hour', event_time) IN (SELECT hour_start FROM scope_event_hours)
+    SELECT * FROM stg_events WHERE utc_hour(event_time) IN (SELECT hour_start FROM scope_event_hours)
 ),
 
 per_minute AS (
     SELECT
         user_id,
-        date_trunc('minute', event_time) AS minute,
+        utc_minute(event_time) AS minute,
         count(*) AS events,
         CAST(coalesce(sum(reporting_value), 0) AS DECIMAL(18, 2)) AS total_value,
         count(*) FILTER (WHERE value_at_risk > 0 AND reporting_value IS NULL) AS unconverted_events,
         count(DISTINCT ip) AS distinct_ips,
         bool_or(is_bot) AS is_bot
     FROM scoped
-    GROUP BY user_id, date_trunc('minute', event_time)
+    GROUP BY user_id, utc_minute(event_time)
 )
 
 SELECT
@@ -41,6 +41,6 @@ SELECT
         CASE WHEN events > CAST($max_events_per_minute AS BIGINT) THEN 'events_per_minute' END,
         CASE WHEN total_value > CAST($max_value_per_minute AS DECIMAL(18, 2)) THEN 'value_per_minute' END
     ], reason -> reason IS NOT NULL) AS reasons,
-    CAST(minute AS DATE) AS dt,
-    CAST(hour(minute) AS INTEGER) AS hour
+    utc_date(minute) AS dt,
+    utc_hour_of_day(minute) AS hour
 FROM per_minute

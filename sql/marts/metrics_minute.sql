@@ -15,8 +15,8 @@ WITH events AS (
     SELECT e.*, m.user_id IS NOT NULL AS minute_flagged
     FROM stg_events AS e
     LEFT JOIN (SELECT user_id, minute FROM fraud_user_minute WHERE is_flagged) AS m
-        ON e.user_id = m.user_id AND date_trunc('minute', e.event_time) = m.minute
-    WHERE date_trunc('hour', e.event_time) IN (SELECT hour_start FROM scope_event_hours)
+        ON e.user_id = m.user_id AND utc_minute(e.event_time) = m.minute
+    WHERE utc_hour(e.event_time) IN (SELECT hour_start FROM scope_event_hours)
 ),
 
 marked AS (
@@ -31,7 +31,7 @@ marked AS (
 )
 
 SELECT
-    date_trunc('minute', event_time) AS minute,
+    utc_minute(event_time) AS minute,
     count(*) AS events,
     count(DISTINCT user_id) AS unique_users,
     count(*) FILTER (WHERE is_anomalous) AS anomalous_events,
@@ -39,7 +39,7 @@ SELECT
     quantile_cont(latency_s, 0.5) AS ingest_latency_p50_s,
     quantile_cont(latency_s, 0.95) AS ingest_latency_p95_s,
     count(*) FILTER (WHERE producer_delay_s > CAST($late_after_minutes AS BIGINT) * 60) AS late_events,
-    CAST(date_trunc('minute', event_time) AS DATE) AS dt,
-    CAST(hour(date_trunc('minute', event_time)) AS INTEGER) AS hour
+    utc_date(utc_minute(event_time)) AS dt,
+    utc_hour_of_day(utc_minute(event_time)) AS hour
 FROM marked
-GROUP BY date_trunc('minute', event_time)
+GROUP BY utc_minute(event_time)

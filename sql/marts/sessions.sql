@@ -15,7 +15,7 @@ WITH recomputed AS (
 kept AS (
     SELECT s.*
     FROM existing_sessions AS s
-    WHERE date_trunc('hour', s.start_time) IN (SELECT hour_start FROM scope_session_hours)
+    WHERE utc_hour(s.start_time) IN (SELECT hour_start FROM scope_session_hours)
       AND NOT EXISTS (
         SELECT 1 FROM scope_session_ranges AS r
         WHERE r.user_key = s.user_key AND s.start_time BETWEEN r.lo AND r.hi

@@ -26,6 +26,8 @@ import { type QualityReport, runQualityChecks } from './quality.js';
 
 /** The temp model after which the CLV model is fitted (it writes int_customer_clv_predictions). */
 const CLV_INPUT_MODEL = 'int_customer_rfm';
+/** SQL macros the models call (their text is part of every mart's settings hash). */
+const MACRO_FILES = ['macros/event_value', 'macros/utc_time'] as const;
 
 /** The txn appId under which each mart records the raw_events version it reflects. */
 export const BUILD_APP_ID = 'shopstream-build-marts';
@@ -91,7 +93,7 @@ export async function buildMarts(lake: Lake, options: BuildOptions): Promise<Bui
   const currency = await installCurrencyRates(lake.db, options.config.currency);
   const params = modelParameters(options.config, currency);
   const settings = martSettings(models, params, PARAMETER_KEYS, {
-    macrosSql: loadSql('macros/event_value'),
+    macrosSql: MACRO_FILES.map((file) => loadSql(file)).join('\n'),
     ratesHash: currency.ratesHash,
   });
   // a mart built with other settings means something else: rebuild it (and what reads it) in full
@@ -107,7 +109,7 @@ export async function buildMarts(lake: Lake, options: BuildOptions): Promise<Bui
   // what this build wrote, per table: an incremental build checks only that
   const builtFiles = new Map<string, readonly AddFile[]>([[RAW_EVENTS, plan.changedRawFiles]]);
   if (plan.mode !== 'up-to-date') {
-    await db.run(loadSql('macros/event_value'));
+    for (const file of MACRO_FILES) await db.run(loadSql(file));
     await classifyUserAgents(db, 'scoped_raw_events');
     const byName = new Map(models.map((m) => [m.name, m]));
     const martVersions = new Map<string, number>();

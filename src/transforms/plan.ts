@@ -78,7 +78,8 @@ export async function planBuild(
        SELECT user_id, pseudonym(user_id) AS user_key, min(event_time) AS lo, max(event_time) AS hi FROM all_raw_events GROUP BY user_id`,
     );
     await db.run(
-      "CREATE OR REPLACE TEMP TABLE scope_ltv_users AS SELECT user_id, pseudonym(user_id) AS user_key FROM (SELECT DISTINCT user_id FROM all_raw_events WHERE event_type = 'purchase')",
+      // every user is in scope_session_ranges already: reuse its keys rather than hash again
+      "CREATE OR REPLACE TEMP TABLE scope_ltv_users AS SELECT user_id, user_key FROM scope_session_ranges WHERE user_id IN (SELECT user_id FROM all_raw_events WHERE event_type = 'purchase')",
     );
   } else {
     changed = await changedFiles(lake, raw, fromVersion);
