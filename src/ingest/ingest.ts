@@ -28,6 +28,7 @@ import {
 } from './schema-evolution.js';
 import { contentHash, resolveSources, type SourceFile } from './sources.js';
 import { STAGE_TEMP_TABLES, stageCsvLines, stageNdjsonLines } from './stage-lines.js';
+import { boundIngestMemory } from './staging-memory.js';
 
 export const RAW_EVENTS = 'raw_events';
 export const QUARANTINE = 'quarantine';
@@ -122,7 +123,13 @@ export function sourceAppId(hash: string): string {
  * optional fields (theirs or the registry's) become nullable raw_events columns in the data's commit.
  */
 export async function ingest(lake: Lake, options: IngestOptions): Promise<IngestSummary> {
-  const summary = await ingestFiles(lake, options);
+  const restoreMemory = await boundIngestMemory(lake.db, lake.store);
+  let summary: IngestSummary;
+  try {
+    summary = await ingestFiles(lake, options);
+  } finally {
+    await restoreMemory();
+  }
   const unreadable = options.unreadable === 'report' ? undefined : unreadableSourcesError(summary);
   if (unreadable) throw unreadable;
   return summary;
