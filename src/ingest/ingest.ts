@@ -123,19 +123,24 @@ export function sourceAppId(hash: string): string {
  * optional fields (theirs or the registry's) become nullable raw_events columns in the data's commit.
  */
 export async function ingest(lake: Lake, options: IngestOptions): Promise<IngestSummary> {
-  const restoreMemory = await boundIngestMemory(lake.db, lake.store);
+  // ingestFiles bounds DuckDB's memory once the sources resolve and the tables exist; this undoes it.
+  const settings = { restore: async () => {} };
   let summary: IngestSummary;
   try {
-    summary = await ingestFiles(lake, options);
+    summary = await ingestFiles(lake, options, settings);
   } finally {
-    await restoreMemory();
+    await settings.restore();
   }
   const unreadable = options.unreadable === 'report' ? undefined : unreadableSourcesError(summary);
   if (unreadable) throw unreadable;
   return summary;
 }
 
-async function ingestFiles(lake: Lake, options: IngestOptions): Promise<IngestSummary> {
+async function ingestFiles(
+  lake: Lake,
+  options: IngestOptions,
+  settings: { restore: () => Promise<void> },
+): Promise<IngestSummary> {
   const started = Date.now();
   const runId = options.runId ?? currentRun.id;
   const now = options.now ?? new Date();
@@ -181,6 +186,7 @@ async function ingestFiles(lake: Lake, options: IngestOptions): Promise<IngestSu
   });
 
   const db = lake.db;
+  settings.restore = await boundIngestMemory(db, lake.store);
   const stageParams = {
     ingested_at: now.toISOString(),
     min_event_time: `${options.minEventDate} 00:00:00+00`,
