@@ -36,7 +36,8 @@ export function sizeBytes(text: string): number | undefined {
  * Applies the bound, and lets DuckDB write the batch's rows in any order (the partitioned Parquet
  * write then keeps no ordered buffers: ~1/3 less CPU and ~40% less peak memory for that step at
  * 1M events; row order inside a data file means nothing to the table). The returned function puts
- * the previous settings back.
+ * the previous settings back (the memory limit as DuckDB displays it, one decimal: within 1%; DuckDB's
+ * RESET would go to its default, not to the configured value).
  */
 export async function boundIngestMemory(db: DuckDb, store: ObjectStore): Promise<() => Promise<void>> {
   const [current] = await db.all<{ memory_limit: string; temp_directory: string; ordered: boolean }>(
