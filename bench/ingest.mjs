@@ -1,103 +1,119 @@
 #!/usr/bin/env node
-// bench/ingest: shopstream ingest vs raw DuckDB doing the same work on the same generated file, in
-// the same run. Median of several runs. Usage: node bench/ingest.mjs [--events 1000000,5000000] [--runs 3]
-// Appends a section to bench/RESULTS.md. Needs `npm run build` first (uses dist/ and bin/run.js).
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+// bench/ingest: `shopstream ingest` vs the issue's reference, DuckDB `read_json` -> the raw_events
+// columns, typed -> dt/hour-partitioned zstd Parquet (bench/ingest-reference.mjs), on the same file
+// in the same run. Each is its own process, timed by /usr/bin/time (wall, user+sys CPU, peak RSS),
+// run in turn (reference, shopstream, reference, ...); medians, and the ratio of each pair.
+// Usage: node bench/ingest.mjs [--events 1000000,5000000] [--runs 3] [--data DIR]
+// DIR holds (or receives) events-<N>m.ndjson.gz, generated with --seed 7. Needs `npm run build`.
+// Appends a section to bench/RESULTS.md.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { appendResults, arg, bin, machine, median, root } from './lib.mjs';
 
 const sizes = arg('events', '1000000,5000000').split(',').map(Number);
 const runs = Number(arg('runs', '3'));
-const dataDir = path.join(root, 'bench/data');
+const dataDir = arg('data', path.join(root, 'bench/data'));
 mkdirSync(dataDir, { recursive: true });
 
-async function duckdbBaseline(file, partitioned) {
-  const out = mkdtempSync(path.join(os.tmpdir(), 'bench-duckdb-'));
-  const instance = await DuckDBInstance.create(':memory:');
-  const c = await instance.connect();
-  await c.run("SET TimeZone = 'UTC'");
-  const started = performance.now();
-  if (partitioned) {
-    // The same output layout as shopstream: typed event time, dt/hour Hive partitions, zstd.
-    await c.run(`COPY (SELECT *, CAST(event_time AS DATE) AS dt, hour(event_time) AS hour
-                      FROM (SELECT *, TRY_CAST("timestamp" AS TIMESTAMPTZ) AS event_time
-                            FROM read_json('${file}', format = 'newline_delimited', ignore_errors = true))
-                      WHERE event_time IS NOT NULL)
-                 TO '${out}' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (dt, hour))`);
-  } else {
-    await c.run(`COPY (SELECT * FROM read_json('${file}', format = 'newline_delimited', ignore_errors = true))
-                 TO '${out}/all.parquet' (FORMAT parquet, COMPRESSION zstd)`);
-  }
-  const ms = performance.now() - started;
-  c.closeSync();
-  instance.closeSync();
-  rmSync(out, { recursive: true, force: true });
-  return ms;
+/** Runs a command under /usr/bin/time: wall and CPU seconds, peak RSS in MiB, its stdout. */
+function timed(command, args) {
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'bench-time-'));
+  const report = path.join(scratch, 'time');
+  const run = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', '-o', report, command, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, CI: 'true' },
+    maxBuffer: 1 << 26,
+  });
+  if (run.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${run.status}): ${run.stderr}`);
+  const [wall, user, sys, kb] = readFileSync(report, 'utf8').trim().split('\n').at(-1).split(' ').map(Number);
+  rmSync(scratch, { recursive: true, force: true });
+  return { wall, cpu: user + sys, rssMiB: kb / 1024, stdout: run.stdout };
 }
 
-function shopstreamIngest(file) {
+function reference(file) {
+  const out = mkdtempSync(path.join(os.tmpdir(), 'bench-reference-'));
+  const result = timed(process.execPath, [path.join(root, 'bench/ingest-reference.mjs'), file, out]);
+  rmSync(out, { recursive: true, force: true });
+  return result;
+}
+
+function shopstream(file) {
   const lake = mkdtempSync(path.join(os.tmpdir(), 'bench-lake-'));
-  const started = performance.now();
-  const stdout = execFileSync(
-    process.execPath,
-    [bin, 'ingest', file, '--lake', lake, '--json', '--max-bad-ratio', '1'],
-    {
-      encoding: 'utf8',
-      env: { ...process.env, CI: 'true' },
-      maxBuffer: 1 << 26,
-    },
-  );
-  const wall = performance.now() - started;
-  const summary = JSON.parse(stdout);
+  const result = timed(process.execPath, [
+    bin,
+    'ingest',
+    file,
+    '--lake',
+    lake,
+    '--json',
+    '--max-bad-ratio',
+    '1',
+  ]);
   rmSync(lake, { recursive: true, force: true });
-  return { wall, inProcess: summary.durationMs, read: summary.read, written: summary.written };
+  const summary = JSON.parse(result.stdout);
+  return { ...result, read: summary.read, written: summary.written };
 }
 
 const rows = [];
 for (const n of sizes) {
-  const file = path.join(dataDir, `events-${n}.ndjson`);
+  const file = path.join(dataDir, `events-${n / 1e6}m.ndjson.gz`);
   if (!existsSync(file)) {
-    execFileSync(process.execPath, [bin, 'generate', '--events', String(n), '--out', file, '--seed', '1'], {
+    execFileSync(process.execPath, [bin, 'generate', '--events', String(n), '--out', file, '--seed', '7'], {
       stdio: 'inherit',
     });
   }
-  const bytes = statSync(file).size;
-  const plain = [];
-  const partitioned = [];
+  const ref = [];
   const ours = [];
   for (let r = 0; r < runs; r++) {
-    plain.push(await duckdbBaseline(file, false));
-    partitioned.push(await duckdbBaseline(file, true));
-    ours.push(shopstreamIngest(file));
+    ref.push(reference(file));
+    ours.push(shopstream(file));
+    const [a, b] = [ref.at(-1), ours.at(-1)];
     process.stderr.write(
-      `events ${n} run ${r + 1}/${runs}: duckdb ${plain.at(-1).toFixed(0)} ms, partitioned ${partitioned.at(-1).toFixed(0)} ms, shopstream ${ours.at(-1).inProcess} ms (wall ${ours.at(-1).wall.toFixed(0)} ms)\n`,
+      `events ${n} run ${r + 1}/${runs}: reference ${a.wall} s wall ${a.cpu.toFixed(1)} s CPU ${a.rssMiB.toFixed(0)} MiB; shopstream ${b.wall} s wall ${b.cpu.toFixed(1)} s CPU ${b.rssMiB.toFixed(0)} MiB\n`,
     );
   }
-  const read = ours[0].read;
-  const mPlain = median(plain);
-  const mPart = median(partitioned);
-  const mOurs = median(ours.map((o) => o.inProcess));
-  const mWall = median(ours.map((o) => o.wall));
-  rows.push({ n, bytes, read, written: ours[0].written, mPlain, mPart, mOurs, mWall });
+  const pair = (f) => median(ref.map((a, i) => f(a) / f(ours[i])));
+  rows.push({
+    n,
+    bytes: statSync(file).size,
+    read: ours[0].read,
+    written: ours[0].written,
+    ref: {
+      wall: median(ref.map((r) => r.wall)),
+      cpu: median(ref.map((r) => r.cpu)),
+      rss: median(ref.map((r) => r.rssMiB)),
+    },
+    ours: {
+      wall: median(ours.map((r) => r.wall)),
+      cpu: median(ours.map((r) => r.cpu)),
+      rss: median(ours.map((r) => r.rssMiB)),
+    },
+    wallRatio: pair((r) => r.wall),
+    cpuRatio: pair((r) => r.cpu),
+    rssRatio: median(ours.map((o, i) => o.rssMiB / ref[i].rssMiB)),
+  });
 }
 
-const eps = (count, ms) => Math.round(count / (ms / 1000)).toLocaleString('en-US');
+const eps = (count, s) => `${Math.round(count / s / 1000)}k/s`;
 const lines = [
   '',
   `## ingest — ${new Date().toISOString().slice(0, 10)}`,
   '',
-  `${machine()} Median of ${runs} runs.`,
+  `${machine()} Load average at the end: ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}. Median of ${runs} runs, each a separate process, reference and shopstream in turn.`,
+  'Reference: DuckDB `read_json` (typed columns) -> the raw_events columns -> zstd Parquet partitioned by dt/hour (bench/ingest-reference.mjs).',
   '',
-  '| events | file | DuckDB COPY (1 file) | DuckDB COPY partitioned dt/hour | shopstream ingest (in process) | shopstream (CLI wall) | ratio vs COPY | ratio vs partitioned COPY |',
-  '|---|---|---|---|---|---|---|---|',
+  '| events | file (gz) | reference wall / CPU / peak RSS | shopstream wall / CPU / peak RSS | throughput vs reference (wall) | CPU-time ratio | peak RSS ÷ reference |',
+  '|---|---|---|---|---|---|---|',
   ...rows.map(
     (r) =>
-      `| ${r.n.toLocaleString('en-US')} | ${(r.bytes / 2 ** 20).toFixed(0)} MiB | ${(r.mPlain / 1000).toFixed(2)} s (${eps(r.read, r.mPlain)}/s) | ${(r.mPart / 1000).toFixed(2)} s (${eps(r.read, r.mPart)}/s) | ${(r.mOurs / 1000).toFixed(2)} s (${eps(r.read, r.mOurs)}/s) | ${(r.mWall / 1000).toFixed(2)} s | ${((r.mPlain / r.mOurs) * 100).toFixed(0)}% | ${((r.mPart / r.mOurs) * 100).toFixed(0)}% |`,
+      `| ${r.n.toLocaleString('en-US')} | ${(r.bytes / 2 ** 20).toFixed(0)} MiB | ${r.ref.wall.toFixed(2)} s (${eps(r.read, r.ref.wall)}) / ${r.ref.cpu.toFixed(2)} s / ${r.ref.rss.toFixed(0)} MiB | ${r.ours.wall.toFixed(2)} s (${eps(r.read, r.ours.wall)}) / ${r.ours.cpu.toFixed(2)} s / ${r.ours.rss.toFixed(0)} MiB | ${(r.wallRatio * 100).toFixed(0)}% | ${(r.cpuRatio * 100).toFixed(0)}% | ${r.rssRatio.toFixed(2)}x |`,
   ),
   '',
-  'Ratio = DuckDB time ÷ shopstream time (throughput relative to raw DuckDB; 100% = as fast).',
+  'Throughput vs reference = reference wall ÷ shopstream wall, pair by pair (100% = as fast); CPU-time ratio the same with user+sys seconds (less sensitive to other load on the machine).',
 ];
 appendResults(lines);

@@ -28,6 +28,7 @@ import {
 } from './schema-evolution.js';
 import { contentHash, resolveSources, type SourceFile } from './sources.js';
 import { STAGE_TEMP_TABLES, stageCsvLines, stageNdjsonLines } from './stage-lines.js';
+import { boundIngestMemory } from './staging-memory.js';
 
 export const RAW_EVENTS = 'raw_events';
 export const QUARANTINE = 'quarantine';
@@ -56,6 +57,8 @@ export interface IngestOptions {
    * summary with it under `unreadable` (the caller fails after printing).
    */
   readonly unreadable?: 'fail' | 'report';
+  /** NDJSON lines staged per chunk (default NDJSON_CHUNK_LINES); small values serve tests. */
+  readonly stageChunkLines?: number;
   readonly runId?: string;
   readonly now?: Date;
   readonly onProgress?: (progress: IngestProgress) => void;
@@ -120,13 +123,24 @@ export function sourceAppId(hash: string): string {
  * optional fields (theirs or the registry's) become nullable raw_events columns in the data's commit.
  */
 export async function ingest(lake: Lake, options: IngestOptions): Promise<IngestSummary> {
-  const summary = await ingestFiles(lake, options);
+  // ingestFiles bounds DuckDB's memory once the sources resolve and the tables exist; this undoes it.
+  const settings = { restore: async () => {} };
+  let summary: IngestSummary;
+  try {
+    summary = await ingestFiles(lake, options, settings);
+  } finally {
+    await settings.restore();
+  }
   const unreadable = options.unreadable === 'report' ? undefined : unreadableSourcesError(summary);
   if (unreadable) throw unreadable;
   return summary;
 }
 
-async function ingestFiles(lake: Lake, options: IngestOptions): Promise<IngestSummary> {
+async function ingestFiles(
+  lake: Lake,
+  options: IngestOptions,
+  settings: { restore: () => Promise<void> },
+): Promise<IngestSummary> {
   const started = Date.now();
   const runId = options.runId ?? currentRun.id;
   const now = options.now ?? new Date();
@@ -172,6 +186,7 @@ async function ingestFiles(lake: Lake, options: IngestOptions): Promise<IngestSu
   });
 
   const db = lake.db;
+  settings.restore = await boundIngestMemory(db, lake.store);
   const stageParams = {
     ingested_at: now.toISOString(),
     min_event_time: `${options.minEventDate} 00:00:00+00`,
@@ -180,14 +195,13 @@ async function ingestFiles(lake: Lake, options: IngestOptions): Promise<IngestSu
   await db.run(
     'CREATE OR REPLACE TEMP TABLE __ingest_rejects (source_file VARCHAR, source_line BIGINT, error_field VARCHAR, error_reason VARCHAR, raw VARCHAR)',
   );
-  await db.run('DROP TABLE IF EXISTS __ingest_staged');
+  await createStaged(db, stageParams);
   if (extColumns.length > 0) await db.run(extensionTableSql(extColumns));
 
   // A file seen before with the same path, size and mtime is skipped without reading it. With the
   // content fingerprint, a new path's SHA-256 (computed while DuckDB stages it) decides too.
   const pending: PendingFile[] = [];
   const seen = new Set<string>();
-  let staged = false;
   let bytesDone = 0;
   // A file that cannot be read whole (truncated or corrupt gzip, I/O error) is left out of the
   // batch with nothing of it staged: no rows, no quarantine, no txn, so a rerun reads it again.
@@ -197,9 +211,7 @@ async function ingestFiles(lake: Lake, options: IngestOptions): Promise<IngestSu
     if (rawSnapshot.txnVersion(statId) === undefined) {
       const [hashed, read] = await Promise.allSettled([
         options.fingerprint === 'content' ? file.local().then(contentHash) : Promise.resolve(undefined),
-        stageSource(db, file, staged, stageParams, extColumns).then(() => {
-          staged = true;
-        }),
+        stageSource(db, file, stageParams, extColumns, options.stageChunkLines),
       ]);
       const failure =
         read.status === 'rejected' ? read.reason : hashed.status === 'rejected' ? hashed.reason : null;
@@ -208,7 +220,7 @@ async function ingestFiles(lake: Lake, options: IngestOptions): Promise<IngestSu
       if (failure !== null && !isUnreadableSource(failure)) throw failure;
       if (failure !== null || seen.has(appId) || rawSnapshot.txnVersion(appId) !== undefined) {
         if (failure !== null) unreadable.push({ file: file.path, reason: (failure as Error).message });
-        if (staged) await db.run('DELETE FROM __ingest_staged WHERE source_file = $1', [file.path]);
+        await db.run('DELETE FROM __ingest_staged WHERE source_file = $1', [file.path]);
         await db.run('DELETE FROM __ingest_rejects WHERE source_file = $1', [file.path]);
         if (extColumns.length > 0) await db.run('DELETE FROM __ingest_ext WHERE __x_file = $1', [file.path]);
       } else {
@@ -449,22 +461,42 @@ function txn(appId: string): Txn {
 }
 
 /**
+ * The staged rows of the batch (empty, typed as sql/ingest/stage_events.sql produces them) and
+ * __ingest_bad, the batch's refused records (staged rows with a problem, and unreadable lines).
+ */
+async function createStaged(db: DuckDb, params: Record<string, string>): Promise<void> {
+  await db.run(
+    `CREATE OR REPLACE TEMP VIEW __ingest_lines AS
+     SELECT CAST(NULL AS VARCHAR) AS source_file, CAST(NULL AS BIGINT) AS line_number, CAST(NULL AS VARCHAR) AS raw
+     WHERE false`,
+  );
+  await db.run(`CREATE OR REPLACE TEMP TABLE __ingest_staged AS ${loadSql('ingest/stage_events')}`, params);
+  await db.run('DROP VIEW __ingest_lines');
+  await db.run(
+    `CREATE OR REPLACE TEMP VIEW __ingest_bad AS
+     SELECT source_file, source_line, error_field, error_reason, raw FROM __ingest_staged WHERE error_reason IS NOT NULL
+     UNION ALL SELECT * FROM __ingest_rejects`,
+  );
+}
+
+/**
  * Stages one source through sql/ingest/stage_events.sql into __ingest_staged, reading it as
- * (file, line number, JSON object text): NDJSON lines, CSV rows as objects, Avro records (numbered
- * from 1) as JSON. Extension columns are read from the same lines into __ingest_ext; a value that
- * does not convert quarantines its record (field = the column).
+ * (file, line number, JSON object text): NDJSON lines (in bounded chunks), CSV rows as objects,
+ * Avro records (numbered from 1) as JSON. Extension columns are read from the same lines into
+ * __ingest_ext; a value that does not convert quarantines its record (field = the column).
  */
 async function stageSource(
   db: DuckDb,
   file: SourceFile,
-  append: boolean,
   params: Record<string, string>,
   extColumns: readonly ExtensionColumn[],
+  chunkLines: number | undefined,
 ): Promise<void> {
   const compression = file.compression === 'gzip' ? 'gzip' : 'none';
   const readPath = await file.local();
+  const stage = () => stageLines(db, params, extColumns);
   if (file.format === 'ndjson') {
-    await stageNdjsonLines(db, file.path, readPath, compression);
+    await stageNdjsonLines(db, file.path, readPath, compression, stage, chunkLines);
   } else if (file.format === 'avro') {
     await db.run(
       'CREATE OR REPLACE TEMP TABLE __ingest_file_lines (source_file VARCHAR, line_number BIGINT, raw VARCHAR)',
@@ -482,14 +514,22 @@ async function stageSource(
       appender.closeSync();
     }
     await db.run('CREATE OR REPLACE TEMP VIEW __ingest_lines AS SELECT * FROM __ingest_file_lines');
+    await stage();
   } else {
     await stageCsvLines(db, file.path, readPath, compression);
+    await stage();
   }
-  const select = loadSql('ingest/stage_events');
-  await db.run(
-    append ? `INSERT INTO __ingest_staged ${select}` : `CREATE TEMP TABLE __ingest_staged AS ${select}`,
-    params,
-  );
+  await db.run('DROP VIEW IF EXISTS __ingest_lines');
+  for (const table of STAGE_TEMP_TABLES) await db.run(`DROP TABLE IF EXISTS ${table}`);
+}
+
+/** Appends the typed rows of the records now in __ingest_lines to __ingest_staged (and __ingest_ext). */
+async function stageLines(
+  db: DuckDb,
+  params: Record<string, string>,
+  extColumns: readonly ExtensionColumn[],
+): Promise<void> {
+  await db.run(`INSERT INTO __ingest_staged ${loadSql('ingest/stage_events')}`, params);
   if (extColumns.length > 0) {
     await db.run(extensionSql(extColumns));
     await db.run(
@@ -504,15 +544,6 @@ async function stageSource(
        WHERE __x_reason IS NULL AND (${values.map((v) => `${v} IS NOT NULL`).join(' OR ')})`,
     );
     await db.run('DROP TABLE __ingest_ext_file');
-  }
-  await db.run('DROP VIEW __ingest_lines');
-  for (const table of STAGE_TEMP_TABLES) await db.run(`DROP TABLE IF EXISTS ${table}`);
-  if (!append) {
-    await db.run(
-      `CREATE OR REPLACE TEMP VIEW __ingest_bad AS
-       SELECT source_file, source_line, error_field, error_reason, raw FROM __ingest_staged WHERE error_reason IS NOT NULL
-       UNION ALL SELECT * FROM __ingest_rejects`,
-    );
   }
 }
 

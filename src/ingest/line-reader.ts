@@ -35,6 +35,11 @@ export interface RejectedLine {
 export interface LineHandler {
   line(lineNumber: number, text: string): void;
   reject(rejected: RejectedLine): void;
+  /**
+   * Called after each block of input (about 1 MiB) has been split; reading waits for it, so a
+   * consumer can hand a bounded batch of lines on (e.g. stage a chunk) before more are read.
+   */
+  afterBlock?(): Promise<void> | void;
 }
 
 export interface ReadOptions {
@@ -51,7 +56,11 @@ export async function readNdjsonLines(
   options: ReadOptions,
 ): Promise<number> {
   const splitter = new LineSplitter(handler, options.maxLineBytes ?? MAX_LINE_BYTES);
-  await readBytes(file, options, (chunk) => splitter.push(chunk));
+  const after = handler.afterBlock?.bind(handler);
+  await readBytes(file, options, (chunk) => {
+    splitter.push(chunk);
+    return after?.();
+  });
   splitter.end();
   return splitter.lineCount;
 }
@@ -82,7 +91,7 @@ export async function scanCsvLines(file: string, options: ReadOptions): Promise<
 async function readBytes(
   file: string,
   options: ReadOptions,
-  onChunk: (chunk: Buffer) => void,
+  onChunk: (chunk: Buffer) => Promise<void> | void,
 ): Promise<void> {
   const input = createReadStream(file, { highWaterMark: 1 << 20 });
   let source: AsyncIterable<Buffer> = input;
@@ -93,10 +102,19 @@ async function readBytes(
     input.on('error', (error) => gunzip.destroy(error));
     source = input.pipe(gunzip);
   }
+  // The consumer's own failures (e.g. staging SQL) are not the file's: they pass through unchanged.
+  let consumerFailed = false;
   try {
-    for await (const chunk of source) onChunk(chunk);
+    for await (const chunk of source) {
+      try {
+        await onChunk(chunk);
+      } catch (error) {
+        consumerFailed = true;
+        throw error;
+      }
+    }
   } catch (error) {
-    if (isShopstreamError(error)) throw error;
+    if (consumerFailed || isShopstreamError(error)) throw error;
     const code = (error as NodeJS.ErrnoException).code ?? '';
     if (code.startsWith('Z_')) {
       throw dataError(
