@@ -77,11 +77,13 @@ export abstract class ShopstreamCommand extends Command {
     if (!targets.lakeTables && !targets.metricsFile && !targets.pushgateway) return;
     const described = error ? this.redacted(describeError(error)) : undefined;
     const { reads, writes } = lakeActivity.current();
+    const command = (this.id ?? 'unknown').replaceAll(':', ' ');
     const failures = await recordCommandRun(
       config,
       {
         runId: currentRun.id,
-        command: (this.id ?? 'unknown').replaceAll(':', ' '),
+        command,
+        scheduled: currentRun.fromScheduler || command === 'run',
         argv: this.argv,
         actor: currentActor(),
         startedAt: this.#startedAt,
