@@ -1,5 +1,6 @@
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
+import { usageError } from '../errors.js';
 import type { Lake } from '../lake/lake.js';
 import { PIPELINE_RUNS } from './pipeline-runs.js';
 
@@ -178,7 +179,18 @@ const CHARTS: readonly ChartSpec[] = [
 export async function buildHtmlReport(lake: Lake, now = new Date()): Promise<HtmlReport> {
   // only the tables the report reads: registering raw_events would fetch every file of an s3:// lake
   const wanted = new Set([...CHARTS.flatMap((c) => c.tables), PIPELINE_RUNS]);
-  const existing = new Set((await lake.tableNames()).filter((name) => wanted.has(name)));
+  const names = await lake.tableNames();
+  if (names.length === 0) {
+    // a mistyped --lake must not pass for an empty report
+    throw usageError('LAKE_NOT_FOUND', `no lake tables at ${lake.store.uri}`, {
+      location: lake.store.uri,
+      suggestions: [
+        'check --lake (env SHOPSTREAM_LAKE; default ./lake)',
+        'ingest events first: shopstream ingest',
+      ],
+    });
+  }
+  const existing = new Set(names.filter((name) => wanted.has(name)));
   for (const name of existing) await lake.table(name).register(name);
   const sections: ReportSection[] = [];
   const parts: string[] = [];
