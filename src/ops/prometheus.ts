@@ -86,7 +86,10 @@ export function mergeMetrics(base: string, update: string): string {
   const families = new Map<string, Family>();
   const family = (name: string) => {
     let found = families.get(name);
-    if (!found) families.set(name, (found = { samples: new Map() }));
+    if (!found) {
+      found = { samples: new Map() };
+      families.set(name, found);
+    }
     return found;
   };
   for (const text of [base, update]) {
