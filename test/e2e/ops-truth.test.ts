@@ -1,12 +1,15 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDb } from '../../src/engine/duckdb.js';
-import { cli, cliAsync, fixture, tempDir } from '../helpers/cli.js';
+import { cli, cliAsync, fixture, ROOT, tempDir } from '../helpers/cli.js';
 import { startTestS3, TEST_CREDENTIALS, type TestS3 } from '../helpers/s3-server.mjs';
 
 const json = (stdout: string) => JSON.parse(stdout);
 const EVENTS = fixture('demo', 'events.ndjson');
+const HOLDER = path.join(ROOT, 'test/helpers/duckdb-lock-holder.mjs');
 
 /** `name{command="x"} value` samples of the metrics file, by metric and command. */
 function samples(text: string): Map<string, string> {
@@ -50,9 +53,10 @@ describe('operations that tell the truth (issue 15)', () => {
     expect(readdirSync(path.dirname(metrics))).toEqual(['shopstream.prom']);
   });
 
-  it('slo availability counts scheduled runs only and user errors apart', () => {
+  it('slo availability counts scheduled runs only and user errors apart', async () => {
     const dir = tempDir('ops-slo');
-    const env = { SHOPSTREAM_LAKE: path.join(dir, 'lake'), SHOPSTREAM_WAREHOUSE: path.join(dir, 'wh.duckdb') };
+    const warehouse = path.join(dir, 'wh.duckdb');
+    const env = { SHOPSTREAM_LAKE: path.join(dir, 'lake'), SHOPSTREAM_WAREHOUSE: warehouse };
     // interactive: a typo by hand (65) and a good ingest by hand: neither is a scheduled run
     expect(cli(['ingest', path.join(dir, 'typo.ndjson')], { env }).status).toBe(65);
     expect(cli(['ingest', EVENTS], { env }).status).toBe(0);
@@ -62,21 +66,48 @@ describe('operations that tell the truth (issue 15)', () => {
     expect(cli(['build-marts'], { env: scheduled }).status).toBe(0);
     // a scheduled step given a missing source: the input's fault (65), not the service's
     expect(cli(['ingest', path.join(dir, 'gone.ndjson')], { env: scheduled }).status).toBe(65);
+    // a scheduled load that finds the warehouse held by another process (75): the service's
+    const holder = spawn(process.execPath, [HOLDER, warehouse], { stdio: ['pipe', 'pipe', 'inherit'] });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let out = '';
+        holder.stdout!.setEncoding('utf8');
+        holder.stdout!.on('data', (chunk: string) => {
+          out += chunk;
+          if (out.includes('ready')) resolve();
+        });
+        holder.once('exit', (code) => reject(new Error(`lock holder exited with ${code}`)));
+      });
+      expect((await cliAsync(['load'], { env: scheduled })).status).toBe(75);
+    } finally {
+      holder.stdin!.end();
+      if (holder.exitCode === null) await once(holder, 'exit');
+    }
 
     const result = cli(['slo', '--json'], { env });
-    expect(result.status, result.stderr + result.stdout).toBe(0);
+    expect(result.status, result.stderr + result.stdout).toBe(1);
     const report = json(result.stdout);
-    expect(report.runs).toEqual({ scheduled: 3, succeeded: 2, failed: 0, userErrors: 1, interactive: 2 });
+    expect(report.runs).toEqual({ scheduled: 4, succeeded: 2, failed: 1, userErrors: 1, interactive: 2 });
     const availability = report.objectives.find((o: { name: string }) => o.name === 'availability');
-    expect(availability).toMatchObject({ actual: 1, met: true });
+    expect(availability).toMatchObject({ actual: 2 / 3, met: false });
     expect(availability.detail).toContain('1 user errors');
 
     const runs = json(
-      cli(['query', 'SELECT command, scheduled, exit_code FROM pipeline_runs ORDER BY started_at', '--json'], {
-        env,
-      }).stdout,
+      cli(
+        ['query', 'SELECT command, scheduled, exit_code FROM pipeline_runs ORDER BY started_at', '--json'],
+        {
+          env,
+        },
+      ).stdout,
     ).rows;
-    expect(runs.map((r: { scheduled: boolean }) => r.scheduled)).toEqual([false, false, true, true, true]);
+    expect(runs.map((r: { scheduled: boolean }) => r.scheduled)).toEqual([
+      false,
+      false,
+      true,
+      true,
+      true,
+      true,
+    ]);
   });
 
   it('demo honours --warehouse and --metrics-file and leaves no temporary directory', () => {
@@ -86,7 +117,10 @@ describe('operations that tell the truth (issue 15)', () => {
     const metrics = path.join(dir, 'demo.prom');
     const result = cli(['demo', '--json', '--metrics-file', metrics], { env: { TMPDIR: tmp } });
     expect(result.status, result.stderr).toBe(0);
-    expect(json(result.stdout)).toMatchObject({ eventsProcessed: 8, temporary: { lake: true, warehouse: true } });
+    expect(json(result.stdout)).toMatchObject({
+      eventsProcessed: 8,
+      temporary: { lake: true, warehouse: true },
+    });
     expect(readdirSync(tmp)).toEqual([]);
     expect(samples(readFileSync(metrics, 'utf8')).get('shopstream_run_success demo')).toBe('1');
 
