@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 
 /**
@@ -32,7 +33,11 @@ export class DuckDb {
     const config: Record<string, string> = {};
     if (options.threads) config.threads = String(options.threads);
     if (options.memoryLimit) config.memory_limit = options.memoryLimit;
-    if (options.tempDirectory) config.temp_directory = options.tempDirectory;
+    if (options.tempDirectory) {
+      // DuckDB creates the last directory of the path only, and only once it spills
+      await mkdir(options.tempDirectory, { recursive: true });
+      config.temp_directory = options.tempDirectory;
+    }
     const instance = await DuckDBInstance.create(options.path ?? ':memory:', config);
     const connection = await instance.connect();
     // ICU is bundled and loads with the instance, so the zone can only be set once connected.
