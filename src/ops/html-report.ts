@@ -34,25 +34,26 @@ const WIDTH = 760;
 
 /**
  * Time axis labels in 24-hour UTC, whatever the zone of the machine writing the report: the first
- * tick and midnights carry the date, other ticks `HH:MM` (`HH:MM:SS` for runs seconds apart), and
- * sub-second ticks stay unlabelled.
+ * tick and midnights carry the date, other ticks `HH:MM`, or `HH:MM:SS` off the minute (runs seconds
+ * apart); charts of whole minutes or hours leave ticks between them unlabelled.
  */
-const UTC_LABELS = [
-  "datum.index == 0 ? utcFormat(datum.value, utcseconds(datum.value) != 0 ? '%Y-%m-%d %H:%M:%S' : '%Y-%m-%d %H:%M')",
-  "utcmilliseconds(datum.value) != 0 ? ''",
-  "utchours(datum.value) == 0 && utcminutes(datum.value) == 0 && utcseconds(datum.value) == 0 ? utcFormat(datum.value, '%b %d')",
-  "utcseconds(datum.value) != 0 ? utcFormat(datum.value, '%H:%M:%S')",
-  "utcFormat(datum.value, '%H:%M')",
-].join(' : ');
+function utcLabels(wholeMinutes: boolean): string {
+  const offMinute = 'utcseconds(datum.value) != 0 || utcmilliseconds(datum.value) != 0';
+  return [
+    `datum.index == 0 ? utcFormat(datum.value, ${offMinute} ? '%Y-%m-%d %H:%M:%S' : '%Y-%m-%d %H:%M')`,
+    `${offMinute} ? ${wholeMinutes ? "''" : "utcFormat(datum.value, '%H:%M:%S')"}`,
+    "utchours(datum.value) == 0 && utcminutes(datum.value) == 0 ? utcFormat(datum.value, '%b %d')",
+    "utcFormat(datum.value, '%H:%M')",
+  ].join(' : ');
+}
 
 /** A temporal x channel on a UTC scale with 24-hour labels. */
-const utcX = (field: string, title: string, extra: Record<string, unknown> = {}) => ({
+const utcX = (field: string, title: string, options: { wholeMinutes?: boolean; nice?: boolean } = {}) => ({
   field,
   type: 'temporal',
   title,
-  scale: { type: 'utc' },
-  axis: { labelExpr: UTC_LABELS, labelOverlap: true, labelFlush: true },
-  ...extra,
+  scale: { type: 'utc', ...(options.nice ? { nice: true } : {}) },
+  axis: { labelExpr: utcLabels(options.wholeMinutes ?? false), labelOverlap: true, labelFlush: true },
 });
 
 /** Readable text everywhere; legends below the plot, never cut. */
@@ -102,7 +103,7 @@ const CHARTS: readonly ChartSpec[] = [
           ORDER BY 1`,
     chart: () => {
       const encoding = {
-        x: utcX('minute', 'minute (UTC)'),
+        x: utcX('minute', 'minute (UTC)', { wholeMinutes: true }),
         y: { field: 'value', type: 'quantitative', title: 'count' },
         color: { field: 'series', type: 'nominal', title: null },
       };
@@ -110,6 +111,7 @@ const CHARTS: readonly ChartSpec[] = [
         layer: [
           {
             mark: { type: 'line', strokeWidth: 1.2 },
+            transform: [{ filter: '!datum.lone' }],
             encoding: { ...encoding, detail: { field: 'segment' } },
           },
           {
@@ -177,7 +179,7 @@ const CHARTS: readonly ChartSpec[] = [
     chart: () => ({
       mark: 'bar',
       encoding: {
-        x: utcX('hour', 'hour (UTC)', { timeUnit: 'utcyearmonthdatehours' }),
+        x: { ...utcX('hour', 'hour (UTC)', { wholeMinutes: true }), timeUnit: 'utcyearmonthdatehours' },
         y: { field: 'flags', type: 'quantitative', stack: 'zero', title: 'flags' },
         color: { field: 'rule', type: 'nominal', title: 'rule' },
       },
@@ -213,7 +215,7 @@ const CHARTS: readonly ChartSpec[] = [
           // runs are separate events: points, no line suggesting values between them
           mark: { type: 'point', filled: true, size: 70 },
           encoding: {
-            x: utcX('started_at', 'run start (UTC)', { scale: { type: 'utc', padding: 14 } }),
+            x: utcX('started_at', 'run start (UTC)', { nice: true }),
             y: {
               field: 'quality_ratio',
               type: 'quantitative',
@@ -238,7 +240,7 @@ const CHARTS: readonly ChartSpec[] = [
     chart: () => ({
       mark: { type: 'point', filled: true, size: 80 },
       encoding: {
-        x: utcX('started_at', 'run start (UTC)', { scale: { type: 'utc', padding: 14 } }),
+        x: utcX('started_at', 'run start (UTC)', { nice: true }),
         y: { field: 'seconds', type: 'quantitative', title: 'duration (s)' },
         shape: { field: 'command', type: 'nominal', title: 'command' },
         color: {
