@@ -27,24 +27,30 @@ interface ChartSpec {
   readonly tables: readonly string[];
   readonly sql: string;
   /** The Vega-Lite view (mark, encoding or layer); data, size and schema are added. */
-  readonly chart: () => Record<string, unknown>;
+  readonly chart: (rows: readonly Row[]) => Record<string, unknown>;
 }
 
 const WIDTH = 760;
 
 /**
- * Time axis labels in 24-hour UTC, whatever the zone of the machine writing the report: the first
- * tick and midnights carry the date, other ticks `HH:MM`, or `HH:MM:SS` off the minute (runs seconds
- * apart); charts of whole minutes or hours leave ticks between them unlabelled.
+ * Time axis labels in 24-hour UTC, whatever the zone of the machine writing the report: midnights
+ * carry the day, other ticks `HH:MM`, or `HH:MM:SS` off the minute (runs seconds apart); charts of
+ * whole minutes or hours leave ticks between them unlabelled. The axis title names the dates.
  */
 function utcLabels(wholeMinutes: boolean): string {
   const offMinute = 'utcseconds(datum.value) != 0 || utcmilliseconds(datum.value) != 0';
   return [
-    `datum.index == 0 ? utcFormat(datum.value, ${offMinute} ? '%Y-%m-%d %H:%M:%S' : '%Y-%m-%d %H:%M')`,
     `${offMinute} ? ${wholeMinutes ? "''" : "utcFormat(datum.value, '%H:%M:%S')"}`,
     "utchours(datum.value) == 0 && utcminutes(datum.value) == 0 ? utcFormat(datum.value, '%b %d')",
     "utcFormat(datum.value, '%H:%M')",
   ].join(' : ');
+}
+
+/** `UTC, 2026-11-20` or `UTC, 2026-11-01 to 2026-11-03`: the dates an axis spans (ISO strings sort). */
+function utcDays(rows: readonly Row[], field: string): string {
+  const days = rows.map((r) => String(r[field]).slice(0, 10)).sort();
+  const [first, last] = [days[0], days.at(-1)];
+  return first === last ? `UTC, ${first}` : `UTC, ${first} to ${last}`;
 }
 
 /** A temporal x channel on a UTC scale with 24-hour labels. */
@@ -101,9 +107,9 @@ const CHARTS: readonly ChartSpec[] = [
           UNION ALL
           SELECT strftime(minute, '%Y-%m-%dT%H:%M:00Z'), 'unique users', CAST(unique_users AS DOUBLE), segment, lone FROM marked
           ORDER BY 1`,
-    chart: () => {
+    chart: (rows) => {
       const encoding = {
-        x: utcX('minute', 'minute (UTC)', { wholeMinutes: true }),
+        x: utcX('minute', `minute (${utcDays(rows, 'minute')})`, { wholeMinutes: true }),
         y: { field: 'value', type: 'quantitative', title: 'count' },
         color: { field: 'series', type: 'nominal', title: null },
       };
@@ -176,10 +182,13 @@ const CHARTS: readonly ChartSpec[] = [
     tables: ['fraud_flags'],
     sql: `SELECT strftime(date_trunc('hour', flagged_at), '%Y-%m-%dT%H:00:00Z') AS hour, rule, CAST(count(*) AS DOUBLE) AS flags
           FROM fraud_flags GROUP BY ALL ORDER BY ALL`,
-    chart: () => ({
+    chart: (rows) => ({
       mark: 'bar',
       encoding: {
-        x: { ...utcX('hour', 'hour (UTC)', { wholeMinutes: true }), timeUnit: 'utcyearmonthdatehours' },
+        x: {
+          ...utcX('hour', `hour (${utcDays(rows, 'hour')})`, { wholeMinutes: true }),
+          timeUnit: 'utcyearmonthdatehours',
+        },
         y: { field: 'flags', type: 'quantitative', stack: 'zero', title: 'flags' },
         color: { field: 'rule', type: 'nominal', title: 'rule' },
       },
@@ -209,13 +218,13 @@ const CHARTS: readonly ChartSpec[] = [
     tables: ['pipeline_runs'],
     sql: `SELECT strftime(started_at, '%Y-%m-%dT%H:%M:%S.%gZ') AS started_at, command, quality_ratio
           FROM pipeline_runs WHERE quality_ratio IS NOT NULL ORDER BY started_at`,
-    chart: () => ({
+    chart: (rows) => ({
       layer: [
         {
           // runs are separate events: points, no line suggesting values between them
           mark: { type: 'point', filled: true, size: 70 },
           encoding: {
-            x: utcX('started_at', 'run start (UTC)', { nice: true }),
+            x: utcX('started_at', `run start (${utcDays(rows, 'started_at')})`, { nice: true }),
             y: {
               field: 'quality_ratio',
               type: 'quantitative',
@@ -237,10 +246,10 @@ const CHARTS: readonly ChartSpec[] = [
     tables: ['pipeline_runs'],
     sql: `SELECT strftime(started_at, '%Y-%m-%dT%H:%M:%S.%gZ') AS started_at, command, CAST(duration_ms AS DOUBLE) / 1000 AS seconds, outcome
           FROM pipeline_runs ORDER BY started_at`,
-    chart: () => ({
+    chart: (rows) => ({
       mark: { type: 'point', filled: true, size: 80 },
       encoding: {
-        x: utcX('started_at', 'run start (UTC)', { nice: true }),
+        x: utcX('started_at', `run start (${utcDays(rows, 'started_at')})`, { nice: true }),
         y: { field: 'seconds', type: 'quantitative', title: 'duration (s)' },
         shape: { field: 'command', type: 'nominal', title: 'command' },
         color: {
@@ -306,7 +315,7 @@ async function renderSvg(spec: ChartSpec, rows: Row[]): Promise<string> {
     height: 240,
     config: VEGA_CONFIG,
     data: { values: rows },
-    ...spec.chart(),
+    ...spec.chart(rows),
   } as TopLevelSpec;
   const view = new vega.View(vega.parse(compile(vl).spec), { renderer: 'none' });
   const svg = await view.toSVG();
