@@ -202,6 +202,19 @@ describe('operations that tell the truth (issue 15)', () => {
     expect(existsSync(out)).toBe(false);
   });
 
+  it('SHOPSTREAM_DUCKDB_TEMP_DIRECTORY moves DuckDB spills off the working directory', () => {
+    const dir = tempDir('ops-spill');
+    const lake = path.join(dir, 'lake');
+    expect(cli(['ingest', EVENTS, '--lake', lake]).status).toBe(0);
+    const spill = path.join(dir, 'tmp', 'duckdb'); // parents too: DuckDB creates only the last one
+    const result = cli(['query', "SELECT current_setting('temp_directory') AS t", '--lake', lake, '--json'], {
+      env: { SHOPSTREAM_DUCKDB_TEMP_DIRECTORY: spill },
+    });
+    expect(result.status, result.stderr).toBe(0);
+    expect(json(result.stdout).rows).toEqual([{ t: spill }]);
+    expect(existsSync(spill)).toBe(true);
+  });
+
   it('an unknown command and an out-of-range --max-bad-ratio are usage errors (64)', () => {
     const unknown = cli(['frobnicate']);
     expect(unknown.status).toBe(64);
