@@ -1,7 +1,7 @@
 """shopstream_hourly: the lakehouse pipeline (the shopstream CLI) on Airflow 2.x (>= 2.6).
 
     ingest -> build_marts -> load_marts -> load_raw -> gdpr_requests_present -> gdpr_forget
-           -> maintenance_window -> optimize_raw_events -> vacuum_raw_events
+           -> maintenance_window -> optimize_raw_events -> vacuum_tables -> checkpoint_tables
 
 Every task shells out to the `shopstream` CLI (installed on the workers' PATH, e.g. `npm install -g`
 from this repository, or run on the image built from infra/docker/Dockerfile). The tasks run one
@@ -31,6 +31,8 @@ append_env=True so PATH, HOME and the worker's AWS credentials chain stay visibl
     Variable shopstream_aws_region              AWS_REGION
     Variable shopstream_warehouse_kind          SHOPSTREAM_WAREHOUSE_KIND: duckdb | snowflake
     Variable shopstream_warehouse_path          SHOPSTREAM_WAREHOUSE (the DuckDB file)
+    Variable shopstream_raw_warehouse_path      DuckDB only: a separate file for raw_events (personal
+                                                data); unset: raw_events is not loaded
     Variable shopstream_pseudonym_secret        SHOPSTREAM_PSEUDONYM_KEY (Airflow masks the values of
                                                 Variables whose names contain "secret" in logs and UI)
     Variable shopstream_gdpr_requests_file      the inbox of erasure requests, one user id per line
@@ -106,10 +108,27 @@ WAREHOUSE_ENV = {
 ENV = {**CLI_ENV, **WAREHOUSE_ENV}
 
 # raw_events goes to its own schema (RAW) so that analysts, who are granted MARTS only, never see it.
+# A DuckDB warehouse has no such separation inside the analysts' file: raw_events goes to a file of
+# its own (Variable shopstream_raw_warehouse_path), or is not loaded.
 RAW_LOAD_ENV = {
     **ENV,
     "SNOWFLAKE_SCHEMA": _IF_SNOWFLAKE % _conn_extra("raw_schema", "RAW"),
+    "SHOPSTREAM_WAREHOUSE": _var("shopstream_raw_warehouse_path", ""),
 }
+_IS_SNOWFLAKE = "var.value.get('shopstream_warehouse_kind', 'duckdb') == 'snowflake'"
+LOAD_RAW_COMMAND = (
+    "{%% if %s or var.value.get('shopstream_raw_warehouse_path', '') %%}"
+    "shopstream load --tables raw_events --json"
+    "{%% else %%}"
+    "echo 'raw_events not loaded: the DuckDB warehouse is the analysts file (set shopstream_raw_warehouse_path)'"
+    "{%% endif %%}"
+) % _IS_SNOWFLAKE
+
+# The lake's tables, one a line, as the lake lists them (node runs the CLI, so it is on the workers).
+LAKE_TABLES = (
+    "shopstream table list --json | node -e 'let s = \"\"; process.stdin.on(\"data\", (d) => (s += d))"
+    ".on(\"end\", () => { for (const t of JSON.parse(s)) console.log(t.name); })'"
+)
 
 GDPR_INBOX = _var("shopstream_gdpr_requests_file", "/data/shopstream/gdpr/requests.txt")
 
@@ -201,7 +220,7 @@ with DAG(
     # raw_events into its own schema (RAW), where only the loader and risk roles can read it.
     load_raw = ShopstreamBashOperator(
         task_id="load_raw",
-        bash_command="shopstream load --tables raw_events --json",
+        bash_command=LOAD_RAW_COMMAND,
         env=RAW_LOAD_ENV,
     )
 
@@ -254,11 +273,28 @@ rm -f "$work"
         ),
     )
 
-    # Deletes unreferenced files older than the table's retention (168h): time travel keeps a week.
-    vacuum_raw_events = ShopstreamBashOperator(
-        task_id="vacuum_raw_events",
-        bash_command="shopstream table vacuum raw_events --json",
+    # Every table of the lake (marts rewrite partitions on every build, so they collect unreferenced
+    # files too): deletes unreferenced files older than the table's retention (168h: time travel
+    # keeps a week).
+    vacuum_tables = ShopstreamBashOperator(
+        task_id="vacuum_tables",
+        bash_command=(
+            "set -euo pipefail\n"
+            "tables=\"$(%s)\"\n"
+            "for table in $tables; do shopstream table vacuum \"$table\" --json; done\n" % LAKE_TABLES
+        ),
+    )
+
+    # Checkpoints every table and deletes its log files past the log retention (30 days): the only
+    # command that cleans the _delta_log directories.
+    checkpoint_tables = ShopstreamBashOperator(
+        task_id="checkpoint_tables",
+        bash_command=(
+            "set -euo pipefail\n"
+            "tables=\"$(%s)\"\n"
+            "for table in $tables; do shopstream table checkpoint \"$table\" --json; done\n" % LAKE_TABLES
+        ),
     )
 
     ingest >> build_marts >> load_marts >> load_raw >> gdpr_check >> gdpr_forget >> maintenance
-    maintenance >> optimize_raw_events >> vacuum_raw_events
+    maintenance >> optimize_raw_events >> vacuum_tables >> checkpoint_tables

@@ -3,7 +3,13 @@
 #
 #   shopstream-pipeline.sh pipeline      ingest -> build-marts -> load (marts) -> load (raw_events)
 #   shopstream-pipeline.sh gdpr          forget the users listed in the erasure inbox, if any
-#   shopstream-pipeline.sh maintenance   compact raw_events, audit_log, pipeline_runs; vacuum raw_events
+#   shopstream-pipeline.sh maintenance   compact raw_events, audit_log, pipeline_runs; then every
+#                                        table of the lake: vacuum (old data files) and checkpoint
+#                                        (the only command that deletes expired log files)
+#
+# raw_events holds personal data (user ids, IPs): it goes to Snowflake's RAW schema, never into the
+# analysts' DuckDB file. With a DuckDB warehouse it is loaded only into a file of its own
+# (PIPELINE_RAW_WAREHOUSE, e.g. /data/shopstream/raw.duckdb, readable by the pipeline user only).
 #
 # Every mode takes the same lock (flock), so runs never overlap: the hourly pipeline gives up at
 # once when another run holds it (the next hour catches up: ingest is exactly once per file and
@@ -21,6 +27,7 @@
 #   PIPELINE_LANDING             what ingest reads (dir, glob, s3://)    /data/shopstream/landing
 #   PIPELINE_GDPR_INBOX          erasure requests, one user id a line    /data/shopstream/gdpr/requests.txt
 #   PIPELINE_RAW_SCHEMA          Snowflake schema for raw_events         RAW
+#   PIPELINE_RAW_WAREHOUSE       DuckDB file for raw_events (DuckDB)     unset: raw_events not loaded
 #   PIPELINE_LOG_DIR             dated logs, kept 14 days                /var/log/shopstream
 #   PIPELINE_LOCK_FILE           the lock every mode takes               /var/lock/shopstream-pipeline.lock
 #   PIPELINE_LOCK_WAIT_SECONDS   gdpr/maintenance wait for the lock      2700
@@ -50,6 +57,7 @@ export SHOPSTREAM_RUN_ID="${SHOPSTREAM_RUN_ID:-cron-$mode-$(date -u +%Y%m%dT%H%M
 landing="${PIPELINE_LANDING:-/data/shopstream/landing}"
 gdpr_inbox="${PIPELINE_GDPR_INBOX:-/data/shopstream/gdpr/requests.txt}"
 raw_schema="${PIPELINE_RAW_SCHEMA:-RAW}"
+raw_warehouse="${PIPELINE_RAW_WAREHOUSE:-}"
 log_dir="${PIPELINE_LOG_DIR:-/var/log/shopstream}"
 lock_file="${PIPELINE_LOCK_FILE:-/var/lock/shopstream-pipeline.lock}"
 lock_wait="${PIPELINE_LOCK_WAIT_SECONDS:-2700}"
@@ -107,15 +115,26 @@ run_step() {
   done
 }
 
+# lake_tables: the lake's table names, one a line (node runs the CLI, so it is there to read JSON)
+lake_tables() {
+  shopstream table list --json | node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => { for (const t of JSON.parse(s)) console.log(t.name); })'
+}
+
 log "start run $SHOPSTREAM_RUN_ID (lake ${SHOPSTREAM_LAKE:-./lake}, warehouse ${SHOPSTREAM_WAREHOUSE_KIND:-duckdb})"
 case "$mode" in
   pipeline)
     run_step ingest shopstream ingest "$landing" --json || exit "$?"
     run_step build-marts shopstream build-marts --json || exit "$?"
     run_step load shopstream load --json || exit "$?"
-    # raw_events in its own Snowflake schema (analysts are granted the marts' schema only);
-    # SNOWFLAKE_SCHEMA is ignored by a DuckDB warehouse, where it lands beside the marts.
-    run_step load-raw env SNOWFLAKE_SCHEMA="$raw_schema" shopstream load --tables raw_events --json || exit "$?"
+    # raw_events in its own Snowflake schema (analysts are granted the marts' schema only). A
+    # DuckDB warehouse has no schemas to keep it apart: there it goes to a file of its own, if any.
+    if [[ "${SHOPSTREAM_WAREHOUSE_KIND:-duckdb}" == snowflake ]]; then
+      run_step load-raw env SNOWFLAKE_SCHEMA="$raw_schema" shopstream load --tables raw_events --json || exit "$?"
+    elif [[ -n "$raw_warehouse" ]]; then
+      run_step load-raw env SHOPSTREAM_WAREHOUSE="$raw_warehouse" shopstream load --tables raw_events --json || exit "$?"
+    else
+      log "raw_events not loaded: the DuckDB warehouse is the analysts' file (PIPELINE_RAW_WAREHOUSE names a separate one)"
+    fi
     ;;
   gdpr)
     # Claim the inbox with an atomic rename (requests written meanwhile wait for the next run),
@@ -141,7 +160,14 @@ case "$mode" in
     # the record tables get one small file per command: compact them too
     run_step optimize-audit shopstream table optimize audit_log --json || exit "$?"
     run_step optimize-runs shopstream table optimize pipeline_runs --json || exit "$?"
-    run_step vacuum shopstream table vacuum raw_events --json || exit "$?"
+    # every table of the lake, as the lake lists it (a table created since is not forgotten):
+    # vacuum deletes data files unreferenced for longer than the table's retention (marts rewrite
+    # partitions on every build), checkpoint deletes log files past the log retention
+    tables="$(lake_tables)" || exit "$?"
+    for table in $tables; do
+      run_step "vacuum $table" shopstream table vacuum "$table" --json || exit "$?"
+      run_step "checkpoint $table" shopstream table checkpoint "$table" --json || exit "$?"
+    done
     ;;
 esac
 log "done"

@@ -1,7 +1,7 @@
 import { Command, Flags, type Interfaces } from '@oclif/core';
 import type { Config } from '../config/config-schema.js';
 import { resolveConfig } from '../config/resolve-config.js';
-import { ExitCode, isShopstreamError } from '../errors.js';
+import { ExitCode, isShopstreamError, usageError } from '../errors.js';
 import { currentActor } from '../governance/actor.js';
 import { knownSecrets, redactSecrets } from '../governance/redact.js';
 import { lakeActivity } from '../lake/activity.js';
@@ -77,11 +77,13 @@ export abstract class ShopstreamCommand extends Command {
     if (!targets.lakeTables && !targets.metricsFile && !targets.pushgateway) return;
     const described = error ? this.redacted(describeError(error)) : undefined;
     const { reads, writes } = lakeActivity.current();
+    const command = (this.id ?? 'unknown').replaceAll(':', ' ');
     const failures = await recordCommandRun(
       config,
       {
         runId: currentRun.id,
-        command: (this.id ?? 'unknown').replaceAll(':', ' '),
+        command,
+        scheduled: currentRun.fromScheduler || command === 'run',
         argv: this.argv,
         actor: currentActor(),
         startedAt: this.#startedAt,
@@ -157,6 +159,16 @@ export abstract class ShopstreamCommand extends Command {
     'metrics-file'?: string;
     pushgateway?: string;
   }): Config {
+    if (flags.maxBadRatio !== undefined && !(flags.maxBadRatio >= 0 && flags.maxBadRatio <= 1)) {
+      // a flag value, so a usage error (64); the same value from a config file or env is 78
+      throw usageError(
+        'BAD_FLAG',
+        `--max-bad-ratio: expected a ratio from 0 to 1, got ${flags.maxBadRatio}`,
+        {
+          suggestions: ['e.g. --max-bad-ratio 0.05 allows 5% quarantined records'],
+        },
+      );
+    }
     this.#metrics = {
       ...(flags['metrics-file'] ? { file: flags['metrics-file'] } : {}),
       ...(flags.pushgateway ? { pushgateway: flags.pushgateway } : {}),

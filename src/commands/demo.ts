@@ -19,10 +19,14 @@ export default class Demo extends ShopstreamCommand {
 
   async run(): Promise<PipelineResults> {
     const { flags } = await this.parse(Demo);
-    const config = this.resolveConfig({ ...(flags.config ? { config: flags.config } : {}) });
+    // the global flags (--s3-endpoint, --metrics-file, --config, ...) apply; the lake and the
+    // warehouse are only what the flags name (never SHOPSTREAM_LAKE/SHOPSTREAM_WAREHOUSE: the demo
+    // must not write into a real lake), else a temporary directory removed at the end
+    const config = this.resolveConfig(flags);
     const results = await runDemo({
       config,
       ...(flags.lake ? { lake: flags.lake } : {}),
+      ...(flags.warehouse ? { warehouse: flags.warehouse } : {}),
       ...(flags.source ? { source: flags.source } : {}),
     });
     if (!this.jsonEnabled()) this.log(render(results));
@@ -53,7 +57,7 @@ function render(r: PipelineResults): string {
     `Processing latency:    ${r.processingLatencyMs} ms (${r.stages.map((s) => `${s.stage} ${s.ms} ms`).join(', ')})`,
     `Data quality:          ingest ${(r.ingest.qualityRatio * 100).toFixed(2)}% (${r.ingest.quarantined} quarantined), marts ${(r.build.quality.qualityRatio * 100).toFixed(2)}% (${r.build.quality.checks.length} checks)`,
     `Marts built:           ${r.build.marts.map((m) => `${m.name} ${m.rows}`).join(', ')}`,
-    `Warehouse:             ${r.warehouse.tablesLoaded} tables, ${r.warehouse.rowsLoaded} rows loaded into ${r.warehouse.path}`,
+    `Warehouse:             ${r.warehouse.tablesLoaded} tables, ${r.warehouse.rowsLoaded} rows loaded into ${r.temporary.warehouse ? 'a temporary file (removed; --warehouse FILE keeps it)' : r.warehouse.path}`,
     `  fraud in the last minute: ${describeRows(r.warehouse.reports['fraud-last-minute'], (row) => `${row.user_id} ${money.format(Number(row.total_value))}`)}`,
     `  top customer value: ${describeRows(r.warehouse.reports.clv, (row) =>
       row.clv_status === 'fitted'
@@ -61,7 +65,7 @@ function render(r: PipelineResults): string {
         : `${row.user_key} ${money.format(Number(row.historic_clv))} to date (no prediction: ${String(row.clv_status).replaceAll('_', ' ')})`,
     )}`,
     `  conversion by day: ${describeRows(r.warehouse.reports.conversion, (row) => `${row.session_date} ${(Number(row.view_to_cart_rate) * 100).toFixed(1)}% view->cart`)}`,
-    `Lake:                  ${r.lake}`,
+    `Lake:                  ${r.temporary.lake ? 'a temporary directory (removed; --lake DIR keeps it)' : r.lake}`,
     '===========================================================',
   ].join('\n');
 }

@@ -6,8 +6,8 @@ import { renderCsv, renderTable } from '../cli/render.js';
 import { usageError } from '../errors.js';
 import { closeLake, openLake } from '../lake/open-lake.js';
 import type { ReportSection } from '../ops/html-report.js';
-import { openWarehouse } from '../warehouse/open-warehouse.js';
-import { REPORTS, type ReportName, runReport } from '../warehouse/reports.js';
+import { runWarehouseReport } from '../ops/warehouse-report.js';
+import { REPORTS, type ReportName } from '../warehouse/reports.js';
 
 export default class Report extends ShopstreamCommand {
   static override description =
@@ -54,15 +54,12 @@ export default class Report extends ShopstreamCommand {
         }
         return { out: flags.out, sections: report.sections };
       }
-      const runId = randomUUID();
-      const warehouse = await openWarehouse(lake, config, 'report', runId);
-      try {
-        const rows = await runReport(warehouse, args.name as ReportName, flags.limit);
-        if (!this.jsonEnabled()) this.log(flags.csv ? renderCsv(rows) : renderTable(rows));
-        return rows;
-      } finally {
-        await warehouse.close();
-      }
+      const rows = await runWarehouseReport(lake, config, args.name as ReportName, {
+        limit: flags.limit,
+        runId: randomUUID(),
+      });
+      if (!this.jsonEnabled()) this.log(flags.csv ? renderCsv(rows) : renderTable(rows));
+      return rows;
     } finally {
       closeLake(lake);
     }

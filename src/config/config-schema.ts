@@ -164,6 +164,8 @@ export const ConfigSchema = z
       .object({
         threads: z.number().int().positive().optional(),
         memoryLimit: z.string().optional(),
+        /** Where DuckDB spills what does not fit in memory (default `.tmp` in the working directory). */
+        tempDirectory: z.string().min(1).optional(),
       })
       .strict()
       .prefault({}),

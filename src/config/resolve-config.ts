@@ -38,6 +38,7 @@ const ENV_KEYS: readonly { env: string; path: readonly string[]; type: 'string' 
   { env: 'SHOPSTREAM_PSEUDONYM_KEY', path: ['privacy', 'pseudonymKey'], type: 'string' },
   { env: 'SHOPSTREAM_DUCKDB_THREADS', path: ['duckdb', 'threads'], type: 'number' },
   { env: 'SHOPSTREAM_DUCKDB_MEMORY_LIMIT', path: ['duckdb', 'memoryLimit'], type: 'string' },
+  { env: 'SHOPSTREAM_DUCKDB_TEMP_DIRECTORY', path: ['duckdb', 'tempDirectory'], type: 'string' },
 ];
 
 /**

@@ -1,4 +1,4 @@
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +28,11 @@ export interface DemoOptions {
 
 export interface PipelineResults {
   readonly lake: string;
+  /**
+   * The lake and/or the warehouse were a temporary directory, removed before returning: pass
+   * --lake DIR and --warehouse FILE to keep them.
+   */
+  readonly temporary: { readonly lake: boolean; readonly warehouse: boolean };
   readonly eventsProcessed: number;
   readonly anomaliesDetected: number;
   readonly anomalousUsers: readonly string[];
@@ -46,10 +51,37 @@ export interface PipelineResults {
   };
 }
 
-/** Runs every stage that exists (ingest, build-marts, load, reports) on the demo fixture, in a fresh lake, offline. */
+/**
+ * Runs every stage that exists (ingest, build-marts, load, reports) on the demo fixture, in a fresh
+ * lake, offline. What is not given (lake, warehouse) lives in one temporary directory, removed at
+ * the end whatever happens.
+ */
 export async function runDemo(options: DemoOptions): Promise<PipelineResults> {
+  const temp =
+    options.lake === undefined || options.warehouse === undefined
+      ? await mkdtemp(path.join(os.tmpdir(), 'shopstream-demo-'))
+      : undefined;
+  try {
+    return await demoIn({
+      ...options,
+      lake: options.lake ?? path.join(temp!, 'lake'),
+      warehouse: options.warehouse ?? path.join(temp!, 'warehouse.duckdb'),
+      temporary: { lake: options.lake === undefined, warehouse: options.warehouse === undefined },
+    });
+  } finally {
+    if (temp) await rm(temp, { recursive: true, force: true });
+  }
+}
+
+async function demoIn(
+  options: DemoOptions & {
+    readonly lake: string;
+    readonly warehouse: string;
+    readonly temporary: PipelineResults['temporary'];
+  },
+): Promise<PipelineResults> {
   const started = Date.now();
-  const lakeDir = options.lake ?? (await mkdtemp(path.join(os.tmpdir(), 'shopstream-demo-')));
+  const lakeDir = options.lake;
   const config: Config = { ...options.config, lake: lakeDir };
   const lake = await openLake(config);
   try {
@@ -76,9 +108,7 @@ export async function runDemo(options: DemoOptions): Promise<PipelineResults> {
     }>(loadSql('demo/pipeline_results'));
     stages.push({ stage: 'query', ms: Date.now() - t2 });
     const t3 = Date.now();
-    const warehousePath =
-      options.warehouse ??
-      path.join(await mkdtemp(path.join(os.tmpdir(), 'shopstream-demo-warehouse-')), 'warehouse.duckdb');
+    const warehousePath = options.warehouse;
     const warehouse = await DuckDbWarehouse.open(lake, warehousePath);
     let load: LoadSummary;
     const reports: Record<string, Record<string, unknown>[]> = {};
@@ -92,6 +122,7 @@ export async function runDemo(options: DemoOptions): Promise<PipelineResults> {
     stages.push({ stage: 'load', ms: Date.now() - t3 });
     return {
       lake: lakeDir,
+      temporary: options.temporary,
       eventsProcessed: Number(row!.events_processed),
       anomaliesDetected: Number(row!.anomalies_detected),
       anomalousUsers: row!.anomalous_users,

@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 
 /**
@@ -7,6 +8,8 @@ import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb
 export interface DuckDbOptions {
   readonly threads?: number;
   readonly memoryLimit?: string;
+  /** DuckDB's temp_directory: spill files (default `.tmp` in the working directory). */
+  readonly tempDirectory?: string;
   readonly path?: string;
 }
 
@@ -30,6 +33,11 @@ export class DuckDb {
     const config: Record<string, string> = {};
     if (options.threads) config.threads = String(options.threads);
     if (options.memoryLimit) config.memory_limit = options.memoryLimit;
+    if (options.tempDirectory) {
+      // DuckDB creates the last directory of the path only, and only once it spills
+      await mkdir(options.tempDirectory, { recursive: true });
+      config.temp_directory = options.tempDirectory;
+    }
     const instance = await DuckDBInstance.create(options.path ?? ':memory:', config);
     const connection = await instance.connect();
     // ICU is bundled and loads with the instance, so the zone can only be set once connected.

@@ -19,7 +19,11 @@ export async function appendRows(
   parameters: Record<string, unknown> = {},
 ): Promise<number> {
   const table = lake.table(name);
-  await table.ensure(definition);
+  const snapshot = await table.ensure(definition);
+  // a column added to the definition since the table was created: evolve the schema (old files
+  // read it as NULL) rather than fail the append
+  const present = new Set(snapshot.schema.fields.map((f) => f.name));
+  const addColumns = definition.columns.filter((c) => !present.has(c.name));
   const db = lake.db;
   const temp = quoteIdent(`__append_${name}`);
   const columns = definition.columns;
@@ -39,6 +43,7 @@ export async function appendRows(
       mode: 'append',
       operation: 'WRITE',
       parameters,
+      ...(addColumns.length > 0 ? { addColumns } : {}),
     });
     return result.version;
   } finally {

@@ -10,6 +10,7 @@ export async function openLake(config: Config): Promise<Lake> {
   const db = await DuckDb.open({
     ...(config.duckdb.threads ? { threads: config.duckdb.threads } : {}),
     ...(config.duckdb.memoryLimit ? { memoryLimit: config.duckdb.memoryLimit } : {}),
+    ...(config.duckdb.tempDirectory ? { tempDirectory: config.duckdb.tempDirectory } : {}),
   });
   return new Lake(store, db);
 }

@@ -1,5 +1,6 @@
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
+import { usageError } from '../errors.js';
 import type { Lake } from '../lake/lake.js';
 import { PIPELINE_RUNS } from './pipeline-runs.js';
 
@@ -26,10 +27,68 @@ interface ChartSpec {
   readonly tables: readonly string[];
   readonly sql: string;
   /** The Vega-Lite view (mark, encoding or layer); data, size and schema are added. */
-  readonly chart: () => Record<string, unknown>;
+  readonly chart: (rows: readonly Row[]) => Record<string, unknown>;
 }
 
-const WIDTH = 560;
+const WIDTH = 760;
+
+/**
+ * Time axis labels in 24-hour UTC, whatever the zone of the machine writing the report: midnights
+ * carry the day, other ticks `HH:MM`, or `HH:MM:SS` off the minute (runs seconds apart); charts of
+ * whole minutes or hours leave ticks between them unlabelled. The axis title names the dates.
+ */
+function utcLabels(wholeMinutes: boolean): string {
+  const offMinute = 'utcseconds(datum.value) != 0 || utcmilliseconds(datum.value) != 0';
+  return [
+    `${offMinute} ? ${wholeMinutes ? "''" : "utcFormat(datum.value, '%H:%M:%S')"}`,
+    "utchours(datum.value) == 0 && utcminutes(datum.value) == 0 ? utcFormat(datum.value, '%b %d')",
+    "utcFormat(datum.value, '%H:%M')",
+  ].join(' : ');
+}
+
+/** `UTC, 2026-11-20` or `UTC, 2026-11-01 to 2026-11-03`: the dates an axis spans (ISO strings sort). */
+function utcDays(rows: readonly Row[], field: string): string {
+  const days = rows.map((r) => String(r[field]).slice(0, 10)).sort();
+  const [first, last] = [days[0], days.at(-1)];
+  return first === last ? `UTC, ${first}` : `UTC, ${first} to ${last}`;
+}
+
+/** A temporal x channel on a UTC scale with 24-hour labels. */
+const utcX = (field: string, title: string, options: { wholeMinutes?: boolean; nice?: boolean } = {}) => ({
+  field,
+  type: 'temporal',
+  title,
+  scale: { type: 'utc', ...(options.nice ? { nice: true } : {}) },
+  axis: { labelExpr: utcLabels(options.wholeMinutes ?? false), labelOverlap: true, labelFlush: true },
+});
+
+/** Readable text everywhere; legends below the plot, never cut. */
+const VEGA_CONFIG = {
+  font: 'system-ui, -apple-system, "Segoe UI", sans-serif',
+  axis: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 'normal', titleColor: '#1d2430' },
+  legend: {
+    orient: 'bottom',
+    direction: 'horizontal',
+    columns: 4,
+    labelLimit: 0,
+    labelFontSize: 12,
+    titleFontSize: 12,
+    symbolSize: 120,
+  },
+};
+
+/** Session length classes: most sessions last minutes, a few hours; equal-width bins hide both. */
+const SESSION_BINS: readonly [string, number, number | null][] = [
+  ['< 30 s', 0, 30],
+  ['30 s-1 min', 30, 60],
+  ['1-2 min', 60, 120],
+  ['2-5 min', 120, 300],
+  ['5-10 min', 300, 600],
+  ['10-20 min', 600, 1200],
+  ['20-30 min', 1200, 1800],
+  ['30-60 min', 1800, 3600],
+  ['>= 1 h', 3600, null],
+];
 
 const CHARTS: readonly ChartSpec[] = [
   {
@@ -37,18 +96,38 @@ const CHARTS: readonly ChartSpec[] = [
     title: 'Events and unique users per minute',
     description: 'From metrics_minute (event time, UTC).',
     tables: ['metrics_minute'],
-    sql: `SELECT strftime(minute, '%Y-%m-%dT%H:%M:00Z') AS minute, 'events' AS series, CAST(events AS DOUBLE) AS value FROM metrics_minute
+    // a run of consecutive minutes is one segment: lines never bridge minutes without data, and a
+    // minute alone between gaps is drawn as a point
+    sql: `WITH runs AS (
+            SELECT minute, events, unique_users,
+                   CAST(epoch(minute) AS BIGINT) // 60 - row_number() OVER (ORDER BY minute) AS segment
+            FROM metrics_minute
+          ), marked AS (SELECT *, count(*) OVER (PARTITION BY segment) = 1 AS lone FROM runs)
+          SELECT strftime(minute, '%Y-%m-%dT%H:%M:00Z') AS minute, 'events' AS series, CAST(events AS DOUBLE) AS value, segment, lone FROM marked
           UNION ALL
-          SELECT strftime(minute, '%Y-%m-%dT%H:%M:00Z'), 'unique users', CAST(unique_users AS DOUBLE) FROM metrics_minute
+          SELECT strftime(minute, '%Y-%m-%dT%H:%M:00Z'), 'unique users', CAST(unique_users AS DOUBLE), segment, lone FROM marked
           ORDER BY 1`,
-    chart: () => ({
-      mark: { type: 'line', point: true },
-      encoding: {
-        x: { field: 'minute', type: 'temporal', title: 'minute (UTC)' },
+    chart: (rows) => {
+      const encoding = {
+        x: utcX('minute', `minute (${utcDays(rows, 'minute')})`, { wholeMinutes: true }),
         y: { field: 'value', type: 'quantitative', title: 'count' },
         color: { field: 'series', type: 'nominal', title: null },
-      },
-    }),
+      };
+      return {
+        layer: [
+          {
+            mark: { type: 'line', strokeWidth: 1.2 },
+            transform: [{ filter: '!datum.lone' }],
+            encoding: { ...encoding, detail: { field: 'segment' } },
+          },
+          {
+            mark: { type: 'point', filled: true, size: 30 },
+            transform: [{ filter: 'datum.lone' }],
+            encoding,
+          },
+        ],
+      };
+    },
   },
   {
     id: 'funnel',
@@ -74,19 +153,25 @@ const CHARTS: readonly ChartSpec[] = [
   {
     id: 'session-length',
     title: 'Session length distribution',
-    description: 'From sessions: duration in minutes (30-minute inactivity timeout).',
+    description:
+      'From sessions: first to last event of each session (30-minute inactivity timeout); a one-event session lasts 0 s.',
     tables: ['sessions'],
-    sql: `SELECT CAST(duration_s / 60.0 AS DOUBLE) AS minutes FROM sessions`,
+    sql: `SELECT b.label AS length, b.ord, CAST(count(s.duration_s) AS DOUBLE) AS sessions
+          FROM (VALUES ${SESSION_BINS.map(([label, from, to], i) => `('${label}', ${i}, ${from}, ${to ?? 'NULL'})`).join(', ')})
+               AS b(label, ord, lo, hi)
+          LEFT JOIN sessions s ON s.duration_s >= b.lo AND (b.hi IS NULL OR s.duration_s < b.hi)
+          GROUP BY ALL ORDER BY b.ord`,
     chart: () => ({
       mark: 'bar',
       encoding: {
         x: {
-          field: 'minutes',
-          type: 'quantitative',
-          bin: { maxbins: 20 },
-          title: 'session length (minutes)',
+          field: 'length',
+          type: 'ordinal',
+          sort: null,
+          title: 'session length',
+          axis: { labelAngle: 0 },
         },
-        y: { aggregate: 'count', type: 'quantitative', title: 'sessions' },
+        y: { field: 'sessions', type: 'quantitative', title: 'sessions' },
       },
     }),
   },
@@ -97,12 +182,15 @@ const CHARTS: readonly ChartSpec[] = [
     tables: ['fraud_flags'],
     sql: `SELECT strftime(date_trunc('hour', flagged_at), '%Y-%m-%dT%H:00:00Z') AS hour, rule, CAST(count(*) AS DOUBLE) AS flags
           FROM fraud_flags GROUP BY ALL ORDER BY ALL`,
-    chart: () => ({
+    chart: (rows) => ({
       mark: 'bar',
       encoding: {
-        x: { field: 'hour', type: 'temporal', timeUnit: 'utcyearmonthdatehours', title: 'hour (UTC)' },
+        x: {
+          ...utcX('hour', `hour (${utcDays(rows, 'hour')})`, { wholeMinutes: true }),
+          timeUnit: 'utcyearmonthdatehours',
+        },
         y: { field: 'flags', type: 'quantitative', stack: 'zero', title: 'flags' },
-        color: { field: 'rule', type: 'nominal' },
+        color: { field: 'rule', type: 'nominal', title: 'rule' },
       },
     }),
   },
@@ -152,26 +240,29 @@ const CHARTS: readonly ChartSpec[] = [
   {
     id: 'data-quality',
     title: 'Data quality per run',
-    description: 'From pipeline_runs: the lowest quality ratio of each run (SLO: > 99%).',
+    description:
+      'From pipeline_runs: the lowest quality ratio of each run, one point per run (dashed: the SLO, 99%).',
     tables: ['pipeline_runs'],
-    sql: `SELECT strftime(started_at, '%Y-%m-%dT%H:%M:%SZ') AS started_at, command, quality_ratio
+    sql: `SELECT strftime(started_at, '%Y-%m-%dT%H:%M:%S.%gZ') AS started_at, command, quality_ratio
           FROM pipeline_runs WHERE quality_ratio IS NOT NULL ORDER BY started_at`,
-    chart: () => ({
+    chart: (rows) => ({
       layer: [
         {
-          mark: { type: 'line', point: true },
+          // runs are separate events: points, no line suggesting values between them
+          mark: { type: 'point', filled: true, size: 70 },
           encoding: {
-            x: { field: 'started_at', type: 'temporal', title: 'run start' },
+            x: utcX('started_at', `run start (${utcDays(rows, 'started_at')})`, { nice: true }),
             y: {
               field: 'quality_ratio',
               type: 'quantitative',
               title: 'quality ratio',
               scale: { zero: false },
             },
-            color: { field: 'command', type: 'nominal' },
+            color: { field: 'command', type: 'nominal', title: 'command' },
+            shape: { field: 'command', type: 'nominal', title: 'command' },
           },
         },
-        { mark: { type: 'rule', strokeDash: [4, 4] }, encoding: { y: { datum: 0.99 } } },
+        { mark: { type: 'rule', strokeDash: [4, 4], color: '#c0392b' }, encoding: { y: { datum: 0.99 } } },
       ],
     }),
   },
@@ -180,16 +271,17 @@ const CHARTS: readonly ChartSpec[] = [
     title: 'Run history',
     description: 'From pipeline_runs: duration of each command run, failures in red.',
     tables: ['pipeline_runs'],
-    sql: `SELECT strftime(started_at, '%Y-%m-%dT%H:%M:%SZ') AS started_at, command, CAST(duration_ms AS DOUBLE) / 1000 AS seconds, outcome
+    sql: `SELECT strftime(started_at, '%Y-%m-%dT%H:%M:%S.%gZ') AS started_at, command, CAST(duration_ms AS DOUBLE) / 1000 AS seconds, outcome
           FROM pipeline_runs ORDER BY started_at`,
-    chart: () => ({
+    chart: (rows) => ({
       mark: { type: 'point', filled: true, size: 80 },
       encoding: {
-        x: { field: 'started_at', type: 'temporal', title: 'run start' },
+        x: utcX('started_at', `run start (${utcDays(rows, 'started_at')})`, { nice: true }),
         y: { field: 'seconds', type: 'quantitative', title: 'duration (s)' },
-        shape: { field: 'command', type: 'nominal' },
+        shape: { field: 'command', type: 'nominal', title: 'command' },
         color: {
           field: 'outcome',
+          title: 'outcome',
           type: 'nominal',
           scale: { domain: ['ok', 'error'], range: ['#2a7f62', '#c0392b'] },
         },
@@ -205,7 +297,18 @@ const CHARTS: readonly ChartSpec[] = [
 export async function buildHtmlReport(lake: Lake, now = new Date()): Promise<HtmlReport> {
   // only the tables the report reads: registering raw_events would fetch every file of an s3:// lake
   const wanted = new Set([...CHARTS.flatMap((c) => c.tables), PIPELINE_RUNS]);
-  const existing = new Set((await lake.tableNames()).filter((name) => wanted.has(name)));
+  const names = await lake.tableNames();
+  if (names.length === 0) {
+    // a mistyped --lake must not pass for an empty report
+    throw usageError('LAKE_NOT_FOUND', `no lake tables at ${lake.store.uri}`, {
+      location: lake.store.uri,
+      suggestions: [
+        'check --lake (env SHOPSTREAM_LAKE; default ./lake)',
+        'ingest events first: shopstream ingest',
+      ],
+    });
+  }
+  const existing = new Set(names.filter((name) => wanted.has(name)));
   for (const name of existing) await lake.table(name).register(name);
   const sections: ReportSection[] = [];
   const parts: string[] = [];
@@ -221,7 +324,7 @@ export async function buildHtmlReport(lake: Lake, now = new Date()): Promise<Htm
   const runs = existing.has(PIPELINE_RUNS)
     ? (
         await lake.db.all<Row>(
-          `SELECT strftime(started_at, '%Y-%m-%d %H:%M:%S') AS started, command, outcome, exit_code,
+          `SELECT strftime(started_at, '%Y-%m-%d %H:%M:%S') AS "started (UTC)", command, outcome, exit_code,
                   rows_in, rows_out, round(quality_ratio, 4) AS quality, duration_ms, run_id
            FROM pipeline_runs ORDER BY started_at DESC LIMIT 20`,
         )
@@ -236,9 +339,10 @@ async function renderSvg(spec: ChartSpec, rows: Row[]): Promise<string> {
   const vl = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     width: WIDTH,
-    height: 220,
+    height: 240,
+    config: VEGA_CONFIG,
     data: { values: rows },
-    ...spec.chart(),
+    ...spec.chart(rows),
   } as TopLevelSpec;
   const view = new vega.View(vega.parse(compile(vl).spec), { renderer: 'none' });
   const svg = await view.toSVG();
@@ -258,14 +362,17 @@ function escapeHtml(text: string): string {
 function table(rows: Row[]): string {
   if (rows.length === 0) return '<p class="empty">No runs recorded yet.</p>';
   const columns = Object.keys(rows[0]!);
-  const head = columns.map((c) => `<th>${escapeHtml(c)}</th>`).join('');
+  const numeric = new Set(['exit_code', 'rows_in', 'rows_out', 'quality', 'duration_ms']);
+  const cls = (c: string) => (numeric.has(c) ? ' class="num"' : c === 'run_id' ? ' class="run_id"' : '');
+  const head = columns.map((c) => `<th${cls(c)}>${escapeHtml(c)}</th>`).join('');
   const body = rows
     .map(
       (r) =>
-        `<tr class="${r.outcome === 'error' ? 'error' : ''}">${columns.map((c) => `<td>${escapeHtml(String(r[c] ?? ''))}</td>`).join('')}</tr>`,
+        `<tr class="${r.outcome === 'error' ? 'error' : ''}">${columns.map((c) => `<td${cls(c)}>${escapeHtml(String(r[c] ?? ''))}</td>`).join('')}</tr>`,
     )
     .join('\n');
-  return `<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
+  // within the page: the long run ids wrap, and a narrow window scrolls the table, not the page
+  return `<div class="table"><table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table></div>`;
 }
 
 function page(now: Date, sections: string, runs: Row[]): string {
@@ -276,14 +383,17 @@ function page(now: Date, sections: string, runs: Row[]): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>shopstream run report</title>
 <style>
-  body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 860px; color: #1d2430; background: #fff; }
+  body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; padding: 0 1rem; max-width: 1000px; color: #1d2430; background: #fff; }
   h1 { font-size: 1.6rem; margin-bottom: 0.2rem; }
   h2 { font-size: 1.15rem; margin: 2rem 0 0.2rem; border-bottom: 1px solid #dde3ea; padding-bottom: 0.2rem; }
   .note, .meta { color: #5b6673; font-size: 0.85rem; margin: 0.2rem 0 0.6rem; }
   .empty { color: #8a94a0; font-style: italic; }
   figure.chart { margin: 0; overflow-x: auto; }
+  .table { overflow-x: auto; }
   table { border-collapse: collapse; font-size: 0.8rem; width: 100%; }
   th, td { text-align: left; padding: 0.25rem 0.4rem; border-bottom: 1px solid #eef1f4; white-space: nowrap; }
+  th.num, td.num { text-align: right; }
+  td.run_id { white-space: normal; overflow-wrap: anywhere; font-family: ui-monospace, monospace; font-size: 0.75rem; }
   tr.error td { color: #c0392b; }
 </style>
 </head>

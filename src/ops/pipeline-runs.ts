@@ -25,6 +25,11 @@ const RUN_COLUMNS: readonly ColumnDef[] = [
   { name: 'outcome', type: 'string', nullable: false, comment: 'ok or error.' },
   { name: 'exit_code', type: 'integer', nullable: false, comment: 'The documented exit code.' },
   { name: 'error_code', type: 'string', comment: 'shopstream error code on failure.' },
+  {
+    name: 'scheduled',
+    type: 'boolean',
+    comment: 'Run id from a scheduler (SHOPSTREAM_RUN_ID) or `shopstream run`: counts for availability.',
+  },
   { name: 'dt', type: 'date', nullable: false, comment: 'UTC date of started_at (partition).' },
 ];
 
@@ -42,6 +47,8 @@ export interface RunRecord {
   readonly latencyP95Ms: number | null;
   readonly exitCode: number;
   readonly errorCode: string | null;
+  /** Started by a scheduler (it passed the run id) or as `shopstream run`; not an interactive command. */
+  readonly scheduled: boolean;
 }
 
 export const durationMs = (run: RunRecord): number => run.finishedAt.getTime() - run.startedAt.getTime();
@@ -79,6 +86,7 @@ export async function appendPipelineRun(lake: Lake, run: RunRecord): Promise<num
         outcome: run.exitCode === 0 ? 'ok' : 'error',
         exit_code: run.exitCode,
         error_code: run.errorCode,
+        scheduled: run.scheduled ? 'true' : 'false',
         dt: started.slice(0, 10),
       },
     ],

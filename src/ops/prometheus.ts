@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { rename, writeFile } from 'node:fs/promises';
+import { open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { configError, unavailableError } from '../errors.js';
 import { redactSecrets } from '../governance/redact.js';
 import { durationMs, type RunRecord, throughputPerSecond } from './pipeline-runs.js';
@@ -46,11 +46,105 @@ export function prometheusText(run: RunRecord): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** Writes the metrics file atomically (the textfile collector must never read half a file). */
+/**
+ * Writes this command's series into the metrics file, keeping the other commands' series: one
+ * file holds the latest run of every command, one series per `command` label, as node_exporter's
+ * textfile collector expects. Concurrent commands merge under a lock file beside it (`FILE.lock`,
+ * created exclusively), and the file is replaced by a rename, so the collector never reads half
+ * a file and no command's series is lost.
+ */
 export async function writeMetricsFile(file: string, run: RunRecord): Promise<void> {
-  const temp = `${file}.${randomUUID()}.tmp`;
-  await writeFile(temp, prometheusText(run));
-  await rename(temp, file);
+  await withLockFile(`${file}.lock`, async () => {
+    let previous = '';
+    try {
+      previous = await readFile(file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    const temp = `${file}.${randomUUID()}.tmp`;
+    try {
+      await writeFile(temp, mergeMetrics(previous, prometheusText(run)));
+      await rename(temp, file);
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    }
+  });
+}
+
+interface Family {
+  help?: string;
+  type?: string;
+  samples: Map<string, string>;
+}
+
+/**
+ * Merges two texts in the exposition format: families in order of first appearance, HELP and TYPE
+ * once each, a sample of `update` replacing the sample with the same name and labels in `base`.
+ */
+export function mergeMetrics(base: string, update: string): string {
+  const families = new Map<string, Family>();
+  const family = (name: string) => {
+    let found = families.get(name);
+    if (!found) {
+      found = { samples: new Map() };
+      families.set(name, found);
+    }
+    return found;
+  };
+  for (const text of [base, update]) {
+    for (const line of text.split('\n')) {
+      const meta = /^# (HELP|TYPE) (\S+) (.*)$/.exec(line);
+      if (meta) {
+        const f = family(meta[2]!);
+        if (meta[1] === 'HELP') f.help = meta[3]!;
+        else f.type = meta[3]!;
+        continue;
+      }
+      const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})?\s+(.+)$/.exec(line);
+      if (sample) family(sample[1]!).samples.set(sample[2] ?? '', sample[3]!);
+    }
+  }
+  const lines: string[] = [];
+  for (const [name, f] of families) {
+    if (f.samples.size === 0) continue;
+    if (f.help !== undefined) lines.push(`# HELP ${name} ${f.help}`);
+    if (f.type !== undefined) lines.push(`# TYPE ${name} ${f.type}`);
+    for (const [labels, value] of f.samples) lines.push(`${name}${labels} ${value}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** A lock older than this was left by a killed process (a merge takes milliseconds). */
+const STALE_LOCK_MS = 60_000;
+const LOCK_WAIT_MS = 120_000;
+
+async function withLockFile<T>(lock: string, fn: () => Promise<T>): Promise<T> {
+  const giveUp = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      const handle = await open(lock, 'wx');
+      await handle.close();
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const since = await stat(lock).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => 0,
+      );
+      if (since > STALE_LOCK_MS) await rm(lock, { force: true });
+      else if (Date.now() > giveUp) {
+        throw unavailableError('METRICS_FILE_LOCKED', `${lock} has been held for ${since} ms`, {
+          suggestions: [`remove ${lock} if no shopstream command is running`],
+        });
+      } else await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 30));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await rm(lock, { force: true });
+  }
 }
 
 /**

@@ -23,14 +23,17 @@ const MAX_LATENCIES = 100_000;
  */
 class RunContext {
   id: string = randomUUID();
+  /** The run id came from a scheduler (`SHOPSTREAM_RUN_ID`): the run counts for availability. */
+  fromScheduler = false;
   rowsIn = 0;
   rowsOut = 0;
   quarantined = 0;
   qualityRatio: number | null = null;
   readonly latenciesMs: number[] = [];
 
-  start(id: string = process.env.SHOPSTREAM_RUN_ID || randomUUID()): void {
-    this.id = id;
+  start(scheduledId: string | undefined = process.env.SHOPSTREAM_RUN_ID || undefined): void {
+    this.id = scheduledId ?? randomUUID();
+    this.fromScheduler = scheduledId !== undefined;
     this.rowsIn = 0;
     this.rowsOut = 0;
     this.quarantined = 0;

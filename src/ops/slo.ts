@@ -2,8 +2,13 @@ import type { Config } from '../config/config-schema.js';
 import type { Lake } from '../lake/lake.js';
 import { PIPELINE_RUNS } from './pipeline-runs.js';
 
-/** The scheduled commands whose success rate is the pipeline's availability. */
+/** The pipeline commands whose scheduled runs' success rate is the pipeline's availability. */
 export const SCHEDULED_COMMANDS = ['run', 'ingest', 'build-marts', 'load'] as const;
+/**
+ * Exit codes of failures that are the caller's, not the service's: usage (64), bad data (65),
+ * configuration (78). They are counted apart and not against availability.
+ */
+export const USER_ERROR_EXIT_CODES = [64, 65, 78] as const;
 const MICROBATCH_METRICS = 'metrics_microbatch';
 
 export interface Objective {
@@ -18,10 +23,24 @@ export interface Objective {
   readonly detail: string;
 }
 
+export interface RunCounts {
+  /** Scheduled runs: a scheduler's run id (SHOPSTREAM_RUN_ID) or `shopstream run`. */
+  readonly scheduled: number;
+  readonly succeeded: number;
+  /** Scheduled runs that failed on the service's side (69, 70, 75, ...): against availability. */
+  readonly failed: number;
+  /** Scheduled runs that failed on usage, bad data or configuration (64, 65, 78): not counted. */
+  readonly userErrors: number;
+  /** Pipeline commands run by hand (no scheduler run id): not counted. */
+  readonly interactive: number;
+}
+
 export interface SloReport {
   readonly from: string;
   readonly to: string;
   readonly objectives: readonly Objective[];
+  /** The pipeline command runs in range, as availability counts them. */
+  readonly runs: RunCounts;
   /** False when any objective with data is breached. */
   readonly met: boolean;
 }
@@ -44,18 +63,27 @@ export async function checkSlos(
   else await db.run('CREATE OR REPLACE TEMP VIEW __slo_runs AS SELECT * FROM (SELECT 1) WHERE false');
 
   const within = `started_at >= CAST($from AS TIMESTAMPTZ) AND started_at < CAST($to AS TIMESTAMPTZ)`;
-  const scheduled = SCHEDULED_COMMANDS.map((c) => `'${c}'`).join(', ');
+  const pipelineCommand = `command IN (${SCHEDULED_COMMANDS.map((c) => `'${c}'`).join(', ')})`;
+  // rows written before the scheduled column existed: only `shopstream run` is known to be scheduled
+  const hasScheduled =
+    hasRuns && (await runsTable.snapshot()).schema.fields.some((f) => f.name === 'scheduled');
+  const scheduled = `${pipelineCommand} AND ${hasScheduled ? "coalesce(scheduled, command = 'run')" : "command = 'run'"}`;
+  const userError = `exit_code IN (${USER_ERROR_EXIT_CODES.join(', ')})`;
   const [runs] = hasRuns
     ? await db.all<{
         total: string;
         ok: string;
+        user_errors: string;
+        interactive: string;
         quality: number | null;
         quality_runs: string;
         rows: string;
         ms: string;
       }>(
-        `SELECT count(*) FILTER (WHERE command IN (${scheduled})) AS total,
-                count(*) FILTER (WHERE command IN (${scheduled}) AND exit_code = 0) AS ok,
+        `SELECT count(*) FILTER (WHERE ${scheduled}) AS total,
+                count(*) FILTER (WHERE ${scheduled} AND exit_code = 0) AS ok,
+                count(*) FILTER (WHERE ${scheduled} AND ${userError}) AS user_errors,
+                count(*) FILTER (WHERE ${pipelineCommand} AND NOT (${scheduled})) AS interactive,
                 avg(quality_ratio) AS quality, count(quality_ratio) AS quality_runs,
                 coalesce(sum(rows_in) FILTER (WHERE rows_in >= $min_rows AND exit_code = 0), 0) AS rows,
                 coalesce(sum(duration_ms) FILTER (WHERE rows_in >= $min_rows AND exit_code = 0), 0) AS ms
@@ -94,9 +122,18 @@ export async function checkSlos(
 
   const total = Number(runs?.total ?? 0);
   const ok = Number(runs?.ok ?? 0);
+  const userErrors = Number(runs?.user_errors ?? 0);
+  const counted = total - userErrors;
+  const counts: RunCounts = {
+    scheduled: total,
+    succeeded: ok,
+    failed: counted - ok,
+    userErrors,
+    interactive: Number(runs?.interactive ?? 0),
+  };
   const rows = Number(runs?.rows ?? 0);
   const ms = Number(runs?.ms ?? 0);
-  const availability = total > 0 ? ok / total : null;
+  const availability = counted > 0 ? ok / counted : null;
   const throughput = ms > 0 ? (rows / ms) * 1000 : null;
   const quality = runs?.quality ?? null;
   const objectives: Objective[] = [
@@ -105,7 +142,7 @@ export async function checkSlos(
       slo.availability,
       '>=',
       availability,
-      `${ok} of ${total} scheduled runs succeeded`,
+      `${ok} of ${counted} scheduled runs succeeded (not counted: ${userErrors} user errors (exit 64/65/78), ${counts.interactive} interactive runs)`,
     ),
     objective(
       'latency_p95_ms',
@@ -139,6 +176,7 @@ export async function checkSlos(
     from: params.from,
     to: params.to,
     objectives,
+    runs: counts,
     met: objectives.every((o) => o.met !== false),
   };
 }

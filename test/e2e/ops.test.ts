@@ -123,14 +123,17 @@ describe('operations: shopstream run, pipeline_runs, metrics, slo', () => {
     expect(micro.status, micro.stderr).toBe(0);
 
     const slo = cli(['slo', '--json'], { env });
-    expect(slo.status).toBe(1); // 1 of 2 scheduled runs failed
+    expect(slo.status).toBe(1); // the failed run's data quality breaches the quality objective
     const report = json(slo.stdout);
     const byName = Object.fromEntries(report.objectives.map((o: { name: string }) => [o.name, o]));
-    expect(byName.availability).toMatchObject({ actual: 0.5, met: false });
+    // bad data (65) is the input's fault: a user error, apart from availability (1 of 1 succeeded)
+    expect(byName.availability).toMatchObject({ actual: 1, met: true });
+    expect(report.runs).toMatchObject({ scheduled: 2, succeeded: 1, failed: 0, userErrors: 1 });
+    expect(byName.data_quality.met).toBe(false);
     expect(byName.latency_p95_ms.met).toBe(true);
     expect(byName.latency_p95_ms.actual).toBeGreaterThanOrEqual(0);
     expect(byName.data_quality.actual).toBeLessThan(1);
-    expect(slo.stderr).toContain('availability');
+    expect(slo.stderr).toContain('data_quality');
 
     // a range after the failure: met (exit 0); a config asking the impossible: latency breached
     const later = cli(['slo', '--from', new Date(Date.now() - 1000).toISOString(), '--json'], { env });

@@ -204,8 +204,10 @@ const configEnvNames = () =>
 const STUB_CLI = `#!/usr/bin/env bash
 printf '%s|%s|%s\\n' "\${SNOWFLAKE_SCHEMA:-}" "\${SHOPSTREAM_ACTOR:-}" "$*" >> "$STUB_CALLS"
 printf '%s\\n' "\${SHOPSTREAM_RUN_ID:-}" >> "$STUB_CALLS.runs"
+printf '%s|%s\\n' "\${SHOPSTREAM_WAREHOUSE:-}" "$*" >> "$STUB_CALLS.warehouse"
 key="$1"
 case "$1" in table | gdpr | schema | warehouse) key="$1 $2" ;; esac
+if [[ "$key" == "table list" ]]; then printf '%s\\n' "\${STUB_TABLES:-[]}"; fi
 if [[ -n "\${STUB_FAIL:-}" && "\${STUB_FAIL%:*}" == "$key" ]]; then
   if [[ "\${STUB_FAIL_ONCE:-}" != 1 || ! -e "$STUB_CALLS.failed" ]]; then
     touch "$STUB_CALLS.failed"
@@ -245,20 +247,27 @@ describe('infra: every shopstream invocation is a real command with real flags',
           (flag.startsWith('no-') && flags[flag.slice(3)]?.allowNo === true);
         expect(known, `${call.where}: shopstream ${call.id} has no --${flag}`).toBe(true);
       }
-      if (call.id.startsWith('table ')) {
-        expect([...LAKE_TABLES, ...RECORD_TABLES], `${call.where}: table ${call.positional[0]}`).toContain(
-          call.positional[0],
-        );
+      if (call.id.startsWith('table ') && call.id !== 'table list') {
+        const table = call.positional[0] ?? '';
+        // a loop over the lake's own list (`shopstream table list`) or a table named outright
+        if (/^\\?"?\$\{?table\}?\\?"?$/.test(table)) {
+          expect(
+            invocations(file, ids).some((c) => c.id === 'table list'),
+            `${call.where}: $table comes from shopstream table list`,
+          ).toBe(true);
+        } else expect([...LAKE_TABLES, ...RECORD_TABLES], `${call.where}: table ${table}`).toContain(table);
       }
     }
   });
 
   it('schedules the whole pipeline everywhere, with --json for the logs', () => {
     const pipeline = ['ingest', 'build-marts', 'load'];
+    // checkpoint: the only command that deletes old _delta_log files; vacuum: old data files
+    const maintenance = ['table optimize', 'table list', 'table vacuum', 'table checkpoint'];
     const expected: [string, string[]][] = [
-      [DAG_FILE, [...pipeline, 'gdpr forget', 'table optimize', 'table vacuum']],
-      [CRON_SCRIPT, [...pipeline, 'gdpr forget', 'table optimize', 'table vacuum']],
-      [K8S_FILE, [...pipeline, 'table optimize', 'table vacuum']],
+      [DAG_FILE, [...pipeline, 'gdpr forget', ...maintenance]],
+      [CRON_SCRIPT, [...pipeline, 'gdpr forget', ...maintenance]],
+      [K8S_FILE, [...pipeline, 'gdpr forget', ...maintenance]],
     ];
     for (const [file, wanted] of expected) {
       const calls = invocations(file, ids);
@@ -266,6 +275,11 @@ describe('infra: every shopstream invocation is a real command with real flags',
       for (const call of calls) expect(call.flags, call.where).toContain('json');
       const raw = calls.find((c) => c.id === 'load' && c.flags.includes('tables'));
       expect(raw, `${rel(file)} loads raw_events too`).toBeDefined();
+      // raw personal data never rides along with the marts into one warehouse
+      expect(
+        calls.filter((c) => c.flags.includes('include-raw')),
+        rel(file),
+      ).toEqual([]);
     }
   });
 });
@@ -339,7 +353,8 @@ describe('infra/airflow: the DAG', () => {
         'gdpr_forget',
         'maintenance_window',
         'optimize_raw_events',
-        'vacuum_raw_events',
+        'vacuum_tables',
+        'checkpoint_tables',
       ];
       expect(new Set(byId.keys())).toEqual(new Set(chain));
       chain.slice(1).forEach((id, i) => {
@@ -359,7 +374,7 @@ describe('infra/airflow: the DAG', () => {
         ...configEnvNames().filter((n) => n.startsWith('SNOWFLAKE_')),
       ];
       const cliTasks = report.tasks.filter((t) => t.bash_command !== null);
-      expect(cliTasks.length).toBe(7);
+      expect(cliTasks.length).toBe(8);
       for (const task of cliTasks) {
         expect(task.append_env, task.task_id).toBe(true);
         expect(
@@ -401,6 +416,34 @@ describe('infra/airflow: the DAG', () => {
       expect(sfMarts.env.SNOWFLAKE_SCHEMA).toBe('MARTS');
       expect(sfRaw.env.SNOWFLAKE_SCHEMA).toBe('RAW');
       expect(sfRaw.env.SHOPSTREAM_PSEUDONYM_KEY).toBe('a-secret-of-at-least-16-chars');
+      expect(sfRaw.bash_command.trim()).toBe('shopstream load --tables raw_events --json');
+    });
+
+    it("loads raw_events into Snowflake's RAW or a separate DuckDB file, never the analysts' file", (ctx) => {
+      if (!report.rendered) ctx.skip();
+      const duckRaw = report.rendered!.duckdb.load_raw!;
+      expect(duckRaw.bash_command).not.toMatch(/shopstream load/);
+      expect(duckRaw.bash_command).toMatch(/^echo /);
+      const separate = report.rendered!.duckdb_raw_file!;
+      expect(separate.bash_command.trim()).toBe('shopstream load --tables raw_events --json');
+      expect(separate.env.SHOPSTREAM_WAREHOUSE).toBe('/data/shopstream/raw.duckdb');
+      expect(report.rendered!.duckdb.load_marts!.env.SHOPSTREAM_WAREHOUSE).toBe(
+        '/data/shopstream/warehouse.duckdb',
+      );
+    });
+
+    it('vacuums and checkpoints every table the lake lists', (ctx) => {
+      if (!report.maintenance_run) ctx.skip();
+      const m = report.maintenance_run!;
+      expect(m.outcomes).toEqual({ vacuum_tables: 'ok', checkpoint_tables: 'ok' });
+      expect(m.calls).toEqual([
+        '|airflow|table list --json',
+        '|airflow|table vacuum raw_events --json',
+        '|airflow|table vacuum sessions --json',
+        '|airflow|table list --json',
+        '|airflow|table checkpoint raw_events --json',
+        '|airflow|table checkpoint sessions --json',
+      ]);
     });
 
     it('gdpr_forget claims the inbox, forgets, and deletes the list', (ctx) => {
@@ -439,7 +482,12 @@ interface DagReport {
   env_reaches_command: string;
   gdpr_present: Record<string, boolean>;
   maintenance_due: Record<string, boolean>;
-  rendered: { duckdb: Record<string, Rendered>; snowflake: Record<string, Rendered> } | null;
+  rendered: {
+    duckdb: Record<string, Rendered>;
+    snowflake: Record<string, Rendered>;
+    duckdb_raw_file: Rendered;
+  } | null;
+  maintenance_run: { outcomes: Record<string, string>; calls: string[] } | null;
   gdpr_run: { bash_n: number; outcome: string; calls: string[]; left: string[]; inbox: string } | null;
 }
 
@@ -568,6 +616,7 @@ report = {
     "maintenance_due": due,
     "rendered": None,
     "gdpr_run": None,
+    "maintenance_run": None,
 }
 
 try:
@@ -594,8 +643,10 @@ if jinja2 is not None:
                 "env": {k: env.from_string(v).render(context) for k, v in (task.env or {}).items()}}
     cli_tasks = [t for t in dag.tasks if hasattr(t, "bash_command")]
     snowflake = {"shopstream_warehouse_kind": "snowflake", "shopstream_pseudonym_secret": "a-secret-of-at-least-16-chars"}
+    load_raw = next(t for t in dag.tasks if t.task_id == "load_raw")
     report["rendered"] = {"duckdb": {t.task_id: render(t, {}) for t in cli_tasks},
-                          "snowflake": {t.task_id: render(t, snowflake) for t in cli_tasks}}
+                          "snowflake": {t.task_id: render(t, snowflake) for t in cli_tasks},
+                          "duckdb_raw_file": render(load_raw, {"shopstream_raw_warehouse_path": "/data/shopstream/raw.duckdb"})}
 
     # gdpr_forget as rendered, against the stand-in CLI
     gdpr_dir = os.path.join(work, "gdpr")
@@ -614,6 +665,19 @@ if jinja2 is not None:
     report["gdpr_run"] = {"bash_n": bash_n, "outcome": result, "inbox": gdpr_inbox,
                           "calls": open(calls).read().splitlines() if os.path.exists(calls) else [],
                           "left": sorted(os.listdir(gdpr_dir))}
+
+    # the maintenance tasks as rendered, against the stand-in CLI listing two tables
+    calls = os.path.join(work, "maintenance-calls.txt")
+    os.environ["STUB_CALLS"] = calls
+    os.environ["STUB_TABLES"] = json.dumps([{"name": "raw_events"}, {"name": "sessions"}])
+    outcomes = {}
+    for task_id in ("vacuum_tables", "checkpoint_tables"):
+        task = next(t for t in dag.tasks if t.task_id == task_id)
+        rendered = render(task, {})
+        outcomes[task_id] = outcome(mod.ShopstreamBashOperator(task_id=task_id + "_probe", bash_command=rendered["bash_command"],
+                                                               env={"SHOPSTREAM_ACTOR": "airflow"}))
+    report["maintenance_run"] = {"outcomes": outcomes,
+                                 "calls": open(calls).read().splitlines() if os.path.exists(calls) else []}
 
 print(json.dumps(report))
 `;
@@ -655,7 +719,10 @@ describe('infra/cron', () => {
   describe('the script against a stand-in CLI', () => {
     const bin = stubBin();
 
-    function pipeline(mode: string, options: { fail?: string; once?: boolean } = {}) {
+    function pipeline(
+      mode: string,
+      options: { fail?: string; once?: boolean; env?: Record<string, string> } = {},
+    ) {
       const dir = tempDir('infra-cron');
       const env: NodeJS.ProcessEnv = {
         PATH: `${bin}:${process.env.PATH}`,
@@ -670,6 +737,7 @@ describe('infra/cron', () => {
         PIPELINE_LOCK_WAIT_SECONDS: '1',
         ...(options.fail ? { STUB_FAIL: options.fail } : {}),
         ...(options.once ? { STUB_FAIL_ONCE: '1' } : {}),
+        ...options.env,
       };
       return { dir, env, go: () => finish(dir, env, run('bash', [CRON_SCRIPT, mode], { env })) };
     }
@@ -684,7 +752,7 @@ describe('infra/cron', () => {
     }
 
     it('runs ingest -> build-marts -> load -> load raw_events (into RAW) as cron', () => {
-      const r = pipeline('pipeline').go();
+      const r = pipeline('pipeline', { env: { SHOPSTREAM_WAREHOUSE_KIND: 'snowflake' } }).go();
       expect(r.status, r.log).toBe(0);
       expect(r.calls).toEqual([
         '|cron|ingest /landing --json',
@@ -696,6 +764,31 @@ describe('infra/cron', () => {
       const runIds = new Set(read(path.join(r.dir, 'calls.txt.runs')).trim().split('\n'));
       expect(runIds.size).toBe(1);
       expect([...runIds][0]).toMatch(/^cron-pipeline-\d{8}T\d{6}Z-\d+$/);
+    });
+
+    it("never loads raw_events into the analysts' DuckDB file", () => {
+      const analysts = '/data/shopstream/warehouse.duckdb';
+      const duck = pipeline('pipeline', { env: { SHOPSTREAM_WAREHOUSE: analysts } }).go();
+      expect(duck.status, duck.log).toBe(0);
+      expect(duck.calls).toEqual([
+        '|cron|ingest /landing --json',
+        '|cron|build-marts --json',
+        '|cron|load --json',
+      ]);
+      expect(duck.log).toMatch(/raw_events not loaded/);
+
+      const raw = '/data/shopstream/raw.duckdb';
+      const separate = pipeline('pipeline', {
+        env: { SHOPSTREAM_WAREHOUSE: analysts, PIPELINE_RAW_WAREHOUSE: raw },
+      }).go();
+      expect(separate.status, separate.log).toBe(0);
+      const warehouses = read(path.join(separate.dir, 'calls.txt.warehouse')).trim().split('\n');
+      expect(warehouses).toEqual([
+        `${analysts}|ingest /landing --json`,
+        `${analysts}|build-marts --json`,
+        `${analysts}|load --json`,
+        `${raw}|load --tables raw_events --json`,
+      ]);
     });
 
     it('stops at the first failing step with its exit code, without retrying 65', () => {
@@ -742,8 +835,26 @@ describe('infra/cron', () => {
         '|cron|table optimize raw_events --json',
         '|cron|table optimize audit_log --json',
         '|cron|table optimize pipeline_runs --json',
-        '|cron|table vacuum raw_events --json',
+        '|cron|table list --json',
       ]);
+    });
+
+    it('maintenance vacuums and checkpoints every table the lake lists', () => {
+      const tables = ['audit_log', 'raw_events', 'sessions', 'customer_ltv', 'deletion_requests'];
+      const r = pipeline('maintenance', {
+        env: { STUB_TABLES: JSON.stringify(tables.map((name) => ({ name, version: 3, files: 1 }))) },
+      }).go();
+      expect(r.status, r.log).toBe(0);
+      expect(r.calls.slice(4)).toEqual(
+        tables.flatMap((t) => [`|cron|table vacuum ${t} --json`, `|cron|table checkpoint ${t} --json`]),
+      );
+      // a failed checkpoint ends the run with its code
+      const failed = pipeline('maintenance', {
+        fail: `table checkpoint:${ExitCode.data}`,
+        env: { STUB_TABLES: JSON.stringify([{ name: 'raw_events' }, { name: 'sessions' }]) },
+      }).go();
+      expect(failed.status).toBe(ExitCode.data);
+      expect(failed.calls.at(-1)).toBe('|cron|table checkpoint raw_events --json');
     });
 
     it('gdpr: nothing to do without requests; otherwise forgets them and archives the list', () => {
@@ -778,11 +889,112 @@ describe('infra/k8s', () => {
   const cronJobs = docs.filter((d) => d.kind === 'CronJob');
   const dockerUid = /^USER\s+(\d+)/m.exec(read(DOCKERFILE))?.[1];
 
-  it('has the hourly pipeline and the nightly maintenance', () => {
+  it('has the hourly pipeline, the GDPR erasure job and the nightly maintenance', () => {
     expect(cronJobs.map((c) => asObj(c.metadata).name).sort()).toEqual([
+      'shopstream-gdpr',
       'shopstream-hourly',
       'shopstream-maintenance',
     ]);
+  });
+
+  const configMap = asObj(docs.find((d) => d.kind === 'ConfigMap')?.data);
+  const podOf = (name: string) => {
+    const cronJob = cronJobs.find((c) => asObj(c.metadata).name === name)!;
+    const job = asObj(asObj(asObj(cronJob.spec).jobTemplate).spec);
+    return asObj(asObj(job.template).spec);
+  };
+  const containerOf = (name: string) => blocks(podOf(name).containers)[0]!;
+  const scriptOf = (name: string) => strings(containerOf(name).args).join('\n');
+
+  it.each(cronJobs.map((c) => [String(asObj(c.metadata).name)]))(
+    '%s: DuckDB spills to a writable volume, not the read-only root filesystem',
+    (name) => {
+      const container = containerOf(name);
+      expect(asObj(container.securityContext).readOnlyRootFilesystem).toBe(true);
+      const spill = String(configMap.SHOPSTREAM_DUCKDB_TEMP_DIRECTORY ?? '');
+      expect(spill, 'SHOPSTREAM_DUCKDB_TEMP_DIRECTORY').toMatch(/^\//);
+      const volumes = new Map(blocks(podOf(name).volumes).map((v) => [String(v.name), v]));
+      const mount = blocks(container.volumeMounts).find(
+        (m) => spill === m.mountPath || spill.startsWith(`${String(m.mountPath)}/`),
+      );
+      expect(mount, `${name}: ${spill} is on no volume`).toBeDefined();
+      expect(mount!.readOnly ?? false).toBe(false);
+      expect(volumes.get(String(mount!.name))?.emptyDir, `${name}: ${spill} on an emptyDir`).toBeDefined();
+    },
+  );
+
+  /** Runs a job's script with sh and the stand-in CLI; the ConfigMap's values as its environment. */
+  function runJob(name: string, env: Record<string, string> = {}) {
+    const dir = tempDir('infra-k8s');
+    const calls = path.join(dir, 'calls.txt');
+    const script = scriptOf(name).replaceAll('/data/gdpr/', `${dir}/`);
+    const result = run('sh', ['-c', script], {
+      env: {
+        PATH: `${stubBin()}:${process.env.PATH}`,
+        HOME: dir,
+        STUB_CALLS: calls,
+        ...Object.fromEntries(Object.entries(configMap).map(([k, v]) => [k, String(v)])),
+        ...env,
+      },
+    });
+    const made = existsSync(calls) ? read(calls).trim().split('\n').filter(Boolean) : [];
+    return { status: result.status, stderr: result.stderr, calls: made, dir };
+  }
+
+  it('the hourly job loads raw_events into RAW on Snowflake and nowhere on DuckDB', () => {
+    const sf = runJob('shopstream-hourly');
+    expect(sf.status, sf.stderr).toBe(0);
+    expect(sf.calls.at(-1)).toBe('RAW|k8s-cronjob|load --tables raw_events --json');
+    const duck = runJob('shopstream-hourly', { SHOPSTREAM_WAREHOUSE_KIND: 'duckdb' });
+    expect(duck.status, duck.stderr).toBe(0);
+    expect(duck.calls.filter((c) => c.includes('raw_events'))).toEqual([]);
+  });
+
+  it('the maintenance job vacuums and checkpoints every table the lake lists', () => {
+    const r = runJob('shopstream-maintenance', {
+      STUB_TABLES: JSON.stringify([{ name: 'raw_events' }, { name: 'fraud_flags' }]),
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.calls.slice(3)).toEqual([
+      'MARTS|k8s-cronjob|table list --json',
+      'MARTS|k8s-cronjob|table vacuum raw_events --json',
+      'MARTS|k8s-cronjob|table checkpoint raw_events --json',
+      'MARTS|k8s-cronjob|table vacuum fraud_flags --json',
+      'MARTS|k8s-cronjob|table checkpoint fraud_flags --json',
+    ]);
+  });
+
+  it('the GDPR job forgets the users of the inbox volume and deletes the list', () => {
+    const pod = podOf('shopstream-gdpr');
+    const claim = blocks(pod.volumes).find((v) => v.persistentVolumeClaim);
+    expect(asObj(claim?.persistentVolumeClaim).claimName).toBe('shopstream-gdpr-inbox');
+    expect(
+      docs.some(
+        (d) => d.kind === 'PersistentVolumeClaim' && asObj(d.metadata).name === 'shopstream-gdpr-inbox',
+      ),
+    ).toBe(true);
+    const mount = blocks(containerOf('shopstream-gdpr').volumeMounts).find((m) => m.name === claim!.name);
+    expect(mount?.mountPath).toBe('/data/gdpr');
+
+    const none = runJob('shopstream-gdpr');
+    expect(none.status, none.stderr).toBe(0);
+    expect(none.calls).toEqual([]);
+
+    const dir = tempDir('infra-k8s-gdpr');
+    writeFileSync(path.join(dir, 'requests.txt'), 'usr_1\n');
+    const script = scriptOf('shopstream-gdpr').replaceAll('/data/gdpr/', `${dir}/`);
+    const calls = path.join(dir, 'calls.txt');
+    const result = run('sh', ['-c', script], {
+      env: {
+        PATH: `${stubBin()}:${process.env.PATH}`,
+        HOME: dir,
+        STUB_CALLS: calls,
+        SHOPSTREAM_ACTOR: 'k8s',
+      },
+    });
+    expect(result.status, result.stderr).toBe(0);
+    expect(read(calls).trim()).toBe(`|k8s|gdpr forget --file ${dir}/requests.txt.processing --json`);
+    expect(readdirSync(dir).filter((f) => f.startsWith('requests.txt'))).toEqual([]);
   });
 
   it.each(cronJobs.map((c) => [String(asObj(c.metadata).name), c]))('%s', (_name, cronJob) => {

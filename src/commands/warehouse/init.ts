@@ -11,10 +11,14 @@ export default class WarehouseInit extends ShopstreamCommand {
     'Prepare the warehouse: create and load the mart tables from the lake (--include-raw: raw_events too), then apply the analyst views (sql/warehouse/) and, on Snowflake, clustering keys (sql/snowflake/).';
   static override examples = [
     '<%= config.bin %> warehouse init',
+    '<%= config.bin %> warehouse init --warehouse /data/analytics.duckdb',
     'SHOPSTREAM_WAREHOUSE_KIND=snowflake <%= config.bin %> warehouse init --json',
     'SNOWFLAKE_SCHEMA=RAW <%= config.bin %> warehouse init --include-raw',
   ];
   static override flags = {
+    warehouse: Flags.string({
+      description: 'The DuckDB warehouse file (env SHOPSTREAM_WAREHOUSE; default ./warehouse.duckdb).',
+    }),
     'include-raw': Flags.boolean({ description: "Load raw_events too (keep it out of analysts' schemas)." }),
   };
 
