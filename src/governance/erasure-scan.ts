@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { lstat, readdir, readFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { DuckDb } from '../engine/duckdb.js';
@@ -170,4 +172,19 @@ async function scanDuckDbWarehouse(
     else if (row?.key) findings.push({ where: `warehouse:${name}`, found: 'key' });
   }
   return findings;
+}
+
+/**
+ * Local directories that hold a lake's data outside it: the micro-batch spool of versions that
+ * kept it in the system temp folder (and of s3:// lakes), and the S3 download cache.
+ */
+export function localLakeDirs(storeUri: string, isS3: boolean): string[] {
+  const dirs = [
+    path.join(os.tmpdir(), 'shopstream-microbatch', createHash('sha256').update(storeUri).digest('hex').slice(0, 16)),
+  ];
+  if (isS3) {
+    const cacheHome = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+    dirs.push(path.join(os.tmpdir(), 'shopstream-s3-cache'), path.join(cacheHome, 'shopstream', 's3'));
+  }
+  return dirs;
 }
