@@ -64,7 +64,11 @@ export async function scanParquet(
 }
 
 /** Which of the users some bytes hold, read as text (gzip inflated first). */
-export function scanBytes(bytes: Uint8Array, matcher: UserMatcher, keysAllowed: boolean): 'id' | 'key' | undefined {
+export function scanBytes(
+  bytes: Uint8Array,
+  matcher: UserMatcher,
+  keysAllowed: boolean,
+): 'id' | 'key' | undefined {
   let data = Buffer.from(bytes);
   if (data.length > 2 && data[0] === 0x1f && data[1] === 0x8b) {
     try {
@@ -73,7 +77,10 @@ export function scanBytes(bytes: Uint8Array, matcher: UserMatcher, keysAllowed: 
       // not gzip after all: scan as it is
     }
   }
-  return matcher.find(data.toString('utf8'), { keysAllowed }) ?? matcher.find(data.toString('latin1'), { keysAllowed });
+  return (
+    matcher.find(data.toString('utf8'), { keysAllowed }) ??
+    matcher.find(data.toString('latin1'), { keysAllowed })
+  );
 }
 
 /** Every regular file under `dir` (none when it does not exist); symbolic links are not followed. */
@@ -88,7 +95,11 @@ export async function walkLocal(dir: string): Promise<string[]> {
   return out.sort();
 }
 
-async function scanLocalFile(db: DuckDb, file: string, matcher: UserMatcher): Promise<'id' | 'key' | undefined> {
+async function scanLocalFile(
+  db: DuckDb,
+  file: string,
+  matcher: UserMatcher,
+): Promise<'id' | 'key' | undefined> {
   if (file.endsWith('.parquet')) {
     try {
       return await scanParquet(db, file, matcher, false);
@@ -180,7 +191,11 @@ async function scanDuckDbWarehouse(
  */
 export function localLakeDirs(storeUri: string, isS3: boolean): string[] {
   const dirs = [
-    path.join(os.tmpdir(), 'shopstream-microbatch', createHash('sha256').update(storeUri).digest('hex').slice(0, 16)),
+    path.join(
+      os.tmpdir(),
+      'shopstream-microbatch',
+      createHash('sha256').update(storeUri).digest('hex').slice(0, 16),
+    ),
   ];
   if (isS3) {
     const cacheHome = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');

@@ -1,4 +1,11 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign, verify } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+  sign,
+  verify,
+} from 'node:crypto';
 import { chmod, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { configError } from '../errors.js';
@@ -35,7 +42,9 @@ export async function resolveSigningKey(lake: Lake, keyPath: string | undefined)
     try {
       pem = await readFile(keyPath, 'utf8');
     } catch (error) {
-      throw configError('GDPR_SIGNING_KEY', `cannot read the receipt signing key ${keyPath}`, { cause: error });
+      throw configError('GDPR_SIGNING_KEY', `cannot read the receipt signing key ${keyPath}`, {
+        cause: error,
+      });
     }
   } else {
     if (!(await lake.store.head(LAKE_SIGNING_KEY))) {
@@ -52,9 +61,13 @@ export async function resolveSigningKey(lake: Lake, keyPath: string | undefined)
   try {
     key = createPrivateKey(pem);
   } catch (error) {
-    throw configError('GDPR_SIGNING_KEY', `the receipt signing key ${keyPath ?? LAKE_SIGNING_KEY} is not a PEM private key`, {
-      cause: error,
-    });
+    throw configError(
+      'GDPR_SIGNING_KEY',
+      `the receipt signing key ${keyPath ?? LAKE_SIGNING_KEY} is not a PEM private key`,
+      {
+        cause: error,
+      },
+    );
   }
   if (key.asymmetricKeyType !== 'ed25519') {
     throw configError(
@@ -86,9 +99,13 @@ export function signReceipt<T extends object>(body: T, key: KeyObject): T & { si
  * True when `receipt.signature` is a valid Ed25519 signature of the rest of the receipt, by
  * `publicKey` (PEM) when given, else by the key the receipt names (integrity only).
  */
-export function verifyReceipt(receipt: { readonly signature?: ReceiptSignature }, publicKey?: string): boolean {
+export function verifyReceipt(
+  receipt: { readonly signature?: ReceiptSignature },
+  publicKey?: string,
+): boolean {
   const { signature, ...body } = receipt;
-  if (!signature || signature.algorithm !== 'Ed25519') return false;
+  if (!signature) return false;
+  if (signature.algorithm !== 'Ed25519') return false;
   try {
     const key = createPublicKey(publicKey ?? signature.publicKey);
     return verify(null, signedBytes(body), key, Buffer.from(signature.value, 'base64'));

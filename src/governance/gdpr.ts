@@ -16,7 +16,14 @@ import { dataFileLocalPath, registerSnapshot } from '../lake/table-scan.js';
 import { clearUserFlags } from '../stream/redis-sink.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import { UserMatcher } from './erasure-match.js';
-import { keysAllowedAt, type ScanReport, scanBytes, scanForUsers, scanParquet, walkLocal } from './erasure-scan.js';
+import {
+  keysAllowedAt,
+  type ScanReport,
+  scanBytes,
+  scanForUsers,
+  scanParquet,
+  walkLocal,
+} from './erasure-scan.js';
 import { type ReceiptSignature, resolveSigningKey, signReceipt } from './erasure-signature.js';
 import { type PseudonymKey, resolvePseudonymKey } from './pseudonym.js';
 
@@ -702,4 +709,30 @@ async function forgetInWarehouse(
     out.push({ table: name, rowsDeleted });
   }
   return out;
+}
+
+export interface VerifyOptions {
+  readonly userIds: readonly string[];
+  readonly pseudonymSecret?: string;
+  readonly warehouse?: Warehouse;
+  readonly localDirs?: readonly string[];
+}
+
+/**
+ * `gdpr verify`: scans every byte of the lake (data, logs, checkpoints, `_shopstream/`), the local
+ * directories and the warehouse for the users' ids (raw or JSON-escaped) and keys (allowed only in
+ * deletion_requests). Empty findings: nothing of them remains.
+ */
+export async function verifyErasure(lake: Lake, options: VerifyOptions): Promise<ScanReport> {
+  const userIds = [...new Set(options.userIds.map((id) => id.trim()).filter((id) => id.length > 0))];
+  if (userIds.length === 0) throw usageError('GDPR_NO_USERS', 'no user ids given');
+  const key = await resolvePseudonymKey(lake, options.pseudonymSecret);
+  const matcher = new UserMatcher(
+    userIds,
+    userIds.map((id) => key.userKey(id)),
+  );
+  return scanForUsers(lake, matcher, {
+    ...(options.localDirs ? { localDirs: options.localDirs } : {}),
+    ...(options.warehouse ? { warehouse: options.warehouse } : {}),
+  });
 }
