@@ -168,7 +168,7 @@ export async function forgetUsers(lake: Lake, options: ForgetOptions): Promise<F
       const { deletion, columns } = await forgetInTable(lake, table, requests.length);
       columnsOf.set(name, columns);
       const log = await cleanLog(lake, table, matcher);
-      if (deletion || log.checkpointVersion !== null) {
+      if (deletion || log.deleted.length > 0) {
         tables.push({
           ...(deletion ?? emptyDeletion(name)),
           checkpointVersion: log.checkpointVersion,
@@ -428,6 +428,8 @@ async function forgetInTable(
     try {
       const deleted = await deleteRows(lake, table, snapshot, match, users);
       const purged = await purgeSuperseded(lake, table, deleted.removedPaths);
+      // tables without user columns are listed only when an id quoted in their text was erased
+      if (!match.identity && deleted.result.version === null && purged.length === 0) return { columns };
       return { deletion: { ...deleted.result, filesPurged: purged }, columns };
     } catch (error) {
       // a concurrent commit removed a file we rewrote (compaction): redo from the new snapshot
@@ -582,20 +584,28 @@ async function cleanLog(
   matcher: UserMatcher,
 ): Promise<{ checkpointVersion: number | null; deleted: string[] }> {
   const holders: { key: string; name: string; version: number }[] = [];
+  const leftovers: string[] = [];
   const keysAllowed = keysAllowedAt(`${table.tableKey}/`);
   for (const info of await lake.store.list(`${table.tableKey}/${LOG_DIR}/`)) {
     const name = info.key.slice(info.key.lastIndexOf('/') + 1);
     const file = parseLogFileName(name);
-    if (!file) continue;
+    if (!file) {
+      // a killed writer's temp commit (readers ignore it; it is garbage): goes when it holds them
+      if (scanBytes(await lake.store.get(info.key), matcher, keysAllowed)) {
+        await lake.store.delete(info.key);
+        leftovers.push(name);
+      }
+      continue;
+    }
     const found =
       file.kind === 'checkpoint'
         ? await scanParquet(lake.db, await lake.store.localPath(info.key), matcher, keysAllowed)
         : scanBytes(await lake.store.get(info.key), matcher, keysAllowed);
     if (found) holders.push({ key: info.key, name, version: file.version });
   }
-  if (holders.length === 0) return { checkpointVersion: null, deleted: [] };
+  if (holders.length === 0) return { checkpointVersion: null, deleted: leftovers.sort() };
   const checkpointVersion = await table.log.checkpoint();
-  const deleted: string[] = [];
+  const deleted: string[] = [...leftovers];
   for (const holder of holders) {
     // the new checkpoint replaced one of the same version; a newer commit is someone else's
     if (holder.version >= checkpointVersion) continue;
