@@ -13,7 +13,7 @@ const ESCAPED_NON_WORD =
 /** Before the id: start, a non-word character, an escaped one, or a short JSON escape (`\n`, `\"`). */
 const BEFORE = `(^|[^${WORD_CLASS}]|${ESCAPED_NON_WORD}|\\\\[bfnrt"/\\\\])`;
 /** After the id: end, a non-word character other than `\`, an escaped one, or a short escape. */
-const AFTER = `($|[^${WORD_CLASS}\\\\]|${ESCAPED_NON_WORD}|\\\\[bfnrt"/\\\\])`;
+const AFTER = `($|[^A-Za-z0-9_\\\\-]|${ESCAPED_NON_WORD}|\\\\[bfnrt"/\\\\])`;
 
 function regexLiteral(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
