@@ -3,7 +3,7 @@ import { lstat, readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import type { DuckDb } from '../engine/duckdb.js';
+import { type DuckDb, quoteIdent } from '../engine/duckdb.js';
 import type { Lake } from '../lake/lake.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import type { UserMatcher } from './erasure-match.js';
@@ -45,12 +45,19 @@ export async function scanParquet(
   keysAllowed: boolean,
 ): Promise<'id' | 'key' | undefined> {
   const keyPattern = keysAllowed || matcher.userKeys.length === 0 ? null : matcher.userKeys.join('|');
-  const [values] = await db.all<{ id: boolean; key: boolean }>(
-    `SELECT coalesce(bool_or(regexp_matches(CAST(t AS VARCHAR), $re)), false) AS id,
-            coalesce(bool_or($keys IS NOT NULL AND regexp_matches(CAST(t AS VARCHAR), $keys)), false) AS key
-     FROM read_parquet($file, hive_partitioning = false) AS t`,
-    { file: localPath, re: matcher.pattern, keys: keyPattern },
+  const described = await db.all<{ column_name: string; column_type: string }>(
+    'DESCRIBE SELECT * FROM read_parquet($file, hive_partitioning = false)',
+    { file: localPath },
   );
+  const text = textOf(described);
+  const [values] = text
+    ? await db.all<{ id: boolean; key: boolean }>(
+        `SELECT coalesce(bool_or(regexp_matches(s, $re)), false) AS id,
+                coalesce(bool_or($keys IS NOT NULL AND regexp_matches(s, $keys)), false) AS key
+         FROM (SELECT ${text} AS s FROM read_parquet($file, hive_partitioning = false))`,
+        { file: localPath, re: matcher.pattern, keys: keyPattern },
+      )
+    : [];
   if (values?.id) return 'id';
   const stats = await db.all<{ s: string | null }>(
     `SELECT concat_ws(' ', stats_min, stats_max, stats_min_value, stats_max_value) AS s
@@ -61,6 +68,17 @@ export async function scanParquet(
   const inFooter = matcher.find(footer, { keysAllowed });
   if (inFooter === 'id') return 'id';
   return values?.key ? 'key' : inFooter;
+}
+
+/**
+ * SQL for a row's text: its string, binary and nested columns, one per line; numbers, dates and
+ * booleans cannot hold an id (a numeric id would match unrelated amounts anyway). Undefined when a
+ * relation has no such column.
+ */
+export function textOf(columns: readonly { column_name: string; column_type: string }[]): string | undefined {
+  const text = columns.filter((c) => /VARCHAR|BLOB|JSON|STRUCT|MAP|UNION|\[\]/.test(c.column_type));
+  if (text.length === 0) return undefined;
+  return `concat_ws(chr(10), ${text.map((c) => `CAST(${quoteIdent(c.column_name)} AS VARCHAR)`).join(', ')})`;
 }
 
 /** Which of the users some bytes hold, read as text (gzip inflated first). */
@@ -172,11 +190,15 @@ async function scanDuckDbWarehouse(
   for (const { s, t } of tables) {
     const name = `${s}.${t}`;
     scanned.push(name);
-    const quoted = `"${s.replaceAll('"', '""')}"."${t.replaceAll('"', '""')}"`;
+    const quoted = `${quoteIdent(s)}.${quoteIdent(t)}`;
+    const text = textOf(
+      await warehouse.query<{ column_name: string; column_type: string }>(`DESCRIBE ${quoted}`),
+    );
+    if (!text) continue;
     const [row] = await warehouse.query<{ id: boolean; key: boolean }>(
-      `SELECT coalesce(bool_or(regexp_matches(CAST(r AS VARCHAR), $1)), false) AS id,
-              coalesce(bool_or($2 IS NOT NULL AND regexp_matches(CAST(r AS VARCHAR), $2)), false) AS key
-       FROM ${quoted} AS r`,
+      `SELECT coalesce(bool_or(regexp_matches(s, $1)), false) AS id,
+              coalesce(bool_or($2 IS NOT NULL AND regexp_matches(s, $2)), false) AS key
+       FROM (SELECT ${text} AS s FROM ${quoted})`,
       [matcher.pattern, keyPattern],
     );
     if (row?.id) findings.push({ where: `warehouse:${name}`, found: 'id' });

@@ -178,7 +178,7 @@ export async function forgetUsers(lake: Lake, options: ForgetOptions): Promise<F
     }
   } finally {
     await lake.db.run('DROP TABLE IF EXISTS __gdpr_users');
-    await lake.db.run('DROP TABLE IF EXISTS __gdpr_any');
+    await lake.db.run('RESET VARIABLE __gdpr_pattern');
   }
   const otherFiles = await forgetInOtherFiles(lake, matcher, options.localDirs ?? []);
 
@@ -340,8 +340,10 @@ async function recordRequests(
 }
 
 /**
- * The users as temp tables: id, key and a pattern finding the id as a whole word in raw text (raw
- * or JSON-escaped, so `\u0075sr_1` is `usr_1`), and one pattern for all of them (redaction).
+ * The users as a temp table (id, key) and, as the variable `__gdpr_pattern`, one pattern finding
+ * any of their ids as a whole word in text (raw or JSON-escaped, so `\u0075sr_1` is `usr_1`). A
+ * variable, not a subquery: DuckDB compiles a constant pattern once, a subquery's once per row
+ * (300k rows: 0.1 s against minutes).
  */
 async function stageUsers(
   lake: Lake,
@@ -350,20 +352,14 @@ async function stageUsers(
   matcher: UserMatcher,
 ): Promise<void> {
   const db = lake.db;
-  await db.run(
-    'CREATE OR REPLACE TEMP TABLE __gdpr_users (user_id VARCHAR, user_key VARCHAR, pattern VARCHAR)',
-  );
+  await db.run('CREATE OR REPLACE TEMP TABLE __gdpr_users (user_id VARCHAR, user_key VARCHAR)');
   for (const id of userIds) {
-    await db.run('INSERT INTO __gdpr_users VALUES ($id, $key, $pattern)', {
-      id,
-      key: key.userKey(id),
-      pattern: new UserMatcher([id], []).pattern,
-    });
+    await db.run('INSERT INTO __gdpr_users VALUES ($id, $key)', { id, key: key.userKey(id) });
   }
-  await db.run('CREATE OR REPLACE TEMP TABLE __gdpr_any AS SELECT $pattern AS pattern', {
-    pattern: matcher.pattern,
-  });
+  await db.run('SET VARIABLE __gdpr_pattern = $pattern', { pattern: matcher.pattern });
 }
+
+const ANY_USER = "getvariable('__gdpr_pattern')";
 
 /** SQL true for a row of the users, from the columns a table has; undefined when it has none. */
 function userPredicate(columns: ReadonlySet<string>): string | undefined {
@@ -371,7 +367,7 @@ function userPredicate(columns: ReadonlySet<string>): string | undefined {
   if (columns.has('user_id')) parts.push('user_id IN (SELECT user_id FROM __gdpr_users)');
   if (columns.has('user_key')) parts.push('user_key IN (SELECT user_key FROM __gdpr_users)');
   if (columns.has('raw')) {
-    parts.push('EXISTS (SELECT 1 FROM __gdpr_users AS u WHERE regexp_matches(raw, u.pattern))');
+    parts.push(`regexp_matches(raw, ${ANY_USER})`);
   }
   return parts.length === 0 ? undefined : `coalesce(${parts.join(' OR ')}, false)`;
 }
@@ -383,8 +379,6 @@ interface TableMatch {
   /** Other text columns (not partition columns): an id quoted there is replaced by `[erased]`. */
   readonly textColumns: readonly string[];
 }
-
-const ANY_USER = '(SELECT pattern FROM __gdpr_any)';
 
 function tableMatch(snapshot: Snapshot): TableMatch {
   const columns = new Set(snapshot.schema.fields.map((f) => f.name));
