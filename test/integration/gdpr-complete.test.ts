@@ -1,7 +1,7 @@
 import { createPublicKey } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigSchema } from '../../src/config/config-schema.js';
 import { DuckDb } from '../../src/engine/duckdb.js';
 import { appendAudit } from '../../src/governance/audit.js';
@@ -16,8 +16,10 @@ import { LocalStore } from '../../src/storage/local-store.js';
 import { buildMarts } from '../../src/transforms/build-marts.js';
 import { DuckDbWarehouse } from '../../src/warehouse/duckdb-warehouse.js';
 import { loadWarehouse } from '../../src/warehouse/load.js';
+import { SnowflakeWarehouse } from '../../src/warehouse/snowflake-warehouse.js';
 import { tempDir } from '../helpers/cli.js';
 import { buildFixture, toLine } from '../helpers/marts-fixture.js';
+import { type SnowflakeEmulator, startSnowflakeEmulator } from '../helpers/snowflake-emulator.mjs';
 
 const TARGET = 'u_value';
 const URL_WITH_ID = `https://shop.example/account?email=u_value%40mail.example&uid=${TARGET}`;
@@ -281,6 +283,60 @@ describe('gdpr forget: complete and provable', () => {
     expect(request).toMatchObject({ status: 'completed', ageDays: 0, overdue: false });
     expect(Date.parse(request!.deadline) - Date.parse(request!.requestedAt)).toBe(30 * 86_400_000);
 
+    await warehouse.close();
+    db.close();
+  });
+});
+
+describe('gdpr forget: the Snowflake quarantine copy', () => {
+  let emulator: SnowflakeEmulator;
+  beforeAll(async () => {
+    emulator = await startSnowflakeEmulator();
+  });
+  afterAll(async () => {
+    await emulator?.stop();
+  });
+
+  it('deletes the loaded quarantine rows whose raw line holds the id, escaped or not, and only those', async () => {
+    const dir = tempDir('gdpr-snowflake');
+    const db = await DuckDb.open();
+    const lake = new Lake(new LocalStore(path.join(dir, 'lake')), db);
+    const file = path.join(dir, 'bad.ndjson');
+    const bad = (userId: string, id: string) =>
+      `{"event_id":"${id}","event_type":"add_to_cart","user_id":"${userId}","timestamp":"2026-11-21T16:01:00Z","properties":{"price":-1}}`;
+    writeFileSync(
+      file,
+      `${[bad('\\u0075_value', 'q_mixed'), bad(TARGET, 'q_plain'), bad('u_value2', 'q_other')].join('\n')}\n`,
+    );
+    await ingest(lake, {
+      sources: [file],
+      maxBadRatio: 1,
+      maxFutureHours: 24,
+      minEventDate: '2000-01-01',
+      now: NOW,
+    });
+    const warehouse = await SnowflakeWarehouse.open(
+      lake,
+      {
+        account: emulator.account,
+        username: emulator.user,
+        password: emulator.password,
+        accessUrl: emulator.accessUrl,
+      },
+      'load',
+      'run-gdpr',
+    );
+    await loadWarehouse(lake, warehouse, { tables: ['quarantine'] });
+    const lines = async () =>
+      (await warehouse.query<{ raw: string }>('SELECT raw FROM quarantine')).map((r) => r.raw).sort();
+    expect(await lines()).toHaveLength(3);
+
+    const receipt = await forgetUsers(lake, { userIds: [TARGET], warehouse, actor: 'test' });
+    expect(await lines()).toEqual([bad('u_value2', 'q_other')]);
+    expect(receipt.warehouse!.tables).toEqual([{ table: 'quarantine', rowsDeleted: 2 }]);
+    // Snowflake is not byte-scanned here, and the receipt says so
+    expect(receipt.verification.warehouseScanned).toBe(false);
+    expect(receipt.verification.findings).toEqual([]);
     await warehouse.close();
     db.close();
   });
