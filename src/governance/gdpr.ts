@@ -18,6 +18,7 @@ import type { Warehouse } from '../warehouse/warehouse.js';
 import { UserMatcher } from './erasure-match.js';
 import {
   keysAllowedAt,
+  SECRETS_PREFIX,
   type ScanReport,
   scanBytes,
   scanForUsers,
@@ -33,8 +34,6 @@ export const DELETION_REQUESTS = 'deletion_requests';
 const UNTOUCHED = new Set([DELETION_REQUESTS]);
 /** Columns that identify a row as the user's: such rows are deleted. */
 const IDENTITY_COLUMNS = new Set(['user_id', 'user_key', 'raw']);
-/** Lake files a forget leaves alone: secrets hold no user data. */
-const SECRETS_PREFIX = '_shopstream/secrets/';
 /** GDPR Art. 12(3): a request is answered within one month. */
 export const ERASURE_DEADLINE_DAYS = 30;
 
