@@ -18,8 +18,8 @@ import type { Warehouse } from '../warehouse/warehouse.js';
 import { UserMatcher } from './erasure-match.js';
 import {
   keysAllowedAt,
-  SECRETS_PREFIX,
   type ScanReport,
+  SECRETS_PREFIX,
   scanBytes,
   scanForUsers,
   scanParquet,
