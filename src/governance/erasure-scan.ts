@@ -214,20 +214,25 @@ async function scanDuckDbWarehouse(
 }
 
 /**
- * Local directories that hold a lake's data outside it: the micro-batch spool of versions that
- * kept it in the system temp folder (and of s3:// lakes), and the S3 download cache.
+ * Local directories that hold a lake's data outside it. `owned`: the micro-batch spool of versions
+ * that kept it in the system temp folder (and of s3:// lakes), one per lake — scanned by verify and
+ * cleaned by forget. `shared`: the S3 download caches, shared by every lake of the bucket on this
+ * machine — forget deletes cached copies holding the users; verify leaves them out (they would
+ * report other lakes' copies; the store drops a deleted object's copies, and verify reads the
+ * lake's current objects through the cache anyway).
  */
-export function localLakeDirs(storeUri: string, isS3: boolean): string[] {
-  const dirs = [
+export function localLakeDirs(storeUri: string, isS3: boolean): { owned: string[]; shared: string[] } {
+  const owned = [
     path.join(
       os.tmpdir(),
       'shopstream-microbatch',
       createHash('sha256').update(storeUri).digest('hex').slice(0, 16),
     ),
   ];
-  if (isS3) {
-    const cacheHome = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
-    dirs.push(path.join(os.tmpdir(), 'shopstream-s3-cache'), path.join(cacheHome, 'shopstream', 's3'));
-  }
-  return dirs;
+  if (!isS3) return { owned, shared: [] };
+  const cacheHome = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+  return {
+    owned,
+    shared: [path.join(os.tmpdir(), 'shopstream-s3-cache'), path.join(cacheHome, 'shopstream', 's3')],
+  };
 }

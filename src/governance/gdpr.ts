@@ -62,10 +62,12 @@ export interface ForgetOptions {
   /** gdpr.signingKeyPath: the Ed25519 PEM private key signing receipts (else the lake's own). */
   readonly signingKeyPath?: string;
   /**
-   * Local directories holding lake data outside the lake (an old or s3:// lake's micro-batch
-   * spool, the S3 download cache): scanned, and their files holding the users deleted or rewritten.
+   * Local directories holding this lake's data outside the lake (an old or s3:// lake's micro-batch
+   * spool): their files holding the users deleted or rewritten, and scanned again by the verification.
    */
   readonly localDirs?: readonly string[];
+  /** Caches shared with other lakes (S3 downloads): copies holding the users deleted, not verified. */
+  readonly sharedCacheDirs?: readonly string[];
 }
 
 export interface TableDeletion {
@@ -179,7 +181,10 @@ export async function forgetUsers(lake: Lake, options: ForgetOptions): Promise<F
     await lake.db.run('DROP TABLE IF EXISTS __gdpr_users');
     await lake.db.run('RESET VARIABLE __gdpr_pattern');
   }
-  const otherFiles = await forgetInOtherFiles(lake, matcher, options.localDirs ?? []);
+  const otherFiles = await forgetInOtherFiles(lake, matcher, [
+    ...(options.localDirs ?? []),
+    ...(options.sharedCacheDirs ?? []),
+  ]);
 
   const warehouse = options.warehouse
     ? {

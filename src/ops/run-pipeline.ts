@@ -103,6 +103,7 @@ export async function runPipeline(lake: Lake, options: PipelineOptions): Promise
       : undefined;
     if (options.openWarehouse) warehouse = await options.openWarehouse();
     await stage('gdpr', userIds?.length ? undefined : 'no deletion requests', async () => {
+      const localDirs = localLakeDirs(lake.store.uri, lake.store instanceof S3Store);
       out.gdpr = await forgetUsers(lake, {
         userIds: userIds!,
         ...(config.privacy.pseudonymKey ? { pseudonymSecret: config.privacy.pseudonymKey } : {}),
@@ -110,7 +111,8 @@ export async function runPipeline(lake: Lake, options: PipelineOptions): Promise
         ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
         actor: options.actor,
         ...(config.gdpr.signingKeyPath ? { signingKeyPath: config.gdpr.signingKeyPath } : {}),
-        localDirs: localLakeDirs(lake.store.uri, lake.store instanceof S3Store),
+        localDirs: localDirs.owned,
+        sharedCacheDirs: localDirs.shared,
       });
       const left = out.gdpr.verification.findings.length;
       // kept when the verification scan still finds them: the next run tries again

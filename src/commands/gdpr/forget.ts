@@ -47,6 +47,7 @@ export default class GdprForget extends ShopstreamCommand {
         !flags['no-warehouse'] &&
         (config.warehouse.kind === 'snowflake' || existsSync(config.warehouse.path));
       if (useWarehouse) warehouse = await openWarehouse(lake, config, 'gdpr-forget', randomUUID());
+      const localDirs = localLakeDirs(lake.store.uri, lake.store instanceof S3Store);
       const receipt = await forgetUsers(lake, {
         userIds,
         ...(config.privacy.pseudonymKey ? { pseudonymSecret: config.privacy.pseudonymKey } : {}),
@@ -54,7 +55,8 @@ export default class GdprForget extends ShopstreamCommand {
         ...(flags['redis-url'] ? { redisUrl: flags['redis-url'] } : {}),
         actor: currentActor(),
         ...(config.gdpr.signingKeyPath ? { signingKeyPath: config.gdpr.signingKeyPath } : {}),
-        localDirs: localLakeDirs(lake.store.uri, lake.store instanceof S3Store),
+        localDirs: localDirs.owned,
+        sharedCacheDirs: localDirs.shared,
       });
       // like `gdpr verify`: something of them is left (listed in the receipt)
       if (receipt.verification.findings.length > 0) process.exitCode = 1;

@@ -43,7 +43,7 @@ export default class GdprVerify extends ShopstreamCommand {
         userIds,
         ...(config.privacy.pseudonymKey ? { pseudonymSecret: config.privacy.pseudonymKey } : {}),
         ...(warehouse ? { warehouse } : {}),
-        localDirs: localLakeDirs(lake.store.uri, lake.store instanceof S3Store),
+        localDirs: localLakeDirs(lake.store.uri, lake.store instanceof S3Store).owned,
       });
       if (!this.jsonEnabled()) {
         this.log(
