@@ -12,7 +12,7 @@ import type { Warehouse } from '../../warehouse/warehouse.js';
 
 export default class GdprVerify extends ShopstreamCommand {
   static override description =
-    "Scan every byte of the lake (data, logs, checkpoints, _shopstream/), local spools and caches, and the DuckDB warehouse for users' ids (raw or JSON-escaped) and keys. Exit 1 when anything is found (listed), 0 when clean.";
+    "Scan every byte of the lake (data, logs, checkpoints, _shopstream/), an s3:// or older lake's local spool, and the DuckDB warehouse for users' ids (raw or JSON-escaped) and keys. Exit 1 when anything is found (listed), 0 when clean.";
   static override examples = [
     '<%= config.bin %> gdpr verify --user usr_123',
     '<%= config.bin %> gdpr verify --file requests.txt --json',
