@@ -150,6 +150,16 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    gdpr: z
+      .object({
+        /**
+         * Ed25519 private key (PEM) signing erasure receipts (env SHOPSTREAM_GDPR_SIGNING_KEY_PATH).
+         * Unset: a key generated once in the lake at _shopstream/secrets/gdpr-signing.key (0600).
+         */
+        signingKeyPath: z.string().min(1).optional(),
+      })
+      .strict()
+      .prefault({}),
     privacy: z
       .object({
         /**

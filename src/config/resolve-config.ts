@@ -36,6 +36,7 @@ const ENV_KEYS: readonly { env: string; path: readonly string[]; type: 'string' 
   { env: 'SNOWFLAKE_ACCESS_URL', path: ['warehouse', 'snowflake', 'accessUrl'], type: 'string' },
   { env: 'SNOWFLAKE_EXTERNAL_STAGE', path: ['warehouse', 'snowflake', 'externalStage'], type: 'string' },
   { env: 'SHOPSTREAM_PSEUDONYM_KEY', path: ['privacy', 'pseudonymKey'], type: 'string' },
+  { env: 'SHOPSTREAM_GDPR_SIGNING_KEY_PATH', path: ['gdpr', 'signingKeyPath'], type: 'string' },
   { env: 'SHOPSTREAM_DUCKDB_THREADS', path: ['duckdb', 'threads'], type: 'number' },
   { env: 'SHOPSTREAM_DUCKDB_MEMORY_LIMIT', path: ['duckdb', 'memoryLimit'], type: 'string' },
   { env: 'SHOPSTREAM_DUCKDB_TEMP_DIRECTORY', path: ['duckdb', 'tempDirectory'], type: 'string' },

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type DuckDb, quoteLiteral } from '../engine/duckdb.js';
-import type { Action } from './actions.js';
+import type { Action, AddFile } from './actions.js';
+import { withoutMinMax } from './file-stats.js';
 import type { Snapshot } from './snapshot.js';
 
 /**
@@ -66,12 +67,32 @@ function stripNulls(value: Record<string, unknown>): Record<string, unknown> {
 export function checkpointActions(snapshot: Snapshot, tombstoneRetentionMs: number, now: number): Action[] {
   const actions: Action[] = [{ protocol: snapshot.protocol }, { metaData: snapshot.metadata }];
   for (const txn of snapshot.txns.values()) actions.push({ txn });
-  for (const add of snapshot.files) actions.push({ add: { ...add, dataChange: false } });
+  for (const add of snapshot.files)
+    actions.push({ add: { ...withoutPersonalStats(add), dataChange: false } });
   for (const remove of snapshot.tombstones) {
     const deletedAt = remove.deletionTimestamp ?? 0;
     if (now - deletedAt <= tombstoneRetentionMs) actions.push({ remove: { ...remove, dataChange: false } });
   }
   return actions;
+}
+
+/**
+ * The add without min/max of personal and free-text columns: files written before those columns
+ * lost their statistics keep them in old commits; a checkpoint (then log cleanup) drops them.
+ */
+function withoutPersonalStats(add: AddFile): AddFile {
+  if (!add.stats) return add;
+  let stats: { minValues?: Record<string, unknown>; maxValues?: Record<string, unknown> };
+  try {
+    stats = JSON.parse(add.stats);
+  } catch {
+    return add;
+  }
+  const strip = (values: Record<string, unknown> | undefined) =>
+    values && Object.fromEntries(Object.entries(values).filter(([column]) => !withoutMinMax(column)));
+  const cleaned = { ...stats, minValues: strip(stats.minValues), maxValues: strip(stats.maxValues) };
+  const text = JSON.stringify(cleaned);
+  return text === JSON.stringify(stats) ? add : { ...add, stats: text };
 }
 
 /**

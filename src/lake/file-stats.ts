@@ -25,9 +25,35 @@ export const PERSONAL_DATA_COLUMNS: ReadonlySet<string> = new Set([
 ]);
 
 /**
+ * Free-text columns get no min/max statistics either: a page URL, a referrer or an error message
+ * can quote an email or an id (`/account?email=...`), and the log keeps whatever its stats hold.
+ */
+export const FREE_TEXT_COLUMNS: ReadonlySet<string> = new Set([
+  'page_url',
+  'referrer',
+  'first_page',
+  'last_page',
+  'agents',
+  'evidence',
+  'properties',
+  'error_message',
+  'error_reason',
+  'arguments',
+  'reads',
+  'writes',
+  'receipt',
+  'source_file',
+]);
+
+/** True for a column whose values must never be copied into the log as min/max statistics. */
+export function withoutMinMax(column: string): boolean {
+  return PERSONAL_DATA_COLUMNS.has(column) || FREE_TEXT_COLUMNS.has(column);
+}
+
+/**
  * Delta file statistics from DuckDB's per-file column statistics: numRecords and, for top-level
  * primitive data columns, minValues/maxValues/nullCount in the JSON form Delta readers expect (no min/max for
- * {@link PERSONAL_DATA_COLUMNS}).
+ * {@link PERSONAL_DATA_COLUMNS} and {@link FREE_TEXT_COLUMNS}).
  */
 export function statsFromCopy(file: CopiedFile, dataFields: readonly DeltaField[]): FileStats {
   const byName = new Map(
@@ -41,7 +67,7 @@ export function statsFromCopy(file: CopiedFile, dataFields: readonly DeltaField[
     if (!stats || typeof field.type !== 'string') continue;
     const nulls = stats.get('null_count');
     if (nulls !== undefined) nullCount[field.name] = Number(nulls);
-    if (PERSONAL_DATA_COLUMNS.has(field.name)) continue;
+    if (withoutMinMax(field.name)) continue;
     const min = convert(field.type, stats.get('min'), 'min');
     const max = convert(field.type, stats.get('max'), 'max');
     if (min !== undefined) minValues[field.name] = min;

@@ -1,10 +1,12 @@
 import { rm } from 'node:fs/promises';
 import type { Config } from '../config/config-schema.js';
 import { dataError, isShopstreamError } from '../errors.js';
+import { localLakeDirs } from '../governance/erasure-scan.js';
 import { type ForgetReceipt, forgetUsers, readUserIdsFile } from '../governance/gdpr.js';
 import { type IngestSummary, ingest } from '../ingest/ingest.js';
 import { configuredIngestOptions } from '../ingest/ingest-options.js';
 import type { Lake } from '../lake/lake.js';
+import { S3Store } from '../storage/s3-store.js';
 import { type BuildSummary, buildMarts } from '../transforms/build-marts.js';
 import { type LoadSummary, loadWarehouse } from '../warehouse/load.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
@@ -101,13 +103,21 @@ export async function runPipeline(lake: Lake, options: PipelineOptions): Promise
       : undefined;
     if (options.openWarehouse) warehouse = await options.openWarehouse();
     await stage('gdpr', userIds?.length ? undefined : 'no deletion requests', async () => {
+      const localDirs = localLakeDirs(lake.store.uri, lake.store instanceof S3Store);
       out.gdpr = await forgetUsers(lake, {
         userIds: userIds!,
         ...(config.privacy.pseudonymKey ? { pseudonymSecret: config.privacy.pseudonymKey } : {}),
         ...(warehouse ? { warehouse } : {}),
         ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
         actor: options.actor,
+        ...(config.gdpr.signingKeyPath ? { signingKeyPath: config.gdpr.signingKeyPath } : {}),
+        localDirs: localDirs.owned,
+        sharedCacheDirs: localDirs.shared,
       });
+      const left = out.gdpr.verification.findings.length;
+      // kept when the verification scan still finds them: the next run tries again
+      if (left > 0)
+        return `${out.gdpr.requests.length} users: ${left} file(s) still hold them (see the receipt)`;
       // consumed: the receipt stays in deletion_requests (keys only), the ids leave with the file
       await rm(options.gdprFile!, { force: true });
       return `${out.gdpr.requests.length} users forgotten, ${out.gdpr.rowsDeleted} rows deleted`;

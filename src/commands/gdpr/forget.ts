@@ -5,15 +5,17 @@ import { ShopstreamCommand } from '../../cli/base-command.js';
 import { renderTable } from '../../cli/render.js';
 import { usageError } from '../../errors.js';
 import { currentActor } from '../../governance/actor.js';
+import { localLakeDirs } from '../../governance/erasure-scan.js';
 import { type ForgetReceipt, forgetUsers, readUserIdsFile } from '../../governance/gdpr.js';
 import { closeLake, openLake } from '../../lake/open-lake.js';
+import { S3Store } from '../../storage/s3-store.js';
 import { openWarehouse } from '../../warehouse/open-warehouse.js';
 import type { Warehouse } from '../../warehouse/warehouse.js';
 
 export default class GdprForget extends ShopstreamCommand {
   static override audited = true;
   static override description =
-    'Forget users (GDPR): delete their rows from every lake table, the files that held them, the warehouse and Redis, and keep a receipt. Rerunning is harmless.';
+    'Forget users (GDPR): delete their rows from every lake table, the files and log entries that held them, spools and staging leftovers, the warehouse and Redis; then scan every byte again and keep an Ed25519-signed receipt. Exit 1 when the scan still finds them. Rerunning is harmless.';
   static override examples = [
     '<%= config.bin %> gdpr forget --user usr_123',
     '<%= config.bin %> gdpr forget --file requests.txt --redis-url redis://127.0.0.1:6379 --json',
@@ -45,13 +47,19 @@ export default class GdprForget extends ShopstreamCommand {
         !flags['no-warehouse'] &&
         (config.warehouse.kind === 'snowflake' || existsSync(config.warehouse.path));
       if (useWarehouse) warehouse = await openWarehouse(lake, config, 'gdpr-forget', randomUUID());
+      const localDirs = localLakeDirs(lake.store.uri, lake.store instanceof S3Store);
       const receipt = await forgetUsers(lake, {
         userIds,
         ...(config.privacy.pseudonymKey ? { pseudonymSecret: config.privacy.pseudonymKey } : {}),
         ...(warehouse ? { warehouse } : {}),
         ...(flags['redis-url'] ? { redisUrl: flags['redis-url'] } : {}),
         actor: currentActor(),
+        ...(config.gdpr.signingKeyPath ? { signingKeyPath: config.gdpr.signingKeyPath } : {}),
+        localDirs: localDirs.owned,
+        sharedCacheDirs: localDirs.shared,
       });
+      // like `gdpr verify`: something of them is left (listed in the receipt)
+      if (receipt.verification.findings.length > 0) process.exitCode = 1;
       if (!this.jsonEnabled()) {
         this.log(
           `forgot ${receipt.requests.length} user(s): ${receipt.rowsDeleted} lake rows deleted (requests ${receipt.requests.map((r) => r.requestId).join(', ')})`,
@@ -75,6 +83,15 @@ export default class GdprForget extends ShopstreamCommand {
         }
         if (receipt.redisKeysDeleted !== null)
           this.log(`redis: ${receipt.redisKeysDeleted} flag key(s) deleted`);
+        const other = receipt.otherFiles;
+        this.log(
+          `other files: ${other.scanned} scanned, ${other.deleted.length} deleted, ${other.rewritten.length} rewritten`,
+        );
+        const scan = receipt.verification;
+        this.log(
+          `verification: ${scan.lakeFiles} lake files (${scan.lakeBytes} bytes), ${scan.localFiles} local files, ${scan.warehouseTables.length} warehouse tables scanned: ${scan.findings.length === 0 ? 'nothing left' : `FOUND in ${scan.findings.map((f) => f.where).join(', ')}`}`,
+        );
+        this.log('receipt signed (Ed25519); --json prints it with its public key');
       }
       return receipt;
     } finally {

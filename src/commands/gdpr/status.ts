@@ -5,7 +5,8 @@ import { type DeletionRequest, deletionRequests } from '../../governance/gdpr.js
 import { closeLake, openLake } from '../../lake/open-lake.js';
 
 export default class GdprStatus extends ShopstreamCommand {
-  static override description = 'List GDPR deletion requests and their status (user keys, never ids).';
+  static override description =
+    'List GDPR deletion requests: status, age in days and the 30-day deadline (overdue flagged); user keys, never ids.';
   static override examples = [
     '<%= config.bin %> gdpr status',
     '<%= config.bin %> gdpr status --user usr_123 --json',
@@ -25,7 +26,21 @@ export default class GdprStatus extends ShopstreamCommand {
       });
       if (!this.jsonEnabled()) {
         this.log(
-          requests.length === 0 ? 'no deletion requests' : renderTable(requests.map((r) => ({ ...r }))),
+          requests.length === 0
+            ? 'no deletion requests'
+            : renderTable(
+                requests.map((r) => ({
+                  requestId: r.requestId,
+                  userKey: r.userKey,
+                  status: r.status,
+                  requestedAt: r.requestedAt,
+                  ageDays: r.ageDays,
+                  deadline: r.deadline,
+                  overdue: r.overdue ? 'OVERDUE' : '',
+                  actor: r.actor ?? '',
+                  rowsDeleted: r.rowsDeleted ?? '',
+                })),
+              ),
         );
       }
       return requests;
