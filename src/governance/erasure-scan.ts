@@ -5,6 +5,7 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { type DuckDb, quoteIdent } from '../engine/duckdb.js';
 import type { Lake } from '../lake/lake.js';
+import { defaultCacheRoot } from '../storage/staging.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import type { UserMatcher } from './erasure-match.js';
 
@@ -230,9 +231,14 @@ export function localLakeDirs(storeUri: string, isS3: boolean): { owned: string[
     ),
   ];
   if (!isS3) return { owned, shared: [] };
-  const cacheHome = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+  const cacheRoot = defaultCacheRoot();
   return {
     owned,
-    shared: [path.join(os.tmpdir(), 'shopstream-s3-cache'), path.join(cacheHome, 'shopstream', 's3')],
+    // the download cache and staged uploads (src/storage/staging.ts), and the pre-0.2 shared cache
+    shared: [
+      path.join(os.tmpdir(), 'shopstream-s3-cache'),
+      path.join(cacheRoot, 's3'),
+      path.join(cacheRoot, 'staging'),
+    ],
   };
 }
