@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { ShopstreamCommand } from '../cli/base-command.js';
+import { warehouseFlag } from '../cli/flags.js';
 import { renderTable } from '../cli/render.js';
 import { closeLake, openLake } from '../lake/open-lake.js';
 import { currentRun } from '../ops/run-context.js';
@@ -16,9 +17,7 @@ export default class Load extends ShopstreamCommand {
     '<%= config.bin %> load --tables sessions,customer_ltv --full-refresh --json',
   ];
   static override flags = {
-    warehouse: Flags.string({
-      description: 'The DuckDB warehouse file (env SHOPSTREAM_WAREHOUSE; default ./warehouse.duckdb).',
-    }),
+    warehouse: warehouseFlag(),
     tables: Flags.string({ description: 'Comma-separated tables to load (default: every mart).' }),
     'include-raw': Flags.boolean({ description: 'Load raw_events too.' }),
     'full-refresh': Flags.boolean({ description: 'Reload the tables whole.' }),

@@ -1,6 +1,7 @@
 import { appendFile, readFile } from 'node:fs/promises';
 import { Flags } from '@oclif/core';
 import { ShopstreamCommand } from '../cli/base-command.js';
+import { redisUrlFlag } from '../cli/flags.js';
 import { usageError } from '../errors.js';
 import { closeLake, openLake, s3Options } from '../lake/open-lake.js';
 import type { Alert } from '../stream/fraud-windows.js';
@@ -38,11 +39,7 @@ export default class Microbatch extends ShopstreamCommand {
       min: 0,
     }),
     metrics: Flags.boolean({ description: 'Per-batch metrics as JSON lines on stderr.' }),
-    'redis-url': Flags.string({
-      description:
-        'Also publish alerts to Redis and set a per-user flag key with a TTL (env SHOPSTREAM_REDIS_URL).',
-      env: 'SHOPSTREAM_REDIS_URL',
-    }),
+    'redis-url': redisUrlFlag('Also publish alerts to Redis and set a per-user flag key with a TTL'),
     'flag-ttl': Flags.integer({ description: 'Seconds a per-user Redis flag lives.', default: 3600, min: 1 }),
   };
 

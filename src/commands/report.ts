@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { Args, Flags } from '@oclif/core';
 import { ShopstreamCommand } from '../cli/base-command.js';
+import { warehouseFlag } from '../cli/flags.js';
 import { renderCsv, renderTable } from '../cli/render.js';
 import { usageError } from '../errors.js';
 import { closeLake, openLake } from '../lake/open-lake.js';
@@ -22,9 +23,7 @@ export default class Report extends ShopstreamCommand {
     name: Args.string({ description: 'report name (not with --out)', options: Object.keys(REPORTS) }),
   };
   static override flags = {
-    warehouse: Flags.string({
-      description: 'The DuckDB warehouse file (env SHOPSTREAM_WAREHOUSE; default ./warehouse.duckdb).',
-    }),
+    warehouse: warehouseFlag(),
     limit: Flags.integer({ description: 'At most this many rows (clv).', default: 20, min: 1 }),
     csv: Flags.boolean({ description: 'Print CSV instead of a table.', exclusive: ['json'] }),
     out: Flags.string({

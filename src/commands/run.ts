@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { Args, Flags } from '@oclif/core';
 import { ShopstreamCommand } from '../cli/base-command.js';
+import { redisUrlFlag, warehouseFlag } from '../cli/flags.js';
 import { renderTable } from '../cli/render.js';
 import { currentActor } from '../governance/actor.js';
 import { closeLake, openLake } from '../lake/open-lake.js';
@@ -25,14 +26,9 @@ export default class Run extends ShopstreamCommand {
     'gdpr-file': Flags.string({
       description: 'User ids to forget, one per line; consumed (deleted) once they are forgotten.',
     }),
-    warehouse: Flags.string({
-      description: 'The DuckDB warehouse file (env SHOPSTREAM_WAREHOUSE; default ./warehouse.duckdb).',
-    }),
+    warehouse: warehouseFlag(),
     'no-load': Flags.boolean({ description: 'Stop after build-marts.' }),
-    'redis-url': Flags.string({
-      description: "Also delete forgotten users' fraud flag keys in this Redis (env SHOPSTREAM_REDIS_URL).",
-      env: 'SHOPSTREAM_REDIS_URL',
-    }),
+    'redis-url': redisUrlFlag("Also delete forgotten users' fraud flag keys in this Redis"),
     'warn-only': Flags.boolean({ description: 'Do not fail on data quality checks.' }),
   };
 

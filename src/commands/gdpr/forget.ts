@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { Flags } from '@oclif/core';
 import { ShopstreamCommand } from '../../cli/base-command.js';
+import { redisUrlFlag, warehouseFlag } from '../../cli/flags.js';
 import { renderTable } from '../../cli/render.js';
 import { usageError } from '../../errors.js';
 import { currentActor } from '../../governance/actor.js';
@@ -24,14 +25,9 @@ export default class GdprForget extends ShopstreamCommand {
   static override flags = {
     user: Flags.string({ description: 'A user id to forget (repeatable).', multiple: true }),
     file: Flags.string({ description: 'A file of user ids, one per line (# comments allowed).' }),
-    warehouse: Flags.string({
-      description: 'The DuckDB warehouse file (env SHOPSTREAM_WAREHOUSE; default ./warehouse.duckdb).',
-    }),
+    warehouse: warehouseFlag(),
     'no-warehouse': Flags.boolean({ description: 'Leave the warehouse alone (delete there yourself).' }),
-    'redis-url': Flags.string({
-      description: "Also delete the users' fraud flag keys in this Redis (env SHOPSTREAM_REDIS_URL).",
-      env: 'SHOPSTREAM_REDIS_URL',
-    }),
+    'redis-url': redisUrlFlag("Also delete the users' fraud flag keys in this Redis"),
   };
 
   async run(): Promise<ForgetReceipt> {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { Flags } from '@oclif/core';
 import { ShopstreamCommand } from '../../cli/base-command.js';
+import { warehouseFlag } from '../../cli/flags.js';
 import { usageError } from '../../errors.js';
 import { localLakeDirs, type ScanReport } from '../../governance/erasure-scan.js';
 import { readUserIdsFile, verifyErasure } from '../../governance/gdpr.js';
@@ -20,9 +21,7 @@ export default class GdprVerify extends ShopstreamCommand {
   static override flags = {
     user: Flags.string({ description: 'A user id to look for (repeatable).', multiple: true }),
     file: Flags.string({ description: 'A file of user ids, one per line (# comments allowed).' }),
-    warehouse: Flags.string({
-      description: 'The DuckDB warehouse file (env SHOPSTREAM_WAREHOUSE; default ./warehouse.duckdb).',
-    }),
+    warehouse: warehouseFlag(),
     'no-warehouse': Flags.boolean({ description: 'Do not scan the warehouse.' }),
   };
 

@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { ShopstreamCommand } from '../../cli/base-command.js';
+import { warehouseFlag } from '../../cli/flags.js';
 import { closeLake, openLake } from '../../lake/open-lake.js';
 import { currentRun } from '../../ops/run-context.js';
 import { type InitResult, initWarehouse } from '../../warehouse/init-warehouse.js';
@@ -16,9 +17,7 @@ export default class WarehouseInit extends ShopstreamCommand {
     'SNOWFLAKE_SCHEMA=RAW <%= config.bin %> warehouse init --include-raw',
   ];
   static override flags = {
-    warehouse: Flags.string({
-      description: 'The DuckDB warehouse file (env SHOPSTREAM_WAREHOUSE; default ./warehouse.duckdb).',
-    }),
+    warehouse: warehouseFlag(),
     'include-raw': Flags.boolean({ description: "Load raw_events too (keep it out of analysts' schemas)." }),
   };
 
