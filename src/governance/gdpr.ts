@@ -254,6 +254,13 @@ export async function readUserIdsFile(
     .filter((line) => line && !line.startsWith('#'));
 }
 
+/** The users a gdpr command names: `--user` ids, then the ids of `--file`; none is a usage error. */
+export async function requestedUserIds(users: readonly string[] = [], file?: string): Promise<string[]> {
+  const ids = [...users, ...(file ? await readUserIdsFile(file) : [])];
+  if (ids.length === 0) throw usageError('GDPR_NO_USERS', 'give --user <id> or --file <ids.txt>');
+  return ids;
+}
+
 /** Every request, latest status first; only the given user's when `userId` is set. */
 export async function deletionRequests(
   lake: Lake,

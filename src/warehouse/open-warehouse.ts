@@ -1,9 +1,24 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Config } from '../config/config-schema.js';
 import { configError } from '../errors.js';
 import type { Lake } from '../lake/lake.js';
 import { DuckDbWarehouse } from './duckdb-warehouse.js';
 import type { Warehouse } from './warehouse.js';
+
+/**
+ * The configured warehouse when there is one to reach (Snowflake, or a DuckDB file that exists),
+ * else undefined: for commands that only clean or scan a warehouse, never create one.
+ */
+export async function openExistingWarehouse(
+  lake: Lake,
+  config: Config,
+  command: string,
+  runId: string,
+): Promise<Warehouse | undefined> {
+  if (config.warehouse.kind !== 'snowflake' && !existsSync(config.warehouse.path)) return undefined;
+  return openWarehouse(lake, config, command, runId);
+}
 
 /** Opens the configured warehouse: the embedded DuckDB file, or Snowflake. */
 export async function openWarehouse(

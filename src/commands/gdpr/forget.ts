@@ -1,16 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { Flags } from '@oclif/core';
 import { ShopstreamCommand } from '../../cli/base-command.js';
 import { redisUrlFlag, warehouseFlag } from '../../cli/flags.js';
 import { renderTable } from '../../cli/render.js';
-import { usageError } from '../../errors.js';
 import { currentActor } from '../../governance/actor.js';
 import { localLakeDirs } from '../../governance/erasure-scan.js';
-import { type ForgetReceipt, forgetUsers, readUserIdsFile } from '../../governance/gdpr.js';
+import { type ForgetReceipt, forgetUsers, requestedUserIds } from '../../governance/gdpr.js';
 import { closeLake, openLake } from '../../lake/open-lake.js';
 import { S3Store } from '../../storage/s3-store.js';
-import { openWarehouse } from '../../warehouse/open-warehouse.js';
+import { openExistingWarehouse } from '../../warehouse/open-warehouse.js';
 import type { Warehouse } from '../../warehouse/warehouse.js';
 
 export default class GdprForget extends ShopstreamCommand {
@@ -32,17 +30,13 @@ export default class GdprForget extends ShopstreamCommand {
 
   async run(): Promise<ForgetReceipt> {
     const { flags } = await this.parse(GdprForget);
-    const userIds = [...(flags.user ?? [])];
-    if (flags.file) userIds.push(...(await readUserIdsFile(flags.file)));
-    if (userIds.length === 0) throw usageError('GDPR_NO_USERS', 'give --user <id> or --file <ids.txt>');
+    const userIds = await requestedUserIds(flags.user, flags.file);
     const config = this.resolveConfig(flags);
     const lake = await openLake(config);
     let warehouse: Warehouse | undefined;
     try {
-      const useWarehouse =
-        !flags['no-warehouse'] &&
-        (config.warehouse.kind === 'snowflake' || existsSync(config.warehouse.path));
-      if (useWarehouse) warehouse = await openWarehouse(lake, config, 'gdpr-forget', randomUUID());
+      if (!flags['no-warehouse'])
+        warehouse = await openExistingWarehouse(lake, config, 'gdpr-forget', randomUUID());
       const localDirs = localLakeDirs(lake.store.uri, lake.store instanceof S3Store);
       const receipt = await forgetUsers(lake, {
         userIds,

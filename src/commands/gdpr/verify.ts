@@ -1,14 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { Flags } from '@oclif/core';
 import { ShopstreamCommand } from '../../cli/base-command.js';
 import { warehouseFlag } from '../../cli/flags.js';
-import { usageError } from '../../errors.js';
 import { localLakeDirs, type ScanReport } from '../../governance/erasure-scan.js';
-import { readUserIdsFile, verifyErasure } from '../../governance/gdpr.js';
+import { requestedUserIds, verifyErasure } from '../../governance/gdpr.js';
 import { closeLake, openLake } from '../../lake/open-lake.js';
 import { S3Store } from '../../storage/s3-store.js';
-import { openWarehouse } from '../../warehouse/open-warehouse.js';
+import { openExistingWarehouse } from '../../warehouse/open-warehouse.js';
 import type { Warehouse } from '../../warehouse/warehouse.js';
 
 export default class GdprVerify extends ShopstreamCommand {
@@ -27,17 +25,13 @@ export default class GdprVerify extends ShopstreamCommand {
 
   async run(): Promise<ScanReport> {
     const { flags } = await this.parse(GdprVerify);
-    const userIds = [...(flags.user ?? [])];
-    if (flags.file) userIds.push(...(await readUserIdsFile(flags.file)));
-    if (userIds.length === 0) throw usageError('GDPR_NO_USERS', 'give --user <id> or --file <ids.txt>');
+    const userIds = await requestedUserIds(flags.user, flags.file);
     const config = this.resolveConfig(flags);
     const lake = await openLake(config);
     let warehouse: Warehouse | undefined;
     try {
-      const useWarehouse =
-        !flags['no-warehouse'] &&
-        (config.warehouse.kind === 'snowflake' || existsSync(config.warehouse.path));
-      if (useWarehouse) warehouse = await openWarehouse(lake, config, 'gdpr-verify', randomUUID());
+      if (!flags['no-warehouse'])
+        warehouse = await openExistingWarehouse(lake, config, 'gdpr-verify', randomUUID());
       const report = await verifyErasure(lake, {
         userIds,
         ...(config.privacy.pseudonymKey ? { pseudonymSecret: config.privacy.pseudonymKey } : {}),
