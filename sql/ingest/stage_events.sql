@@ -1,5 +1,6 @@
 -- staging: one row per input record of the batch, typed, with the first problem that disqualifies it.
 -- grain: one row per non-blank source line (NDJSON) or data row (CSV).
+-- macros: sql/macros/staging.sql (src/ingest/staging-sql.ts creates them before the query runs).
 -- input: relation __ingest_lines(source_file, line_number, raw) where raw should be a JSON object's text.
 -- parameters: $ingested_at, $min_event_time, $max_event_time (ISO-8601 text, cast to TIMESTAMPTZ here).
 -- output: typed rows; error_field/error_reason are NULL for good rows; raw is kept only for bad ones.
@@ -90,32 +91,19 @@ suspects AS (
         -- Could a string field's text be an object, array, boolean or NaN/Infinity literal? Only if
         -- it starts with { or [ or is one of those words (other spellings of NaN/Infinity the reader
         -- accepts, such as nan or INF, pass as text: README): those rows alone are re-read with types.
-        coalesce(
-            (event_id >= '{' AND event_id < '|') OR (event_id >= '[' AND event_id < '\')
-            OR event_id = 'true' OR event_id = 'false' OR event_id = 'NaN' OR event_id = 'Infinity' OR event_id = '-Infinity'
-            OR (event_type_text >= '{' AND event_type_text < '|') OR (event_type_text >= '[' AND event_type_text < '\')
-            OR event_type_text = 'true' OR event_type_text = 'false' OR event_type_text = 'NaN' OR event_type_text = 'Infinity' OR event_type_text = '-Infinity'
-            OR (user_id >= '{' AND user_id < '|') OR (user_id >= '[' AND user_id < '\')
-            OR user_id = 'true' OR user_id = 'false' OR user_id = 'NaN' OR user_id = 'Infinity' OR user_id = '-Infinity'
-            OR (session_id >= '{' AND session_id < '|') OR (session_id >= '[' AND session_id < '\')
-            OR session_id = 'true' OR session_id = 'false' OR session_id = 'NaN' OR session_id = 'Infinity' OR session_id = '-Infinity'
-            OR (ip >= '{' AND ip < '|') OR (ip >= '[' AND ip < '\')
-            OR ip = 'true' OR ip = 'false' OR ip = 'NaN' OR ip = 'Infinity' OR ip = '-Infinity'
-            OR (user_agent >= '{' AND user_agent < '|') OR (user_agent >= '[' AND user_agent < '\')
-            OR user_agent = 'true' OR user_agent = 'false' OR user_agent = 'NaN' OR user_agent = 'Infinity' OR user_agent = '-Infinity'
-            OR (page_url >= '{' AND page_url < '|') OR (page_url >= '[' AND page_url < '\')
-            OR page_url = 'true' OR page_url = 'false' OR page_url = 'NaN' OR page_url = 'Infinity' OR page_url = '-Infinity'
-            OR (referrer >= '{' AND referrer < '|') OR (referrer >= '[' AND referrer < '\')
-            OR referrer = 'true' OR referrer = 'false' OR referrer = 'NaN' OR referrer = 'Infinity' OR referrer = '-Infinity'
-            OR (product_id >= '{' AND product_id < '|') OR (product_id >= '[' AND product_id < '\')
-            OR product_id = 'true' OR product_id = 'false' OR product_id = 'NaN' OR product_id = 'Infinity' OR product_id = '-Infinity'
-            OR (category >= '{' AND category < '|') OR (category >= '[' AND category < '\')
-            OR category = 'true' OR category = 'false' OR category = 'NaN' OR category = 'Infinity' OR category = '-Infinity'
-            OR (order_id >= '{' AND order_id < '|') OR (order_id >= '[' AND order_id < '\')
-            OR order_id = 'true' OR order_id = 'false' OR order_id = 'NaN' OR order_id = 'Infinity' OR order_id = '-Infinity'
-            OR (currency_text >= '{' AND currency_text < '|') OR (currency_text >= '[' AND currency_text < '\')
-            OR currency_text = 'true' OR currency_text = 'false' OR currency_text = 'NaN' OR currency_text = 'Infinity' OR currency_text = '-Infinity',
-            false) AS maybe_wrong_type,
+        -- (json_literal_text: sql/macros/staging.sql)
+        json_literal_text(event_id)
+            OR json_literal_text(event_type_text)
+            OR json_literal_text(user_id)
+            OR json_literal_text(session_id)
+            OR json_literal_text(ip)
+            OR json_literal_text(user_agent)
+            OR json_literal_text(page_url)
+            OR json_literal_text(referrer)
+            OR json_literal_text(product_id)
+            OR json_literal_text(category)
+            OR json_literal_text(order_id)
+            OR json_literal_text(currency_text) AS maybe_wrong_type,
         -- Numbers in their common shapes (plain integers, at most 2 decimals) convert directly;
         -- every other text takes the exact path (slow_numbers) below.
         CASE WHEN regexp_full_match(quantity_text, '0|[1-9][0-9]{0,8}') THEN TRY_CAST(quantity_text AS INTEGER) END

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import type avro from 'avsc';
 import type { DuckDb } from '../engine/duckdb.js';
-import { loadSql } from '../engine/sql-files.js';
 import { dataError, ShopstreamError } from '../errors.js';
 import { listSchemaVersions, SCHEMAS_DIR } from '../governance/avro-schemas.js';
 import type { PartitionValues, Txn } from '../lake/actions.js';
@@ -29,6 +28,7 @@ import {
 import { contentHash, resolveSources, type SourceFile } from './sources.js';
 import { STAGE_TEMP_TABLES, stageCsvLines, stageNdjsonLines } from './stage-lines.js';
 import { boundIngestMemory } from './staging-memory.js';
+import { stageEventsSql } from './staging-sql.js';
 
 export const RAW_EVENTS = 'raw_events';
 export const QUARANTINE = 'quarantine';
@@ -470,7 +470,7 @@ async function createStaged(db: DuckDb, params: Record<string, string>): Promise
      SELECT CAST(NULL AS VARCHAR) AS source_file, CAST(NULL AS BIGINT) AS line_number, CAST(NULL AS VARCHAR) AS raw
      WHERE false`,
   );
-  await db.run(`CREATE OR REPLACE TEMP TABLE __ingest_staged AS ${loadSql('ingest/stage_events')}`, params);
+  await db.run(`CREATE OR REPLACE TEMP TABLE __ingest_staged AS ${await stageEventsSql(db)}`, params);
   await db.run('DROP VIEW __ingest_lines');
   await db.run(
     `CREATE OR REPLACE TEMP VIEW __ingest_bad AS
@@ -529,7 +529,7 @@ async function stageLines(
   params: Record<string, string>,
   extColumns: readonly ExtensionColumn[],
 ): Promise<void> {
-  await db.run(`INSERT INTO __ingest_staged ${loadSql('ingest/stage_events')}`, params);
+  await db.run(`INSERT INTO __ingest_staged ${await stageEventsSql(db)}`, params);
   if (extColumns.length > 0) {
     await db.run(extensionSql(extColumns));
     await db.run(

@@ -2,6 +2,7 @@ import { isbot } from 'isbot';
 import type { Config } from '../config/config-schema.js';
 import { DuckDb } from '../engine/duckdb.js';
 import { loadSql } from '../engine/sql-files.js';
+import { stageEventsSql } from '../ingest/staging-sql.js';
 import { type CurrencySetup, installCurrencyRates } from '../transforms/currency-rates.js';
 import type { StreamEvent } from './fraud-windows.js';
 
@@ -128,7 +129,7 @@ export class EventNormalizer {
     await this.load(lines);
     try {
       const rows = await this.db.all(
-        `SELECT * FROM (${loadSql('ingest/stage_events')}) ORDER BY source_line`,
+        `SELECT * FROM (${await stageEventsSql(this.db)}) ORDER BY source_line`,
         stagingParams(now, this.options),
       );
       // source_line is the position in the batch: give back the line's own number
@@ -150,7 +151,7 @@ export class EventNormalizer {
     try {
       // live_events.sql begins with its own WITH: the staged events are one more CTE before it
       const reader = await this.db.connection.runAndReadAll(
-        `WITH __staged_events AS MATERIALIZED (${loadSql('ingest/stage_events')}), ${loadSql('stream/live_events').replace(/^(\s*--.*\n)*\s*WITH\s/, '')}`,
+        `WITH __staged_events AS MATERIALIZED (${await stageEventsSql(this.db)}), ${loadSql('stream/live_events').replace(/^(\s*--.*\n)*\s*WITH\s/, '')}`,
         { ...stagingParams(now, this.options), ...this.moneyParams },
       );
       columns = reader.getColumnsObjectJS() as Record<string, unknown[]>;

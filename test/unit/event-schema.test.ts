@@ -2,13 +2,13 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DuckDb } from '../../src/engine/duckdb.js';
-import { loadSql } from '../../src/engine/sql-files.js';
 import {
   EVENT_FIELDS,
   LINEAGE_COLUMNS,
   PARTITION_COLUMNS,
   RAW_EVENTS_COLUMNS,
 } from '../../src/ingest/event-schema.js';
+import { stageEventsSql } from '../../src/ingest/staging-sql.js';
 import { ROOT } from '../helpers/cli.js';
 
 describe('the event schema is defined once and everything agrees with it', () => {
@@ -28,7 +28,7 @@ describe('the event schema is defined once and everything agrees with it', () =>
     const db = await DuckDb.open();
     try {
       await db.run('CREATE TEMP TABLE __ingest_lines (source_file VARCHAR, line_number BIGINT, raw VARCHAR)');
-      await db.run(`CREATE TEMP TABLE __ingest_staged AS ${loadSql('ingest/stage_events')}`, {
+      await db.run(`CREATE TEMP TABLE __ingest_staged AS ${await stageEventsSql(db)}`, {
         ingested_at: '2026-01-01T00:00:00Z',
         min_event_time: '2000-01-01T00:00:00Z',
         max_event_time: '2030-01-01T00:00:00Z',

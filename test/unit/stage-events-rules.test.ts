@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDb } from '../../src/engine/duckdb.js';
-import { loadSql } from '../../src/engine/sql-files.js';
+import { stageEventsSql } from '../../src/ingest/staging-sql.js';
 
 // sql/ingest/stage_events.sql on its own: no value of any field may make the query fail (a failed
 // staging query loses the whole batch), and every hostile value is either landed as sent or refused
@@ -144,7 +144,7 @@ describe('stage_events.sql', () => {
       error_field: string | null;
       error_reason: string | null;
     }>(
-      `SELECT source_line, event_id, error_field, error_reason FROM (${loadSql('ingest/stage_events')}) ORDER BY source_line`,
+      `SELECT source_line, event_id, error_field, error_reason FROM (${await stageEventsSql(db)}) ORDER BY source_line`,
       PARAMS,
     );
   }
