@@ -28,7 +28,7 @@ import {
 import { contentHash, resolveSources, type SourceFile } from './sources.js';
 import { STAGE_TEMP_TABLES, stageCsvLines, stageNdjsonLines } from './stage-lines.js';
 import { boundIngestMemory } from './staging-memory.js';
-import { stageEventsSql } from './staging-sql.js';
+import { stageEventsSql, stagingParams } from './staging-sql.js';
 
 export const RAW_EVENTS = 'raw_events';
 export const QUARANTINE = 'quarantine';
@@ -187,11 +187,7 @@ async function ingestFiles(
 
   const db = lake.db;
   settings.restore = await boundIngestMemory(db, lake.store);
-  const stageParams = {
-    ingested_at: now.toISOString(),
-    min_event_time: `${options.minEventDate} 00:00:00+00`,
-    max_event_time: new Date(now.getTime() + options.maxFutureHours * 3600_000).toISOString(),
-  };
+  const stageParams = stagingParams(now, options);
   await db.run(
     'CREATE OR REPLACE TEMP TABLE __ingest_rejects (source_file VARCHAR, source_line BIGINT, error_field VARCHAR, error_reason VARCHAR, raw VARCHAR)',
   );

@@ -2,7 +2,7 @@ import { isbot } from 'isbot';
 import type { Config } from '../config/config-schema.js';
 import { DuckDb } from '../engine/duckdb.js';
 import { loadSql } from '../engine/sql-files.js';
-import { stageEventsSql } from '../ingest/staging-sql.js';
+import { stageEventsSql, stagingParams } from '../ingest/staging-sql.js';
 import { type CurrencySetup, installCurrencyRates } from '../transforms/currency-rates.js';
 import type { StreamEvent } from './fraud-windows.js';
 
@@ -50,15 +50,6 @@ export interface NormalizerOptions {
   readonly minEventDate: string;
   /** DuckDB threads of the normalizer (default 1). */
   readonly threads?: number;
-}
-
-/** The staging parameters of sql/ingest/stage_events.sql for a batch staged at `now`. */
-export function stagingParams(now: Date, options: NormalizerOptions): Record<string, string> {
-  return {
-    ingested_at: now.toISOString(),
-    min_event_time: `${options.minEventDate} 00:00:00+00`,
-    max_event_time: new Date(now.getTime() + options.maxFutureHours * 3600_000).toISOString(),
-  };
 }
 
 /** Distinct user agents kept classified in __live_agents before it is emptied. */
