@@ -7,6 +7,7 @@ import { currentActor } from '../governance/actor.js';
 import { closeLake, openLake } from '../lake/open-lake.js';
 import { currentRun } from '../ops/run-context.js';
 import { type PipelineSummary, runPipeline } from '../ops/run-pipeline.js';
+import { redisUserFlags } from '../stream/redis-sink.js';
 import { openWarehouse } from '../warehouse/open-warehouse.js';
 
 export default class Run extends ShopstreamCommand {
@@ -45,7 +46,7 @@ export default class Run extends ShopstreamCommand {
         ...(flags['no-load']
           ? {}
           : { openWarehouse: () => openWarehouse(lake, config, 'run', currentRun.id) }),
-        ...(flags['redis-url'] ? { redisUrl: flags['redis-url'] } : {}),
+        ...(flags['redis-url'] ? { userFlags: redisUserFlags(flags['redis-url']) } : {}),
         actor: currentActor(),
         warnOnly: flags['warn-only'],
       });

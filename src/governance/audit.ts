@@ -1,48 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
+import { AUDIT_LOG, AUDIT_LOG_TABLE } from '../catalog/tables/audit-log.js';
 import type { TableVersion } from '../lake/activity.js';
 import { appendRows } from '../lake/append-rows.js';
-import type { TableDefinition } from '../lake/delta-table.js';
 import type { Lake } from '../lake/lake.js';
-import type { ColumnDef } from '../lake/schema.js';
 import { redactUrlCredentials } from './redact.js';
-
-export const AUDIT_LOG = 'audit_log';
-
-const AUDIT_COLUMNS: readonly ColumnDef[] = [
-  { name: 'audit_id', type: 'string', nullable: false, comment: 'One per command run.' },
-  { name: 'started_at', type: 'timestamp', nullable: false, comment: 'When the command started.' },
-  { name: 'finished_at', type: 'timestamp', nullable: false, comment: 'When it ended.' },
-  { name: 'duration_ms', type: 'long', nullable: false, comment: 'Wall time.' },
-  { name: 'actor', type: 'string', nullable: false, comment: 'SHOPSTREAM_ACTOR, else the OS user.' },
-  { name: 'host', type: 'string', comment: 'Machine name.' },
-  { name: 'command', type: 'string', nullable: false, comment: 'e.g. ingest, gdpr forget.' },
-  {
-    name: 'arguments',
-    type: 'string',
-    nullable: false,
-    comment: 'JSON list, secrets and user ids redacted.',
-  },
-  { name: 'reads', type: 'string', nullable: false, comment: 'JSON list of {table, version} read.' },
-  {
-    name: 'writes',
-    type: 'string',
-    nullable: false,
-    comment: 'JSON list of {table, version, operation} committed.',
-  },
-  { name: 'outcome', type: 'string', nullable: false, comment: 'ok or error.' },
-  { name: 'exit_code', type: 'integer', nullable: false, comment: 'The documented exit code.' },
-  { name: 'error_code', type: 'string', comment: 'shopstream error code on failure.' },
-  { name: 'error_message', type: 'string', comment: 'The error message on failure.' },
-  { name: 'dt', type: 'date', nullable: false, comment: 'UTC date of started_at (partition).' },
-];
-
-const AUDIT_TABLE: TableDefinition = {
-  columns: AUDIT_COLUMNS,
-  partitionColumns: ['dt'],
-  description: 'Who changed what: one row per data-changing shopstream command.',
-  configuration: { 'delta.appendOnly': 'true' },
-};
 
 export interface AuditEntry {
   readonly command: string;
@@ -94,7 +56,7 @@ export function redactArguments(argv: readonly string[]): string[] {
 /** Appends one row to the lake's append-only `audit_log`; returns its version. */
 export async function appendAudit(lake: Lake, entry: AuditEntry): Promise<number> {
   const started = entry.startedAt.toISOString();
-  return appendRows(lake, AUDIT_LOG, AUDIT_TABLE, [
+  return appendRows(lake, AUDIT_LOG, AUDIT_LOG_TABLE.definition, [
     {
       audit_id: randomUUID(),
       started_at: started,

@@ -3,6 +3,7 @@ import { lstat, readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { DELETION_REQUESTS } from '../catalog/tables/deletion-requests.js';
 import { type DuckDb, quoteIdent } from '../engine/duckdb.js';
 import type { Lake } from '../lake/lake.js';
 import { defaultCacheRoot } from '../storage/staging.js';
@@ -38,7 +39,7 @@ export const SECRETS_PREFIX = '_shopstream/secrets/';
 
 /** The request records keep the key (never the id) as the proof of deletion. */
 export function keysAllowedAt(lakeKey: string): boolean {
-  return lakeKey.startsWith('deletion_requests/');
+  return lakeKey.startsWith(`${DELETION_REQUESTS}/`);
 }
 
 /** Which of the users a Parquet file holds, in its decoded values or its footer statistics. */

@@ -1,5 +1,12 @@
 import { createHash } from 'node:crypto';
 import type avro from 'avsc';
+import { QUARANTINE, QUARANTINE_TABLE } from '../catalog/tables/quarantine.js';
+import {
+  PARTITION_COLUMNS,
+  RAW_EVENTS,
+  RAW_EVENTS_COLUMNS,
+  RAW_EVENTS_TABLE,
+} from '../catalog/tables/raw-events.js';
 import type { DuckDb } from '../engine/duckdb.js';
 import { dataError, ShopstreamError } from '../errors.js';
 import { listSchemaVersions, SCHEMAS_DIR } from '../governance/avro-schemas.js';
@@ -11,7 +18,6 @@ import type { Snapshot } from '../lake/snapshot.js';
 import { currentRun } from '../ops/run-context.js';
 import type { S3StoreOptions } from '../storage/s3-store.js';
 import { readAvroRecords, readAvroWriterSchema } from './avro-source.js';
-import { PARTITION_COLUMNS, QUARANTINE_COLUMNS, RAW_EVENTS_COLUMNS } from './event-schema.js';
 import { isUnreadableSource } from './line-reader.js';
 import {
   type AvroWriter,
@@ -29,9 +35,6 @@ import { contentHash, resolveSources, type SourceFile } from './sources.js';
 import { STAGE_TEMP_TABLES, stageCsvLines, stageNdjsonLines } from './stage-lines.js';
 import { boundIngestMemory } from './staging-memory.js';
 import { stageEventsSql, stagingParams } from './staging-sql.js';
-
-export const RAW_EVENTS = 'raw_events';
-export const QUARANTINE = 'quarantine';
 
 export interface IngestOptions {
   readonly sources: readonly string[];
@@ -172,18 +175,10 @@ async function ingestFiles(
   };
   // Refuse an incompatible file before creating the tables, too.
   if (!(await raw.exists())) await planFor(undefined);
-  const rawSnapshot = await raw.ensure({
-    columns: RAW_EVENTS_COLUMNS,
-    partitionColumns: PARTITION_COLUMNS.map((c) => c.name),
-    description: 'Clickstream events as landed by shopstream ingest, partitioned by event time.',
-  });
+  const rawSnapshot = await raw.ensure(RAW_EVENTS_TABLE.definition);
   const schemaPlan = await planFor(rawSnapshot);
   const extColumns = schemaPlan.columns;
-  const quarantineSnapshot = await quarantine.ensure({
-    columns: QUARANTINE_COLUMNS,
-    partitionColumns: ['ingest_date'],
-    description: 'Records refused by ingest, with source file, line and reason.',
-  });
+  const quarantineSnapshot = await quarantine.ensure(QUARANTINE_TABLE.definition);
 
   const db = lake.db;
   settings.restore = await boundIngestMemory(db, lake.store);

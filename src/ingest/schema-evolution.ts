@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type avro from 'avsc';
+import { RAW_EVENTS_COLUMNS } from '../catalog/tables/raw-events.js';
 import { quoteIdent, quoteLiteral } from '../engine/duckdb.js';
 import { configError, dataError } from '../errors.js';
 import {
@@ -9,7 +10,6 @@ import {
   type SchemaVersion,
 } from '../governance/avro-schemas.js';
 import { type ColumnDef, type DeltaField, duckDbType, isPrimitive } from '../lake/schema.js';
-import { RAW_EVENTS_COLUMNS } from './event-schema.js';
 
 /**
  * Schema evolution of raw_events at ingest. Extension columns are the raw_events columns beyond the

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { withoutMinMax } from '../catalog/column-privacy.js';
 import { type DuckDb, quoteLiteral } from '../engine/duckdb.js';
 import type { Action, AddFile } from './actions.js';
-import { withoutMinMax } from './file-stats.js';
 import type { Snapshot } from './snapshot.js';
 
 /**

@@ -1,3 +1,4 @@
+import { withoutMinMax } from '../catalog/column-privacy.js';
 import type { FileStats } from './actions.js';
 import type { DeltaField } from './schema.js';
 
@@ -13,47 +14,9 @@ export interface CopiedFile {
 const STRING_PREFIX = 32;
 
 /**
- * Columns holding personal data get no min/max statistics: those would copy a user's id, IP or raw
- * record into the transaction log, which is immutable, so a GDPR deletion could not reach them.
- */
-export const PERSONAL_DATA_COLUMNS: ReadonlySet<string> = new Set([
-  'user_id',
-  'user_key',
-  'ip',
-  'user_agent',
-  'raw',
-]);
-
-/**
- * Free-text columns get no min/max statistics either: a page URL, a referrer or an error message
- * can quote an email or an id (`/account?email=...`), and the log keeps whatever its stats hold.
- */
-export const FREE_TEXT_COLUMNS: ReadonlySet<string> = new Set([
-  'page_url',
-  'referrer',
-  'first_page',
-  'last_page',
-  'agents',
-  'evidence',
-  'properties',
-  'error_message',
-  'error_reason',
-  'arguments',
-  'reads',
-  'writes',
-  'receipt',
-  'source_file',
-]);
-
-/** True for a column whose values must never be copied into the log as min/max statistics. */
-export function withoutMinMax(column: string): boolean {
-  return PERSONAL_DATA_COLUMNS.has(column) || FREE_TEXT_COLUMNS.has(column);
-}
-
-/**
  * Delta file statistics from DuckDB's per-file column statistics: numRecords and, for top-level
  * primitive data columns, minValues/maxValues/nullCount in the JSON form Delta readers expect (no min/max for
- * {@link PERSONAL_DATA_COLUMNS} and {@link FREE_TEXT_COLUMNS}).
+ * personal data and free text: the table catalog's {@link withoutMinMax} names them).
  */
 export function statsFromCopy(file: CopiedFile, dataFields: readonly DeltaField[]): FileStats {
   const byName = new Map(

@@ -1,8 +1,8 @@
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
+import { PIPELINE_RUNS } from '../catalog/tables/pipeline-runs.js';
 import { usageError } from '../errors.js';
 import type { Lake } from '../lake/lake.js';
-import { PIPELINE_RUNS } from './pipeline-runs.js';
 
 /** One chart or table section of the run report. */
 export interface ReportSection {

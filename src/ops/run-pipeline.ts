@@ -1,8 +1,11 @@
 import { rm } from 'node:fs/promises';
 import type { Config } from '../config/config-schema.js';
 import { dataError, isShopstreamError } from '../errors.js';
+import type { ForgetReceipt } from '../governance/erasure-receipt.js';
 import { localLakeDirs } from '../governance/erasure-scan.js';
-import { type ForgetReceipt, forgetUsers, readUserIdsFile } from '../governance/gdpr.js';
+import { readUserIdsFile } from '../governance/erasure-users.js';
+import { forgetUsers } from '../governance/gdpr.js';
+import type { UserFlagStore } from '../governance/user-flags.js';
 import { type IngestSummary, ingest } from '../ingest/ingest.js';
 import { configuredIngestOptions } from '../ingest/ingest-options.js';
 import type { Lake } from '../lake/lake.js';
@@ -29,8 +32,8 @@ export interface PipelineOptions {
   readonly gdprFile?: string;
   /** Opens the warehouse for load (and GDPR deletes there); undefined: no load. */
   readonly openWarehouse?: () => Promise<Warehouse>;
-  /** Redis holding the micro-batch fraud flags: forgotten users' keys are deleted there too. */
-  readonly redisUrl?: string;
+  /** The micro-batch's fraud flags (Redis): forgotten users' flags are deleted there too. */
+  readonly userFlags?: UserFlagStore;
   readonly actor: string;
   /** Accept failed quality checks (as build-marts --warn-only). */
   readonly warnOnly?: boolean;
@@ -108,7 +111,7 @@ export async function runPipeline(lake: Lake, options: PipelineOptions): Promise
         userIds: userIds!,
         ...(config.privacy.pseudonymKey ? { pseudonymSecret: config.privacy.pseudonymKey } : {}),
         ...(warehouse ? { warehouse } : {}),
-        ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
+        ...(options.userFlags ? { userFlags: options.userFlags } : {}),
         actor: options.actor,
         ...(config.gdpr.signingKeyPath ? { signingKeyPath: config.gdpr.signingKeyPath } : {}),
         localDirs: localDirs.owned,

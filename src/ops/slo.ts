@@ -1,6 +1,7 @@
+import { METRICS_MICROBATCH } from '../catalog/tables/metrics-microbatch.js';
+import { PIPELINE_RUNS } from '../catalog/tables/pipeline-runs.js';
 import type { Config } from '../config/config-schema.js';
 import type { Lake } from '../lake/lake.js';
-import { PIPELINE_RUNS } from './pipeline-runs.js';
 
 /** The pipeline commands whose scheduled runs' success rate is the pipeline's availability. */
 export const SCHEDULED_COMMANDS = ['run', 'ingest', 'build-marts', 'load'] as const;
@@ -9,7 +10,6 @@ export const SCHEDULED_COMMANDS = ['run', 'ingest', 'build-marts', 'load'] as co
  * configuration (78). They are counted apart and not against availability.
  */
 export const USER_ERROR_EXIT_CODES = [64, 65, 78] as const;
-const MICROBATCH_METRICS = 'metrics_microbatch';
 
 export interface Objective {
   readonly name: 'availability' | 'latency_p95_ms' | 'throughput_per_s' | 'data_quality';
@@ -97,7 +97,7 @@ export async function checkSlos(
     batches: 0,
     source: '',
   };
-  const microbatch = lake.table(MICROBATCH_METRICS);
+  const microbatch = lake.table(METRICS_MICROBATCH);
   if (await microbatch.exists()) {
     await microbatch.register('__slo_batches');
     // arrival to alerts out (the wait for the batch included); tables from before it: batch latency
@@ -110,7 +110,7 @@ export async function checkSlos(
        WHERE batch_at >= CAST($from AS TIMESTAMPTZ) AND batch_at < CAST($to AS TIMESTAMPTZ) AND events > 0`,
       params,
     );
-    latency = { p95: row?.p95 ?? null, batches: Number(row?.n ?? 0), source: MICROBATCH_METRICS };
+    latency = { p95: row?.p95 ?? null, batches: Number(row?.n ?? 0), source: METRICS_MICROBATCH };
   }
   if (latency.p95 === null && hasRuns) {
     const [row] = await db.all<{ p95: number | null; n: string }>(

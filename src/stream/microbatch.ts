@@ -3,14 +3,17 @@ import { appendFile, chmod, mkdir, readdir, readFile, rename, stat, unlink } fro
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import type { DeclaredTable } from '../catalog/table-definition.js';
+import { LATE_EVENTS_TABLE } from '../catalog/tables/late-events.js';
+import { METRICS_MICROBATCH_TABLE } from '../catalog/tables/metrics-microbatch.js';
+import { QUARANTINE_TABLE } from '../catalog/tables/quarantine.js';
 import type { Config } from '../config/config-schema.js';
 import { quoteLiteral } from '../engine/duckdb.js';
-import { QUARANTINE_COLUMNS } from '../ingest/event-schema.js';
 import { ingest } from '../ingest/ingest.js';
 import { LineSplitter, MAX_LINE_BYTES, type RejectedLine as UnreadableLine } from '../ingest/line-reader.js';
 import { formatOf } from '../ingest/sources.js';
 import type { Lake } from '../lake/lake.js';
-import type { ColumnDef } from '../lake/schema.js';
+import { type ColumnDef, duckDbType } from '../lake/schema.js';
 import { currentRun } from '../ops/run-context.js';
 import { LocalStore } from '../storage/local-store.js';
 import { S3Store, type S3StoreOptions } from '../storage/s3-store.js';
@@ -478,56 +481,28 @@ async function landSealed(lake: Lake, spoolDir: string, config: Config): Promise
   }
 }
 
-const SIDE_TABLES: Record<
-  string,
-  { columns: readonly ColumnDef[]; json: string; partitionColumns?: string[] }
-> = {
+/** The tables the micro-batch lands its side files in, as the table catalog declares them. */
+const SIDE_TABLES: Readonly<Record<string, DeclaredTable>> = {
   // lines the line checks refused, as ingest quarantines them
-  quarantine: {
-    columns: QUARANTINE_COLUMNS,
-    partitionColumns: ['ingest_date'],
-    json: "{source_file: 'VARCHAR', source_line: 'BIGINT', error_field: 'VARCHAR', error_reason: 'VARCHAR', raw: 'VARCHAR', ingested_at: 'TIMESTAMPTZ', run_id: 'VARCHAR', ingest_date: 'DATE'}",
-  },
-  late_events: {
-    columns: [
-      { name: 'event_id', type: 'string' },
-      { name: 'user_id', type: 'string' },
-      { name: 'event_time', type: 'timestamp' },
-      { name: 'watermark', type: 'timestamp' },
-      { name: 'arrived_at', type: 'timestamp' },
-      { name: 'raw', type: 'string' },
-    ],
-    json: "{event_id: 'VARCHAR', user_id: 'VARCHAR', event_time: 'TIMESTAMPTZ', watermark: 'TIMESTAMPTZ', arrived_at: 'TIMESTAMPTZ', raw: 'VARCHAR'}",
-  },
-  metrics_microbatch: {
-    columns: [
-      { name: 'batch_at', type: 'timestamp' },
-      { name: 'events', type: 'long' },
-      { name: 'alerts', type: 'long' },
-      { name: 'late_events', type: 'long' },
-      { name: 'watermark', type: 'timestamp' },
-      { name: 'watermark_lag_ms', type: 'long' },
-      { name: 'batch_latency_ms', type: 'long' },
-      { name: 'events_per_second', type: 'long' },
-      // added later: tables written before it get the column (null in their old rows)
-      { name: 'arrival_lag_ms', type: 'long' },
-    ],
-    json: "{batch_at: 'TIMESTAMPTZ', events: 'BIGINT', alerts: 'BIGINT', late_events: 'BIGINT', watermark: 'TIMESTAMPTZ', watermark_lag_ms: 'BIGINT', batch_latency_ms: 'BIGINT', events_per_second: 'BIGINT', arrival_lag_ms: 'BIGINT'}",
-  },
+  quarantine: QUARANTINE_TABLE,
+  late_events: LATE_EVENTS_TABLE,
+  metrics_microbatch: METRICS_MICROBATCH_TABLE,
 };
 
+/** The `columns` argument of DuckDB's read_json for these columns: {name: 'TYPE', ...}. */
+function jsonColumns(columns: readonly ColumnDef[]): string {
+  return `{${columns.map((c) => `${c.name}: ${quoteLiteral(duckDbType(c.type))}`).join(', ')}}`;
+}
+
 async function landJsonLines(lake: Lake, tableName: string, file: string, appId: string): Promise<void> {
-  const spec = SIDE_TABLES[tableName]!;
+  const spec = SIDE_TABLES[tableName]!.definition;
   const table = lake.table(tableName);
-  const snapshot = await table.ensure({
-    columns: spec.columns,
-    ...(spec.partitionColumns ? { partitionColumns: spec.partitionColumns } : {}),
-  });
+  const snapshot = await table.ensure(spec);
   if (snapshot.txnVersion(appId) !== undefined) return;
   const existing = new Set(snapshot.schema.fields.map((f) => f.name));
   const added = spec.columns.filter((c) => !existing.has(c.name));
   await lake.db.run(
-    `CREATE OR REPLACE TEMP TABLE __side_rows AS SELECT * FROM read_json(${quoteLiteral(file)}, format = 'newline_delimited', columns = ${spec.json})`,
+    `CREATE OR REPLACE TEMP TABLE __side_rows AS SELECT * FROM read_json(${quoteLiteral(file)}, format = 'newline_delimited', columns = ${jsonColumns(spec.columns)})`,
   );
   await table.write({
     relation: '__side_rows',

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { redisOptions } from '../config/redis-url.js';
 import { unavailableError } from '../errors.js';
 import { redactUrlCredentials } from '../governance/redact.js';
+import type { UserFlagStore } from '../governance/user-flags.js';
 import type { Alert } from './fraud-windows.js';
 
 export const ALERT_CHANNEL = 'shopstream:fraud-alerts';
@@ -106,6 +107,11 @@ export async function clearUserFlags(url: string, userIds: readonly string[]): P
   } finally {
     redis.disconnect();
   }
+}
+
+/** The user flags of the Redis at `url`, as GDPR forget's port (connects on use). */
+export function redisUserFlags(url: string): UserFlagStore {
+  return { deleteUserFlags: (userIds) => clearUserFlags(url, userIds) };
 }
 
 /** A connected client; an unreachable server is `REDIS_UNAVAILABLE` (exit 69), without credentials. */

@@ -1,9 +1,9 @@
+import { RAW_EVENTS } from '../catalog/tables/raw-events.js';
 import type { Config } from '../config/config-schema.js';
 import type { DuckDb } from '../engine/duckdb.js';
 import { loadSql } from '../engine/sql-files.js';
 import { dataError } from '../errors.js';
 import { installPrivacyMacros, resolvePseudonymKey } from '../governance/pseudonym.js';
-import { RAW_EVENTS } from '../ingest/ingest.js';
 import type { AddFile, PartitionValues } from '../lake/actions.js';
 import type { DeltaTable } from '../lake/delta-table.js';
 import type { Lake } from '../lake/lake.js';

@@ -1,5 +1,5 @@
+import { RAW_EVENTS } from '../catalog/tables/raw-events.js';
 import type { DuckDb } from '../engine/duckdb.js';
-import { RAW_EVENTS } from '../ingest/ingest.js';
 import type { AddFile, PartitionValues } from '../lake/actions.js';
 import type { Lake } from '../lake/lake.js';
 import type { Snapshot } from '../lake/snapshot.js';

@@ -1,9 +1,9 @@
-import { RAW_EVENTS } from '../ingest/ingest.js';
+import { defaultLoadTables } from '../catalog/catalog.js';
+import { MART_NAMES } from '../catalog/tables/marts.js';
 import type { AddFile } from '../lake/actions.js';
 import type { Lake } from '../lake/lake.js';
 import { fileKey, type Snapshot } from '../lake/snapshot.js';
 import { currentRun } from '../ops/run-context.js';
-import { loadModels } from '../transforms/model.js';
 import type { Warehouse } from './warehouse.js';
 
 export interface LoadOptions {
@@ -33,11 +33,9 @@ export interface LoadSummary {
   readonly durationMs: number;
 }
 
-/** The marts, in build order: what `load` moves by default. */
+/** The marts, in build order: what `load` moves by default (the table catalog lists them). */
 export function martNames(): string[] {
-  return loadModels()
-    .filter((m) => m.materialized === 'delta')
-    .map((m) => m.name);
+  return [...MART_NAMES];
 }
 
 /**
@@ -55,7 +53,7 @@ export async function loadWarehouse(
   const started = Date.now();
   const runId = options.runId ?? currentRun.id;
   const available = new Set(await lake.tableNames());
-  const wanted = options.tables ?? [...martNames(), ...(options.includeRaw ? [RAW_EVENTS] : [])];
+  const wanted = options.tables ?? defaultLoadTables({ includeRaw: options.includeRaw ?? false });
   const results: TableLoad[] = [];
   for (const table of wanted.filter((t) => available.has(t))) {
     const lakeTable = lake.table(table);

@@ -4,13 +4,14 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigSchema } from '../../src/config/config-schema.js';
 import { DuckDb } from '../../src/engine/duckdb.js';
-import { deletionRequests, forgetUsers } from '../../src/governance/gdpr.js';
+import { deletionRequests } from '../../src/governance/erasure-requests.js';
+import { forgetUsers } from '../../src/governance/gdpr.js';
 import { resolvePseudonymKey } from '../../src/governance/pseudonym.js';
 import { ingest } from '../../src/ingest/ingest.js';
 import { Lake } from '../../src/lake/lake.js';
 import { optimizeTable } from '../../src/lake/maintenance.js';
 import { LocalStore } from '../../src/storage/local-store.js';
-import { userFlagKey } from '../../src/stream/redis-sink.js';
+import { redisUserFlags, userFlagKey } from '../../src/stream/redis-sink.js';
 import { buildMarts } from '../../src/transforms/build-marts.js';
 import { DuckDbWarehouse } from '../../src/warehouse/duckdb-warehouse.js';
 import { loadWarehouse } from '../../src/warehouse/load.js';
@@ -145,7 +146,7 @@ describe('gdpr forget', () => {
     const receipt = await forgetUsers(lake, {
       userIds: [TARGET],
       warehouse,
-      redisUrl: redis.url,
+      userFlags: redisUserFlags(redis.url),
       actor: 'test',
     });
 

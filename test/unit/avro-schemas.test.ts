@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type avro from 'avsc';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { EVENT_FIELDS } from '../../src/catalog/event-fields.js';
 import { isShopstreamError } from '../../src/errors.js';
 import {
   checkCompatibility,
@@ -13,7 +14,6 @@ import {
   readSchemaFile,
   SCHEMAS_DIR,
 } from '../../src/governance/avro-schemas.js';
-import { EVENT_FIELDS } from '../../src/ingest/event-schema.js';
 import { ROOT, tempDir } from '../helpers/cli.js';
 
 interface FieldJson {

@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DuckDb } from '../../src/engine/duckdb.js';
+import { EVENT_FIELDS } from '../../src/catalog/event-fields.js';
 import {
-  EVENT_FIELDS,
   LINEAGE_COLUMNS,
   PARTITION_COLUMNS,
   RAW_EVENTS_COLUMNS,
-} from '../../src/ingest/event-schema.js';
+} from '../../src/catalog/tables/raw-events.js';
+import { DuckDb } from '../../src/engine/duckdb.js';
 import { stageEventsSql } from '../../src/ingest/staging-sql.js';
 import { ROOT } from '../helpers/cli.js';
 

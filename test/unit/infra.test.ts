@@ -22,10 +22,10 @@ import { DockerfileParser, type From } from 'dockerfile-ast';
 import { validate as lintDockerfile } from 'dockerfile-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { AUDIT_LOG } from '../../src/catalog/tables/audit-log.js';
+import { DELETION_REQUESTS } from '../../src/catalog/tables/deletion-requests.js';
+import { PIPELINE_RUNS } from '../../src/catalog/tables/pipeline-runs.js';
 import { ExitCode } from '../../src/errors.js';
-import { AUDIT_LOG } from '../../src/governance/audit.js';
-import { DELETION_REQUESTS } from '../../src/governance/gdpr.js';
-import { PIPELINE_RUNS } from '../../src/ops/pipeline-runs.js';
 import { ROOT, tempDir } from '../helpers/cli.js';
 import {
   asObj,

@@ -4,10 +4,13 @@ import { ShopstreamCommand } from '../../cli/base-command.js';
 import { redisUrlFlag, warehouseFlag } from '../../cli/flags.js';
 import { renderTable } from '../../cli/render.js';
 import { currentActor } from '../../governance/actor.js';
+import type { ForgetReceipt } from '../../governance/erasure-receipt.js';
 import { localLakeDirs } from '../../governance/erasure-scan.js';
-import { type ForgetReceipt, forgetUsers, requestedUserIds } from '../../governance/gdpr.js';
+import { requestedUserIds } from '../../governance/erasure-users.js';
+import { forgetUsers } from '../../governance/gdpr.js';
 import { closeLake, openLake } from '../../lake/open-lake.js';
 import { S3Store } from '../../storage/s3-store.js';
+import { redisUserFlags } from '../../stream/redis-sink.js';
 import { openExistingWarehouse } from '../../warehouse/open-warehouse.js';
 import type { Warehouse } from '../../warehouse/warehouse.js';
 
@@ -42,7 +45,7 @@ export default class GdprForget extends ShopstreamCommand {
         userIds,
         ...(config.privacy.pseudonymKey ? { pseudonymSecret: config.privacy.pseudonymKey } : {}),
         ...(warehouse ? { warehouse } : {}),
-        ...(flags['redis-url'] ? { redisUrl: flags['redis-url'] } : {}),
+        ...(flags['redis-url'] ? { userFlags: redisUserFlags(flags['redis-url']) } : {}),
         actor: currentActor(),
         ...(config.gdpr.signingKeyPath ? { signingKeyPath: config.gdpr.signingKeyPath } : {}),
         localDirs: localDirs.owned,

@@ -1,14 +1,12 @@
+import { CLV_BACKTESTS, CLV_BACKTESTS_TABLE } from '../../catalog/tables/clv-backtests.js';
+import { RAW_EVENTS } from '../../catalog/tables/raw-events.js';
 import type { Config } from '../../config/config-schema.js';
 import { loadSql } from '../../engine/sql-files.js';
 import { dataError, usageError } from '../../errors.js';
-import { RAW_EVENTS } from '../../ingest/ingest.js';
 import { appendRows } from '../../lake/append-rows.js';
 import type { Lake } from '../../lake/lake.js';
-import type { ColumnDef } from '../../lake/schema.js';
 import { type BgNbdParams, conditionalExpectedPurchases } from './bg-nbd.js';
 import { type CustomerRfm, fitClvModels } from './predict.js';
-
-export const CLV_BACKTESTS = 'clv_backtests';
 
 /** Customers are grouped by their calibration repeat purchases: 0, 1, ..., 6 and "7+". */
 const TOP_GROUP = 7;
@@ -162,19 +160,6 @@ function summarize(
   };
 }
 
-const BACKTEST_COLUMNS: readonly ColumnDef[] = [
-  { name: 'run_id', type: 'string', nullable: false, comment: 'The backtest run.' },
-  { name: 'ran_at', type: 'timestamp', nullable: false, comment: 'When it ran.' },
-  { name: 'until', type: 'date', nullable: false, comment: 'First day of the holdout.' },
-  { name: 'end_day', type: 'date', nullable: false, comment: 'Last day of data (end of the holdout).' },
-  { name: 'calibration_frequency', type: 'string', nullable: false, comment: '0 ... 6, 7+, or all.' },
-  { name: 'customers', type: 'long', nullable: false, comment: 'Customers in the group.' },
-  { name: 'predicted_mean', type: 'double', nullable: false, comment: 'Mean predicted holdout purchases.' },
-  { name: 'actual_mean', type: 'double', nullable: false, comment: 'Mean actual holdout purchases.' },
-  { name: 'mae', type: 'double', comment: 'Per-customer mean absolute error (row "all").' },
-  { name: 'rmse', type: 'double', comment: 'Per-customer root-mean-square error (row "all").' },
-];
-
 async function recordBacktest(lake: Lake, result: BacktestResult, runId: string): Promise<void> {
   const common = {
     run_id: runId,
@@ -182,32 +167,24 @@ async function recordBacktest(lake: Lake, result: BacktestResult, runId: string)
     until: result.until,
     end_day: result.endDay,
   };
-  await appendRows(
-    lake,
-    CLV_BACKTESTS,
+  await appendRows(lake, CLV_BACKTESTS, CLV_BACKTESTS_TABLE.definition, [
+    ...result.groups.map((g) => ({
+      ...common,
+      calibration_frequency: g.calibrationFrequency,
+      customers: g.customers,
+      predicted_mean: g.predictedMean,
+      actual_mean: g.actualMean,
+      mae: null,
+      rmse: null,
+    })),
     {
-      columns: BACKTEST_COLUMNS,
-      description: 'One row per calibration-frequency group (and one "all") per shopstream clv backtest.',
+      ...common,
+      calibration_frequency: 'all',
+      customers: result.customers,
+      predicted_mean: result.predictedTotal / result.customers,
+      actual_mean: result.actualTotal / result.customers,
+      mae: result.mae,
+      rmse: result.rmse,
     },
-    [
-      ...result.groups.map((g) => ({
-        ...common,
-        calibration_frequency: g.calibrationFrequency,
-        customers: g.customers,
-        predicted_mean: g.predictedMean,
-        actual_mean: g.actualMean,
-        mae: null,
-        rmse: null,
-      })),
-      {
-        ...common,
-        calibration_frequency: 'all',
-        customers: result.customers,
-        predicted_mean: result.predictedTotal / result.customers,
-        actual_mean: result.actualTotal / result.customers,
-        mae: result.mae,
-        rmse: result.rmse,
-      },
-    ],
-  );
+  ]);
 }

@@ -1,10 +1,8 @@
-import type { ColumnDef } from '../lake/schema.js';
-
 /**
- * The clickstream event schema, defined once. Input field names are what producers send (NDJSON
- * objects; CSV headers use the same names, with properties as top-level columns). The `raw_events`
- * table schema, the README's table and a test that checks `sql/ingest/stage_events.sql` all come
- * from this list.
+ * The clickstream event contract, defined once: the fields producers send and the raw_events
+ * column each lands in. Input field names are what producers send (NDJSON objects; CSV headers use
+ * the same names, with properties as top-level columns). The `raw_events` columns, the README's
+ * table and a test that checks `sql/ingest/stage_events.sql` all come from this list.
  */
 export interface EventField {
   /** Column in raw_events. */
@@ -132,48 +130,4 @@ export const EVENT_FIELDS: readonly EventField[] = [
     required: false,
     description: 'ISO 4217 code, e.g. USD.',
   },
-];
-
-/** Columns shopstream adds to every landed event (lineage). */
-export const LINEAGE_COLUMNS: readonly ColumnDef[] = [
-  { name: 'source_file', type: 'string', comment: 'Source file the event came from.' },
-  {
-    name: 'source_line',
-    type: 'long',
-    comment: 'Line (NDJSON) or row (CSV, counting the header) in that file.',
-  },
-  { name: 'ingested_at', type: 'timestamp', comment: 'When shopstream landed it.' },
-];
-
-/** Hive partitions by event time. */
-export const PARTITION_COLUMNS: readonly ColumnDef[] = [
-  { name: 'dt', type: 'date', nullable: false, comment: 'UTC date of event_time.' },
-  { name: 'hour', type: 'integer', nullable: false, comment: 'UTC hour of event_time (0-23).' },
-];
-
-export const RAW_EVENTS_COLUMNS: readonly ColumnDef[] = [
-  ...EVENT_FIELDS.map((f) => ({
-    name: f.column,
-    type: f.type,
-    nullable: !f.required,
-    comment: f.description,
-  })),
-  ...LINEAGE_COLUMNS,
-  ...PARTITION_COLUMNS,
-];
-
-export const QUARANTINE_COLUMNS: readonly ColumnDef[] = [
-  { name: 'source_file', type: 'string', nullable: false, comment: 'Source file of the bad record.' },
-  {
-    name: 'source_line',
-    type: 'long',
-    nullable: false,
-    comment: 'Line (NDJSON) or row (CSV, counting the header).',
-  },
-  { name: 'error_field', type: 'string', comment: 'Field at fault (record = the whole line).' },
-  { name: 'error_reason', type: 'string', nullable: false, comment: 'Why it was refused.' },
-  { name: 'raw', type: 'string', comment: 'The record exactly as read.' },
-  { name: 'ingested_at', type: 'timestamp', nullable: false, comment: 'When shopstream read it.' },
-  { name: 'run_id', type: 'string', nullable: false, comment: 'The ingest run.' },
-  { name: 'ingest_date', type: 'date', nullable: false, comment: 'UTC date of the ingest run (partition).' },
 ];
