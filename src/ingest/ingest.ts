@@ -9,7 +9,7 @@ import {
 } from '../catalog/tables/raw-events.js';
 import type { DuckDb } from '../engine/duckdb.js';
 import { dataError, ShopstreamError } from '../errors.js';
-import { listSchemaVersions, SCHEMAS_DIR } from '../governance/avro-schemas.js';
+import { listSchemaVersions, SCHEMAS_DIR } from '../governance/avro-registry.js';
 import type { PartitionValues, Txn } from '../lake/actions.js';
 import type { DeltaTable, WriteRequest, WriteResult } from '../lake/delta-table.js';
 import type { Lake } from '../lake/lake.js';
@@ -18,19 +18,19 @@ import type { Snapshot } from '../lake/snapshot.js';
 import { currentRun } from '../ops/run-context.js';
 import type { S3StoreOptions } from '../storage/s3-store.js';
 import { readAvroRecords, readAvroWriterSchema } from './avro-source.js';
-import { isUnreadableSource } from './line-reader.js';
 import {
   type AvroWriter,
   columnsToAdd,
+  type EvolutionPlan,
   type ExtensionColumn,
   extensionSelect,
   extensionSql,
   extensionTableSql,
-  planSchema,
+  planEvolution,
   requireRegistered,
-  type SchemaPlan,
   toColumnDefs,
-} from './schema-evolution.js';
+} from './event-contract-evolution.js';
+import { isUnreadableSource } from './line-reader.js';
 import { contentHash, resolveSources, type SourceFile } from './sources.js';
 import { STAGE_TEMP_TABLES, stageCsvLines, stageNdjsonLines } from './stage-lines.js';
 import { boundIngestMemory } from './staging-memory.js';
@@ -158,7 +158,7 @@ async function ingestFiles(
   const registered = (await listSchemaVersions(schemaDir)).at(-1);
   const writerSchemas = new Map<string, avro.Schema>();
   // Which Avro files would be read, and are their writer schemas compatible with raw_events?
-  const planFor = async (snapshot: Snapshot | undefined): Promise<SchemaPlan> => {
+  const planFor = async (snapshot: Snapshot | undefined): Promise<EvolutionPlan> => {
     const writers: AvroWriter[] = [];
     for (const file of files) {
       if (file.format !== 'avro' || snapshot?.txnVersion(statAppId(file)) !== undefined) continue;
@@ -171,7 +171,7 @@ async function ingestFiles(
     }
     if (writers.length > 0) requireRegistered(registered, schemaDir);
     const fields = snapshot ? snapshot.schema.fields : schemaFromColumns(RAW_EVENTS_COLUMNS).fields;
-    return planSchema(fields, registered, writers);
+    return planEvolution(fields, registered, writers);
   };
   // Refuse an incompatible file before creating the tables, too.
   if (!(await raw.exists())) await planFor(undefined);

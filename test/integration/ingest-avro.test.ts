@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import avro from 'avsc';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DuckDb, quoteLiteral } from '../../src/engine/duckdb.js';
-import { SCHEMAS_DIR } from '../../src/governance/avro-schemas.js';
+import { SCHEMAS_DIR } from '../../src/governance/avro-registry.js';
 import { type IngestOptions, ingest } from '../../src/ingest/ingest.js';
 import { Lake } from '../../src/lake/lake.js';
 import { LocalStore } from '../../src/storage/local-store.js';

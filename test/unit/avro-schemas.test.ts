@@ -13,7 +13,7 @@ import {
   readProblems,
   readSchemaFile,
   SCHEMAS_DIR,
-} from '../../src/governance/avro-schemas.js';
+} from '../../src/governance/avro-registry.js';
 import { ROOT, tempDir } from '../helpers/cli.js';
 
 interface FieldJson {

@@ -6,7 +6,7 @@ import {
   type Compatibility,
   checkSchemaFile,
   type SchemaCheck,
-} from '../../governance/avro-schemas.js';
+} from '../../governance/avro-registry.js';
 
 const REQUIRED: Readonly<Record<'backward' | 'forward' | 'full' | 'none', Compatibility>> = {
   backward: 'BACKWARD',

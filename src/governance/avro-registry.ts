@@ -5,7 +5,7 @@ import avro from 'avsc';
 import { configError, dataError } from '../errors.js';
 
 /**
- * Versioned Avro schemas for the events producers send (`schemas/<subject>/v<N>.avsc`), and the
+ * The Avro registry: versioned Avro schemas for the events producers send (`schemas/<subject>/v<N>.avsc`), and the
  * Avro schema-resolution rules that decide whether a new version can be rolled out: which readers
  * can still read which writers' data, field by field.
  */

@@ -8,20 +8,21 @@ import {
   newOptionalFields,
   readProblems,
   type SchemaVersion,
-} from '../governance/avro-schemas.js';
+} from '../governance/avro-registry.js';
 import { type ColumnDef, type DeltaField, duckDbType, isPrimitive } from '../lake/schema.js';
 
 /**
- * Schema evolution of raw_events at ingest. Extension columns are the raw_events columns beyond the
- * built-in event schema: fields the registered schema (schemas/clickstream_event/v<N>.avsc) or an
- * Avro file's writer schema has that the table lacked. They are added as nullable columns in the
+ * Event contract evolution: raw_events grows with the event contract at ingest. Extension columns
+ * are the raw_events columns beyond the built-in event fields (src/catalog/event-fields.ts): fields
+ * the registered Avro schema (schemas/clickstream_event/v<N>.avsc) or an Avro file's writer schema
+ * has that the table lacked. They are added as nullable columns in the
  * commit that lands the data; their values are read from each record's JSON text.
  */
 
 /** A column name raw_events can take (and DuckDB/Parquet/Spark read without quoting surprises). */
 const COLUMN_NAME = /^[a-z_][a-z0-9_]*$/;
 
-/** A column beyond the built-in event schema: in raw_events already, or to be added. */
+/** A column beyond the built-in event fields: in raw_events already, or to be added. */
 export interface ExtensionColumn {
   readonly name: string;
   /** Delta type. */
@@ -30,7 +31,7 @@ export interface ExtensionColumn {
   readonly comment?: string;
 }
 
-export interface SchemaPlan {
+export interface EvolutionPlan {
   /** Every column to extract from staged records: the table's extension columns, then candidates. */
   readonly columns: readonly ExtensionColumn[];
   /** The table's extension columns (a subset of `columns`). */
@@ -55,11 +56,11 @@ const BUILT_IN = new Set(RAW_EVENTS_COLUMNS.map((c) => c.name));
  * to extract and add. Any incompatibility is a SCHEMA_INCOMPATIBLE data error naming the file and
  * every breaking field; nothing is staged or written before this passes.
  */
-export function planSchema(
+export function planEvolution(
   tableFields: readonly DeltaField[],
   registered: SchemaVersion | undefined,
   writers: readonly AvroWriter[],
-): SchemaPlan {
+): EvolutionPlan {
   const tableNames = new Set(tableFields.map((f) => f.name));
   const columns: ExtensionColumn[] = tableFields
     .filter((f) => !BUILT_IN.has(f.name))
@@ -140,7 +141,7 @@ export function planSchema(
 }
 
 /** The columns to add when the given Avro sources (and any NDJSON/CSV) are written. */
-export function columnsToAdd(plan: SchemaPlan, avroSources: readonly string[]): ExtensionColumn[] {
+export function columnsToAdd(plan: EvolutionPlan, avroSources: readonly string[]): ExtensionColumn[] {
   const wanted = new Set([...plan.fromRegistry, ...avroSources.flatMap((s) => plan.carriedBy.get(s) ?? [])]);
   return plan.columns.filter((c) => wanted.has(c.name) && !plan.existing.has(c.name));
 }
