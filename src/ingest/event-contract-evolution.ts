@@ -301,7 +301,22 @@ function castSql(t: string, type: DeltaField['type']): string {
     return `coalesce(TRY_CAST(${t} AS DATE),
       CASE WHEN abs(TRY_CAST(${t} AS INTEGER)) < 3000000 THEN DATE '1970-01-01' + TRY_CAST(${t} AS INTEGER) END)`;
   }
+  const exact = exactNumberPattern(type);
+  if (exact !== undefined) {
+    // TRY_CAST rounds ('2.5' AS INTEGER is 3, '9.999' AS DECIMAL(10,2) is 10.00): a number that does
+    // not fit the column's scale does not convert, as stage_events refuses quantity 2.5 or price 9.999.
+    return `CASE WHEN regexp_full_match(trim(${t}), '${exact}') THEN TRY_CAST(trim(${t}) AS ${duckDbType(type)}) END`;
+  }
   return `TRY_CAST(${t} AS ${duckDbType(type)})`;
+}
+
+/** The literal forms an exact numeric column takes without rounding; undefined for other types. */
+function exactNumberPattern(type: DeltaField['type']): string | undefined {
+  if (type === 'byte' || type === 'short' || type === 'integer' || type === 'long') return '[+-]?[0-9]+';
+  const decimal = typeof type === 'string' ? /^decimal\(\d+,\s*(\d+)\)$/.exec(type) : null;
+  if (!decimal) return undefined;
+  const scale = Number(decimal[1]);
+  return scale === 0 ? '[+-]?[0-9]+' : `[+-]?[0-9]+(\\.[0-9]{1,${scale}})?`;
 }
 
 function typeLabel(type: DeltaField['type']): string {

@@ -238,12 +238,16 @@ describe('ingest of Avro object container files', () => {
       });
     writeFileSync(
       ndjson,
-      `${line('evt_201', { coupon_code: 'NDJSON', properties: { loyalty_points: 3 } })}\n${line('evt_202', { loyalty_points: 'lots' })}\n`,
+      `${line('evt_201', { coupon_code: 'NDJSON', properties: { loyalty_points: 3 } })}\n${line('evt_202', { loyalty_points: 'lots' })}\n` +
+        // a fraction in an integer column is refused, not rounded (TRY_CAST would make 2.5 into 3)
+        `${line('evt_203', { loyalty_points: 2.5 })}\n${line('evt_204', { properties: { loyalty_points: '7.0' } })}\n`,
     );
     const later = await ingest(lake, { ...base, sources: [ndjson] });
-    expect(later).toMatchObject({ written: 1, quarantined: 1, addedColumns: [] });
+    expect(later).toMatchObject({ written: 1, quarantined: 3, addedColumns: [] });
     expect(later.quarantineSamples).toEqual([
       { file: ndjson, line: 2, field: 'loyalty_points', reason: 'wrong type: expected integer, got lots' },
+      { file: ndjson, line: 3, field: 'loyalty_points', reason: 'wrong type: expected integer, got 2.5' },
+      { file: ndjson, line: 4, field: 'loyalty_points', reason: 'wrong type: expected integer, got 7.0' },
     ]);
     expect(
       await rows("SELECT coupon_code, loyalty_points FROM raw_events WHERE event_id = 'evt_201'"),
