@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { type DuckDb, quoteIdent } from '../engine/duckdb.js';
-import type { Lake } from '../lake/lake.js';
+import type { Lake } from '../lake/table/lake.js';
 import { defaultCacheRoot } from '../storage/staging.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import type { UserMatcher } from './erasure-match.js';

@@ -3,16 +3,17 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { quoteIdent, quoteLiteral } from '../engine/duckdb.js';
 import { isShopstreamError, usageError } from '../errors.js';
-import type { Action, AddFile } from '../lake/actions.js';
-import { appendRows } from '../lake/append-rows.js';
-import { writeDataFiles } from '../lake/data-writer.js';
-import type { DeltaTable } from '../lake/delta-table.js';
-import type { Lake } from '../lake/lake.js';
-import { LOG_DIR, parseLogFileName } from '../lake/log-files.js';
-import { toRemove, unreferencedDataFiles } from '../lake/maintenance.js';
-import type { ColumnDef } from '../lake/schema.js';
-import { fileKey, type Snapshot } from '../lake/snapshot.js';
-import { dataFileLocalPath, registerSnapshot } from '../lake/table-scan.js';
+import { type Action, type AddFile, toRemove } from '../lake/log/actions.js';
+import type { CommitProperties } from '../lake/log/delta-log.js';
+import { LOG_DIR, parseLogFileName } from '../lake/log/log-files.js';
+import { fileKey, type Snapshot } from '../lake/log/snapshot.js';
+import { unreferencedDataFiles } from '../lake/operations/vacuum.js';
+import { appendRows } from '../lake/table/append-rows.js';
+import type { ColumnDef } from '../lake/table/columns.js';
+import { writeDataFiles } from '../lake/table/data-writer.js';
+import type { DeltaTable } from '../lake/table/delta-table.js';
+import type { Lake } from '../lake/table/lake.js';
+import { dataFileLocalPath, registerSnapshot } from '../lake/table/table-scan.js';
 import { clearUserFlags } from '../stream/redis-sink.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import { UserMatcher } from './erasure-match.js';
@@ -58,6 +59,8 @@ export interface ForgetOptions {
   /** When given, the users' fraud flag keys are deleted there. */
   readonly redisUrl?: string;
   readonly actor: string;
+  /** The run forgetting: stamped on the lake commits it makes. */
+  readonly runId?: string;
   readonly now?: () => Date;
   /** gdpr.signingKeyPath: the Ed25519 PEM private key signing receipts (else the lake's own). */
   readonly signingKeyPath?: string;
@@ -154,7 +157,8 @@ export async function forgetUsers(lake: Lake, options: ForgetOptions): Promise<F
   );
   const startedAt = now();
   const requests = userIds.map((id) => ({ requestId: `del_${randomUUID()}`, userKey: key.userKey(id) }));
-  await recordRequests(lake, requests, 'pending', startedAt, startedAt, options.actor, null);
+  const commit: CommitProperties = options.runId ? { runId: options.runId } : {};
+  await recordRequests(lake, requests, 'pending', startedAt, startedAt, options.actor, null, commit);
 
   await stageUsers(lake, userIds, key, matcher);
   const tables: TableDeletion[] = [];
@@ -166,7 +170,7 @@ export async function forgetUsers(lake: Lake, options: ForgetOptions): Promise<F
       if (UNTOUCHED.has(name)) continue;
       tablesScanned.push(name);
       const table = lake.table(name);
-      const { deletion, columns } = await forgetInTable(lake, table, requests.length);
+      const { deletion, columns } = await forgetInTable(lake, table, requests.length, commit);
       columnsOf.set(name, columns);
       const log = await cleanLog(lake, table, matcher);
       if (deletion || log.deleted.length > 0) {
@@ -214,7 +218,7 @@ export async function forgetUsers(lake: Lake, options: ForgetOptions): Promise<F
     signingKey,
   );
   const status = verification.findings.length === 0 ? 'completed' : 'incomplete';
-  await recordRequests(lake, requests, status, startedAt, now(), options.actor, receipt);
+  await recordRequests(lake, requests, status, startedAt, now(), options.actor, receipt, commit);
   return receipt;
 }
 
@@ -328,6 +332,7 @@ async function recordRequests(
   updatedAt: Date,
   actor: string,
   receipt: ForgetReceipt | null,
+  commitProperties: CommitProperties,
 ): Promise<void> {
   await appendRows(
     lake,
@@ -346,7 +351,7 @@ async function recordRequests(
       actor,
       receipt: receipt ? JSON.stringify(receipt) : null,
     })),
-    { gdpr: status },
+    { parameters: { gdpr: status }, commitProperties },
   );
 }
 
@@ -421,6 +426,7 @@ async function forgetInTable(
   lake: Lake,
   table: DeltaTable,
   users: number,
+  commitProperties: CommitProperties,
 ): Promise<{
   readonly deletion?: Omit<TableDeletion, 'checkpointVersion' | 'logFilesDeleted'>;
   readonly columns: ReadonlySet<string>;
@@ -431,7 +437,7 @@ async function forgetInTable(
     const match = tableMatch(snapshot);
     if (!touchedPredicate(match)) return { columns };
     try {
-      const deleted = await deleteRows(lake, table, snapshot, match, users);
+      const deleted = await deleteRows(lake, table, snapshot, match, users, commitProperties);
       const purged = await purgeSuperseded(lake, table, deleted.removedPaths);
       // tables without user columns are listed only when an id quoted in their text was erased
       if (!match.identity && deleted.result.version === null && purged.length === 0) return { columns };
@@ -457,6 +463,7 @@ async function deleteRows(
   snapshot: Snapshot,
   match: TableMatch,
   users: number,
+  commitProperties: CommitProperties,
 ): Promise<{ result: RowsResult; removedPaths: string[] }> {
   const db = lake.db;
   const touched = touchedPredicate(match)!;
@@ -520,6 +527,7 @@ async function deleteRows(
       numRedactedRows: rowsRedacted,
     },
     scope: { kind: 'compact' },
+    properties: commitProperties,
   });
   return {
     result: {

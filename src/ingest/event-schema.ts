@@ -1,4 +1,4 @@
-import type { ColumnDef } from '../lake/schema.js';
+import type { ColumnDef } from '../lake/table/columns.js';
 
 /**
  * The clickstream event schema, defined once. Input field names are what producers send (NDJSON

@@ -8,7 +8,8 @@ import {
   readProblems,
   type SchemaVersion,
 } from '../governance/avro-schemas.js';
-import { type ColumnDef, type DeltaField, duckDbType, isPrimitive } from '../lake/schema.js';
+import { type DeltaField, isPrimitive } from '../lake/log/delta-schema.js';
+import { type ColumnDef, duckDbType } from '../lake/table/columns.js';
 import { RAW_EVENTS_COLUMNS } from './event-schema.js';
 
 /**

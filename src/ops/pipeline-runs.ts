@@ -1,6 +1,6 @@
-import { appendRows } from '../lake/append-rows.js';
-import type { Lake } from '../lake/lake.js';
-import type { ColumnDef } from '../lake/schema.js';
+import { appendRows } from '../lake/table/append-rows.js';
+import type { ColumnDef } from '../lake/table/columns.js';
+import type { Lake } from '../lake/table/lake.js';
 
 export const PIPELINE_RUNS = 'pipeline_runs';
 
@@ -90,5 +90,6 @@ export async function appendPipelineRun(lake: Lake, run: RunRecord): Promise<num
         dt: started.slice(0, 10),
       },
     ],
+    { commitProperties: { runId: run.runId } },
   );
 }

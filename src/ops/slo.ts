@@ -1,5 +1,5 @@
 import type { Config } from '../config/config-schema.js';
-import type { Lake } from '../lake/lake.js';
+import type { Lake } from '../lake/table/lake.js';
 import { PIPELINE_RUNS } from './pipeline-runs.js';
 
 /** The pipeline commands whose scheduled runs' success rate is the pipeline's availability. */

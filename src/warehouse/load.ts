@@ -1,8 +1,8 @@
 import { RAW_EVENTS } from '../ingest/ingest.js';
-import type { AddFile } from '../lake/actions.js';
-import type { Lake } from '../lake/lake.js';
-import { fileKey, type Snapshot } from '../lake/snapshot.js';
-import { currentRun } from '../ops/run-context.js';
+import type { AddFile } from '../lake/log/actions.js';
+import { fileKey, type Snapshot } from '../lake/log/snapshot.js';
+import type { Lake } from '../lake/table/lake.js';
+import { currentRun } from '../runtime/run-context.js';
 import { loadModels } from '../transforms/model.js';
 import type { Warehouse } from './warehouse.js';
 

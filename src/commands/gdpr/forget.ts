@@ -6,7 +6,8 @@ import { renderTable } from '../../cli/render.js';
 import { currentActor } from '../../governance/actor.js';
 import { localLakeDirs } from '../../governance/erasure-scan.js';
 import { type ForgetReceipt, forgetUsers, requestedUserIds } from '../../governance/gdpr.js';
-import { closeLake, openLake } from '../../lake/open-lake.js';
+import { closeLake, openLake } from '../../lake/table/open-lake.js';
+import { currentRun } from '../../runtime/run-context.js';
 import { S3Store } from '../../storage/s3-store.js';
 import { openExistingWarehouse } from '../../warehouse/open-warehouse.js';
 import type { Warehouse } from '../../warehouse/warehouse.js';
@@ -44,6 +45,7 @@ export default class GdprForget extends ShopstreamCommand {
         ...(warehouse ? { warehouse } : {}),
         ...(flags['redis-url'] ? { redisUrl: flags['redis-url'] } : {}),
         actor: currentActor(),
+        runId: currentRun.id,
         ...(config.gdpr.signingKeyPath ? { signingKeyPath: config.gdpr.signingKeyPath } : {}),
         localDirs: localDirs.owned,
         sharedCacheDirs: localDirs.shared,

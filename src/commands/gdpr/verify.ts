@@ -4,7 +4,7 @@ import { ShopstreamCommand } from '../../cli/base-command.js';
 import { warehouseFlag } from '../../cli/flags.js';
 import { localLakeDirs, type ScanReport } from '../../governance/erasure-scan.js';
 import { requestedUserIds, verifyErasure } from '../../governance/gdpr.js';
-import { closeLake, openLake } from '../../lake/open-lake.js';
+import { closeLake, openLake } from '../../lake/table/open-lake.js';
 import { S3Store } from '../../storage/s3-store.js';
 import { openExistingWarehouse } from '../../warehouse/open-warehouse.js';
 import type { Warehouse } from '../../warehouse/warehouse.js';

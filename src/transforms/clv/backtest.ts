@@ -2,9 +2,9 @@ import type { Config } from '../../config/config-schema.js';
 import { loadSql } from '../../engine/sql-files.js';
 import { dataError, usageError } from '../../errors.js';
 import { RAW_EVENTS } from '../../ingest/ingest.js';
-import { appendRows } from '../../lake/append-rows.js';
-import type { Lake } from '../../lake/lake.js';
-import type { ColumnDef } from '../../lake/schema.js';
+import { appendRows } from '../../lake/table/append-rows.js';
+import type { ColumnDef } from '../../lake/table/columns.js';
+import type { Lake } from '../../lake/table/lake.js';
 import { type BgNbdParams, conditionalExpectedPurchases } from './bg-nbd.js';
 import { type CustomerRfm, fitClvModels } from './predict.js';
 
@@ -209,5 +209,6 @@ async function recordBacktest(lake: Lake, result: BacktestResult, runId: string)
         rmse: result.rmse,
       },
     ],
+    { commitProperties: { runId } },
   );
 }

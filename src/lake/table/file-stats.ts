@@ -1,5 +1,5 @@
-import type { FileStats } from './actions.js';
-import type { DeltaField } from './schema.js';
+import type { FileStats } from '../log/actions.js';
+import type { DeltaField } from '../log/delta-schema.js';
 
 /** One file as DuckDB's `COPY ... RETURN_STATS` describes it. */
 export interface CopiedFile {
