@@ -6,7 +6,7 @@ import { appendRows } from '../lake/table/append-rows.js';
 import type { ColumnDef } from '../lake/table/columns.js';
 import type { TableDefinition } from '../lake/table/delta-table.js';
 import type { Lake } from '../lake/table/lake.js';
-import { redactUrlCredentials } from './redact.js';
+import { redactUrlCredentials } from '../util/redact.js';
 
 export const AUDIT_LOG = 'audit_log';
 
