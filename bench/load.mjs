@@ -11,7 +11,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { DuckDb } from '../dist/engine/duckdb.js';
-import { Lake } from '../dist/lake/lake.js';
+import { Lake } from '../dist/lake/table/lake.js';
 import { LocalStore } from '../dist/storage/local-store.js';
 import { loadWarehouse } from '../dist/warehouse/load.js';
 import { SnowflakeWarehouse } from '../dist/warehouse/snowflake-warehouse.js';

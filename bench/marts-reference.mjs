@@ -19,7 +19,7 @@ export const MARTS = [
 ];
 
 const { DuckDb } = await import(path.join(root, 'dist/engine/duckdb.js'));
-const { openLake, closeLake } = await import(path.join(root, 'dist/lake/open-lake.js'));
+const { openLake, closeLake } = await import(path.join(root, 'dist/lake/table/open-lake.js'));
 const { resolveConfig } = await import(path.join(root, 'dist/config/resolve-config.js'));
 const { installPrivacyMacros, resolvePseudonymKey } = await import(
   path.join(root, 'dist/governance/pseudonym.js')

@@ -1,4 +1,4 @@
-import type { TableDefinition } from '../lake/delta-table.js';
+import type { TableDefinition } from '../lake/table/delta-table.js';
 
 /**
  * A lake table as the catalog declares it, once: its name, what it is for, its columns and

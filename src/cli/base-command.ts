@@ -3,10 +3,10 @@ import type { Config } from '../config/config-schema.js';
 import { resolveConfig } from '../config/resolve-config.js';
 import { ExitCode, isShopstreamError, usageError } from '../errors.js';
 import { currentActor } from '../governance/actor.js';
-import { knownSecrets, redactSecrets } from '../governance/redact.js';
-import { lakeActivity } from '../lake/activity.js';
+import { lakeActivity } from '../lake/log/activity.js';
 import { recordCommandRun } from '../ops/record-run.js';
-import { currentRun } from '../ops/run-context.js';
+import { currentRun } from '../runtime/run-context.js';
+import { knownSecrets, redactSecrets } from '../util/redact.js';
 
 /** Flags every command takes. */
 export const baseFlags = {

@@ -3,7 +3,7 @@ import { ShopstreamCommand } from '../cli/base-command.js';
 import { ProgressBar } from '../cli/progress.js';
 import { renderTable } from '../cli/render.js';
 import { dataError } from '../errors.js';
-import { closeLake, openLake } from '../lake/open-lake.js';
+import { closeLake, openLake } from '../lake/table/open-lake.js';
 import { type BuildSummary, buildMarts } from '../transforms/build-marts.js';
 
 export default class BuildMarts extends ShopstreamCommand {

@@ -4,7 +4,7 @@ import { ProgressBar } from '../cli/progress.js';
 import { dataError } from '../errors.js';
 import { type IngestSummary, ingest, unreadableSourcesError } from '../ingest/ingest.js';
 import { configuredIngestOptions } from '../ingest/ingest-options.js';
-import { closeLake, openLake } from '../lake/open-lake.js';
+import { closeLake, openLake } from '../lake/table/open-lake.js';
 
 export default class Ingest extends ShopstreamCommand {
   static override audited = true;

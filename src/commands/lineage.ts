@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { ShopstreamCommand } from '../cli/base-command.js';
 import { type LineageNode, lineageOf, renderLineage } from '../governance/lineage.js';
-import { closeLake, openLake } from '../lake/open-lake.js';
+import { closeLake, openLake } from '../lake/table/open-lake.js';
 
 export default class Lineage extends ShopstreamCommand {
   static override description =

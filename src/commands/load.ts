@@ -2,8 +2,8 @@ import { Flags } from '@oclif/core';
 import { ShopstreamCommand } from '../cli/base-command.js';
 import { warehouseFlag } from '../cli/flags.js';
 import { renderTable } from '../cli/render.js';
-import { closeLake, openLake } from '../lake/open-lake.js';
-import { currentRun } from '../ops/run-context.js';
+import { closeLake, openLake } from '../lake/table/open-lake.js';
+import { currentRun } from '../runtime/run-context.js';
 import { type LoadSummary, loadWarehouse } from '../warehouse/load.js';
 import { openWarehouse } from '../warehouse/open-warehouse.js';
 

@@ -3,10 +3,11 @@ import { Flags } from '@oclif/core';
 import { ShopstreamCommand } from '../cli/base-command.js';
 import { redisUrlFlag } from '../cli/flags.js';
 import { usageError } from '../errors.js';
-import { closeLake, openLake, s3Options } from '../lake/open-lake.js';
+import { closeLake, openLake, s3Options } from '../lake/table/open-lake.js';
 import type { Alert } from '../stream/fraud-windows.js';
 import { type MicrobatchSummary, runMicrobatch } from '../stream/microbatch.js';
 import { RedisAlertSink } from '../stream/redis-sink.js';
+import { parseSecondsMs } from '../util/durations.js';
 
 export default class Microbatch extends ShopstreamCommand {
   static override audited = true;
@@ -101,8 +102,8 @@ export default class Microbatch extends ShopstreamCommand {
 }
 
 function intervalMs(text: string): number {
-  const seconds = Number(text);
-  if (!Number.isFinite(seconds) || seconds < 0.01)
+  const ms = parseSecondsMs(text, { minSeconds: 0.01 });
+  if (ms === undefined)
     throw usageError('INTERVAL', `--interval "${text}" is not a number of seconds (at least 0.01)`);
-  return Math.round(seconds * 1000);
+  return ms;
 }

@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { ShopstreamCommand } from '../cli/base-command.js';
 import { renderCsv, renderTable } from '../cli/render.js';
-import { closeLake, openLake } from '../lake/open-lake.js';
+import { closeLake, openLake } from '../lake/table/open-lake.js';
 import { EXPORT_FORMATS, exportTarget } from '../query/export-result.js';
 import { type QueryResult, runQuery } from '../query/run-query.js';
 

@@ -5,7 +5,7 @@ import { ShopstreamCommand } from '../cli/base-command.js';
 import { warehouseFlag } from '../cli/flags.js';
 import { renderCsv, renderTable } from '../cli/render.js';
 import { usageError } from '../errors.js';
-import { closeLake, openLake } from '../lake/open-lake.js';
+import { closeLake, openLake } from '../lake/table/open-lake.js';
 import type { ReportSection } from '../ops/html-report.js';
 import { runWarehouseReport } from '../ops/warehouse-report.js';
 import { REPORTS, type ReportName } from '../warehouse/reports.js';

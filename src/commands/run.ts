@@ -4,9 +4,9 @@ import { ShopstreamCommand } from '../cli/base-command.js';
 import { redisUrlFlag, warehouseFlag } from '../cli/flags.js';
 import { renderTable } from '../cli/render.js';
 import { currentActor } from '../governance/actor.js';
-import { closeLake, openLake } from '../lake/open-lake.js';
-import { currentRun } from '../ops/run-context.js';
+import { closeLake, openLake } from '../lake/table/open-lake.js';
 import { type PipelineSummary, runPipeline } from '../ops/run-pipeline.js';
+import { currentRun } from '../runtime/run-context.js';
 import { redisUserFlags } from '../stream/redis-sink.js';
 import { openWarehouse } from '../warehouse/open-warehouse.js';
 

@@ -2,8 +2,9 @@ import { Flags } from '@oclif/core';
 import { ShopstreamCommand } from '../cli/base-command.js';
 import { renderTable } from '../cli/render.js';
 import { breachError, usageError } from '../errors.js';
-import { closeLake, openLake } from '../lake/open-lake.js';
+import { closeLake, openLake } from '../lake/table/open-lake.js';
 import { checkSlos, type SloReport } from '../ops/slo.js';
+import { parseCliDurationMs } from '../util/durations.js';
 
 export default class Slo extends ShopstreamCommand {
   static override description =
@@ -65,8 +66,7 @@ function parseTime(text: string, flag: string): Date {
 }
 
 function parseSpan(text: string): number {
-  const match = /^(\d+(?:\.\d+)?)(m|h|d)$/.exec(text.trim());
-  if (!match) throw usageError('BAD_SPAN', `--since: expected e.g. 30m, 24h or 7d, got ${text}`);
-  const unit = { m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 'm' | 'h' | 'd'];
-  return Number(match[1]) * unit;
+  const ms = parseCliDurationMs(text);
+  if (ms === undefined) throw usageError('BAD_SPAN', `--since: expected e.g. 30m, 24h or 7d, got ${text}`);
+  return ms;
 }

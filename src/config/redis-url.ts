@@ -1,6 +1,6 @@
 import type { RedisOptions } from 'ioredis';
 import { configError } from '../errors.js';
-import { redactSecrets } from '../governance/redact.js';
+import { redactSecrets } from '../util/redact.js';
 
 /**
  * A `redis://[user][:password]@host[:port][/db]` (or `rediss://`) URL as ioredis options. The

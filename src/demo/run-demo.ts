@@ -6,7 +6,7 @@ import type { Config } from '../config/config-schema.js';
 import { loadSql } from '../engine/sql-files.js';
 import { type IngestSummary, ingest } from '../ingest/ingest.js';
 import { configuredIngestOptions } from '../ingest/ingest-options.js';
-import { closeLake, openLake } from '../lake/open-lake.js';
+import { closeLake, openLake } from '../lake/table/open-lake.js';
 import { type BuildSummary, buildMarts } from '../transforms/build-marts.js';
 import { DuckDbWarehouse } from '../warehouse/duckdb-warehouse.js';
 import { type LoadSummary, loadWarehouse } from '../warehouse/load.js';

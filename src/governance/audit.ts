@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { AUDIT_LOG, AUDIT_LOG_TABLE } from '../catalog/tables/audit-log.js';
-import type { TableVersion } from '../lake/activity.js';
-import { appendRows } from '../lake/append-rows.js';
-import type { Lake } from '../lake/lake.js';
-import { redactUrlCredentials } from './redact.js';
+import type { TableVersion } from '../lake/log/activity.js';
+import type { CommitProperties } from '../lake/log/delta-log.js';
+import { appendRows } from '../lake/table/append-rows.js';
+import type { Lake } from '../lake/table/lake.js';
+import { redactUrlCredentials } from '../util/redact.js';
 
 export interface AuditEntry {
   readonly command: string;
@@ -53,26 +54,39 @@ export function redactArguments(argv: readonly string[]): string[] {
   return out;
 }
 
-/** Appends one row to the lake's append-only `audit_log`; returns its version. */
-export async function appendAudit(lake: Lake, entry: AuditEntry): Promise<number> {
+/**
+ * Appends one row to the lake's append-only `audit_log` (`commitProperties`: the run's id for the
+ * commit); returns its version.
+ */
+export async function appendAudit(
+  lake: Lake,
+  entry: AuditEntry,
+  commitProperties?: CommitProperties,
+): Promise<number> {
   const started = entry.startedAt.toISOString();
-  return appendRows(lake, AUDIT_LOG, AUDIT_LOG_TABLE.definition, [
-    {
-      audit_id: randomUUID(),
-      started_at: started,
-      finished_at: entry.finishedAt.toISOString(),
-      duration_ms: entry.finishedAt.getTime() - entry.startedAt.getTime(),
-      actor: entry.actor,
-      host: os.hostname(),
-      command: entry.command,
-      arguments: JSON.stringify(redactArguments(entry.argv)),
-      reads: JSON.stringify(entry.reads),
-      writes: JSON.stringify(entry.writes),
-      outcome: entry.exitCode === 0 ? 'ok' : 'error',
-      exit_code: entry.exitCode,
-      error_code: entry.errorCode ?? null,
-      error_message: entry.errorMessage ?? null,
-      dt: started.slice(0, 10),
-    },
-  ]);
+  return appendRows(
+    lake,
+    AUDIT_LOG,
+    AUDIT_LOG_TABLE.definition,
+    [
+      {
+        audit_id: randomUUID(),
+        started_at: started,
+        finished_at: entry.finishedAt.toISOString(),
+        duration_ms: entry.finishedAt.getTime() - entry.startedAt.getTime(),
+        actor: entry.actor,
+        host: os.hostname(),
+        command: entry.command,
+        arguments: JSON.stringify(redactArguments(entry.argv)),
+        reads: JSON.stringify(entry.reads),
+        writes: JSON.stringify(entry.writes),
+        outcome: entry.exitCode === 0 ? 'ok' : 'error',
+        exit_code: entry.exitCode,
+        error_code: entry.errorCode ?? null,
+        error_message: entry.errorMessage ?? null,
+        dt: started.slice(0, 10),
+      },
+    ],
+    { commitProperties },
+  );
 }

@@ -1,6 +1,6 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Lake } from '../lake/lake.js';
+import type { Lake } from '../lake/table/lake.js';
 import type { UserMatcher } from './erasure-match.js';
 import type { OtherFiles } from './erasure-receipt.js';
 import { SECRETS_PREFIX, scanBytes, scanParquet, walkLocal } from './erasure-scan.js';

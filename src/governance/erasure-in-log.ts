@@ -1,6 +1,6 @@
-import type { DeltaTable } from '../lake/delta-table.js';
-import type { Lake } from '../lake/lake.js';
-import { LOG_DIR, parseLogFileName } from '../lake/log-files.js';
+import { LOG_DIR, parseLogFileName } from '../lake/log/log-files.js';
+import type { DeltaTable } from '../lake/table/delta-table.js';
+import type { Lake } from '../lake/table/lake.js';
 import type { UserMatcher } from './erasure-match.js';
 import { keysAllowedAt, scanBytes, scanParquet } from './erasure-scan.js';
 

@@ -1,13 +1,14 @@
 import { isIdentityColumn } from '../catalog/column-privacy.js';
 import { quoteLiteral } from '../engine/duckdb.js';
 import { isShopstreamError } from '../errors.js';
-import type { Action, AddFile } from '../lake/actions.js';
-import { writeDataFiles } from '../lake/data-writer.js';
-import type { DeltaTable } from '../lake/delta-table.js';
-import type { Lake } from '../lake/lake.js';
-import { toRemove, unreferencedDataFiles } from '../lake/maintenance.js';
-import { fileKey, type Snapshot } from '../lake/snapshot.js';
-import { dataFileLocalPath, registerSnapshot } from '../lake/table-scan.js';
+import { type Action, type AddFile, toRemove } from '../lake/log/actions.js';
+import type { CommitProperties } from '../lake/log/delta-log.js';
+import { fileKey, type Snapshot } from '../lake/log/snapshot.js';
+import { unreferencedDataFiles } from '../lake/operations/vacuum.js';
+import { writeDataFiles } from '../lake/table/data-writer.js';
+import type { DeltaTable } from '../lake/table/delta-table.js';
+import type { Lake } from '../lake/table/lake.js';
+import { dataFileLocalPath, registerSnapshot } from '../lake/table/table-scan.js';
 import {
   redacted,
   type TableMatch,
@@ -28,6 +29,7 @@ export async function forgetInTable(
   lake: Lake,
   table: DeltaTable,
   users: number,
+  commitProperties: CommitProperties,
 ): Promise<{
   readonly deletion?: Omit<TableDeletion, 'checkpointVersion' | 'logFilesDeleted'>;
   readonly columns: ReadonlySet<string>;
@@ -38,7 +40,7 @@ export async function forgetInTable(
     const match = tableMatch(snapshot);
     if (!touchedPredicate(match)) return { columns };
     try {
-      const deleted = await deleteRows(lake, table, snapshot, match, users);
+      const deleted = await deleteRows(lake, table, snapshot, match, users, commitProperties);
       const purged = await purgeSuperseded(lake, table, deleted.removedPaths);
       // tables without user columns are listed only when an id quoted in their text was erased
       if (!match.identity && deleted.result.version === null && purged.length === 0) return { columns };
@@ -64,6 +66,7 @@ async function deleteRows(
   snapshot: Snapshot,
   match: TableMatch,
   users: number,
+  commitProperties: CommitProperties,
 ): Promise<{ result: RowsResult; removedPaths: string[] }> {
   const db = lake.db;
   const touched = touchedPredicate(match)!;
@@ -127,6 +130,7 @@ async function deleteRows(
       numRedactedRows: rowsRedacted,
     },
     scope: { kind: 'compact' },
+    properties: commitProperties,
   });
   return {
     result: {

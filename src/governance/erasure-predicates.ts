@@ -1,7 +1,7 @@
 import { IDENTITY_COLUMNS, type IdentityColumn, isIdentityColumn } from '../catalog/column-privacy.js';
 import { quoteIdent } from '../engine/duckdb.js';
-import type { Lake } from '../lake/lake.js';
-import type { Snapshot } from '../lake/snapshot.js';
+import type { Snapshot } from '../lake/log/snapshot.js';
+import type { Lake } from '../lake/table/lake.js';
 import type { ErasureUsers } from './erasure-users.js';
 
 /**

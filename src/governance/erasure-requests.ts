@@ -1,6 +1,7 @@
 import { DELETION_REQUESTS, DELETION_REQUESTS_TABLE } from '../catalog/tables/deletion-requests.js';
-import { appendRows } from '../lake/append-rows.js';
-import type { Lake } from '../lake/lake.js';
+import type { CommitProperties } from '../lake/log/delta-log.js';
+import { appendRows } from '../lake/table/append-rows.js';
+import type { Lake } from '../lake/table/lake.js';
 import type { ForgetReceipt } from './erasure-receipt.js';
 import { resolvePseudonymKey } from './pseudonym.js';
 
@@ -91,6 +92,7 @@ export async function recordRequests(
   updatedAt: Date,
   actor: string,
   receipt: ForgetReceipt | null,
+  commitProperties: CommitProperties,
 ): Promise<void> {
   await appendRows(
     lake,
@@ -105,6 +107,6 @@ export async function recordRequests(
       actor,
       receipt: receipt ? JSON.stringify(receipt) : null,
     })),
-    { gdpr: status },
+    { parameters: { gdpr: status }, commitProperties },
   );
 }

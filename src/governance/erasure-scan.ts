@@ -5,7 +5,7 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { DELETION_REQUESTS } from '../catalog/tables/deletion-requests.js';
 import { type DuckDb, quoteIdent } from '../engine/duckdb.js';
-import type { Lake } from '../lake/lake.js';
+import type { Lake } from '../lake/table/lake.js';
 import { defaultCacheRoot } from '../storage/staging.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import type { UserMatcher } from './erasure-match.js';

@@ -9,7 +9,7 @@ import {
 import { chmod, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { configError } from '../errors.js';
-import type { Lake } from '../lake/lake.js';
+import type { Lake } from '../lake/table/lake.js';
 import { LocalStore } from '../storage/local-store.js';
 
 /**

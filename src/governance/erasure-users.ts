@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { usageError } from '../errors.js';
-import type { Lake } from '../lake/lake.js';
+import type { Lake } from '../lake/table/lake.js';
 import { UserMatcher } from './erasure-match.js';
 import { type PseudonymKey, resolvePseudonymKey } from './pseudonym.js';
 

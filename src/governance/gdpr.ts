@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { erasedByForget } from '../catalog/catalog.js';
-import type { Lake } from '../lake/lake.js';
+import type { CommitProperties } from '../lake/log/delta-log.js';
+import type { Lake } from '../lake/table/lake.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import { forgetInOtherFiles } from './erasure-in-files.js';
 import { cleanLog } from './erasure-in-log.js';
@@ -32,6 +33,8 @@ export interface ForgetOptions {
   /** When given, the users' fraud flags are deleted there (the micro-batch's Redis). */
   readonly userFlags?: UserFlagStore;
   readonly actor: string;
+  /** The run forgetting: stamped on the lake commits it makes. */
+  readonly runId?: string;
   readonly now?: () => Date;
   /** gdpr.signingKeyPath: the Ed25519 PEM private key signing receipts (else the lake's own). */
   readonly signingKeyPath?: string;
@@ -59,7 +62,8 @@ export async function forgetUsers(lake: Lake, options: ForgetOptions): Promise<F
   const signingKey = await resolveSigningKey(lake, options.signingKeyPath);
   const startedAt = now();
   const requests = userIds.map((id) => ({ requestId: `del_${randomUUID()}`, userKey: key.userKey(id) }));
-  await recordRequests(lake, requests, 'pending', startedAt, startedAt, options.actor, null);
+  const commit: CommitProperties = options.runId ? { runId: options.runId } : {};
+  await recordRequests(lake, requests, 'pending', startedAt, startedAt, options.actor, null, commit);
 
   await stageUsers(lake, users);
   const tables: TableDeletion[] = [];
@@ -71,7 +75,7 @@ export async function forgetUsers(lake: Lake, options: ForgetOptions): Promise<F
       if (!erasedByForget(name)) continue;
       tablesScanned.push(name);
       const table = lake.table(name);
-      const { deletion, columns } = await forgetInTable(lake, table, requests.length);
+      const { deletion, columns } = await forgetInTable(lake, table, requests.length, commit);
       columnsOf.set(name, columns);
       const log = await cleanLog(lake, table, matcher);
       if (deletion || log.deleted.length > 0) {
@@ -118,7 +122,7 @@ export async function forgetUsers(lake: Lake, options: ForgetOptions): Promise<F
     signingKey,
   );
   const status = verification.findings.length === 0 ? 'completed' : 'incomplete';
-  await recordRequests(lake, requests, status, startedAt, now(), options.actor, receipt);
+  await recordRequests(lake, requests, status, startedAt, now(), options.actor, receipt, commit);
   return receipt;
 }
 

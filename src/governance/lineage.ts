@@ -1,6 +1,6 @@
-import type { Action, CommitInfo } from '../lake/actions.js';
-import type { Lake } from '../lake/lake.js';
-import { fileKey } from '../lake/snapshot.js';
+import type { Action, CommitInfo } from '../lake/log/actions.js';
+import { fileKey } from '../lake/log/snapshot.js';
+import type { Lake } from '../lake/table/lake.js';
 
 /** One commit that contributed live data to a table version. */
 export interface LineageCommit {

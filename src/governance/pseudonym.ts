@@ -1,7 +1,7 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import type { DuckDb } from '../engine/duckdb.js';
 import { configError } from '../errors.js';
-import type { Lake } from '../lake/lake.js';
+import type { Lake } from '../lake/table/lake.js';
 
 /**
  * Pseudonymized user keys: `user_key` = the first 32 hex digits (128 bits) of

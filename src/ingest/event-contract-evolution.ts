@@ -9,7 +9,8 @@ import {
   readProblems,
   type SchemaVersion,
 } from '../governance/avro-registry.js';
-import { type ColumnDef, type DeltaField, duckDbType, isPrimitive } from '../lake/schema.js';
+import { type DeltaField, isPrimitive } from '../lake/log/delta-schema.js';
+import { type ColumnDef, duckDbType } from '../lake/table/columns.js';
 
 /**
  * Event contract evolution: raw_events grows with the event contract at ingest. Extension columns

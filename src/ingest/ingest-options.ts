@@ -1,5 +1,5 @@
 import type { Config } from '../config/config-schema.js';
-import { s3Options } from '../lake/open-lake.js';
+import { s3Options } from '../lake/table/open-lake.js';
 import type { IngestOptions } from './ingest.js';
 
 /** Ingest options as configured (`ingest.*`, S3 access) for these sources. */

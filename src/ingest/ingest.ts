@@ -10,12 +10,12 @@ import {
 import type { DuckDb } from '../engine/duckdb.js';
 import { dataError, ShopstreamError } from '../errors.js';
 import { listSchemaVersions, SCHEMAS_DIR } from '../governance/avro-registry.js';
-import type { PartitionValues, Txn } from '../lake/actions.js';
-import type { DeltaTable, WriteRequest, WriteResult } from '../lake/delta-table.js';
-import type { Lake } from '../lake/lake.js';
-import { schemaFromColumns } from '../lake/schema.js';
-import type { Snapshot } from '../lake/snapshot.js';
-import { currentRun } from '../ops/run-context.js';
+import type { PartitionValues, Txn } from '../lake/log/actions.js';
+import type { Snapshot } from '../lake/log/snapshot.js';
+import { schemaFromColumns } from '../lake/table/columns.js';
+import type { DeltaTable, WriteRequest, WriteResult } from '../lake/table/delta-table.js';
+import type { Lake } from '../lake/table/lake.js';
+import { currentRun } from '../runtime/run-context.js';
 import type { S3StoreOptions } from '../storage/s3-store.js';
 import { readAvroRecords, readAvroWriterSchema } from './avro-source.js';
 import {
@@ -175,10 +175,10 @@ async function ingestFiles(
   };
   // Refuse an incompatible file before creating the tables, too.
   if (!(await raw.exists())) await planFor(undefined);
-  const rawSnapshot = await raw.ensure(RAW_EVENTS_TABLE.definition);
+  const rawSnapshot = await raw.ensure(RAW_EVENTS_TABLE.definition, { runId });
   const schemaPlan = await planFor(rawSnapshot);
   const extColumns = schemaPlan.columns;
-  const quarantineSnapshot = await quarantine.ensure(QUARANTINE_TABLE.definition);
+  const quarantineSnapshot = await quarantine.ensure(QUARANTINE_TABLE.definition, { runId });
 
   const db = lake.db;
   settings.restore = await boundIngestMemory(db, lake.store);
@@ -278,7 +278,7 @@ async function ingestFiles(
       txns: quarantineFiles.map((p) => txn(p.appId)),
       operation: 'WRITE',
       readSnapshot: quarantineSnapshot,
-      extraInfo: { runId, sources: quarantineFiles.map((p) => p.file.path) },
+      commitProperties: { runId, sources: quarantineFiles.map((p) => p.file.path) },
     });
     quarantineVersion = result.version;
   }
@@ -334,7 +334,7 @@ async function ingestFiles(
     txns: pending.flatMap((p) => (p.appId === p.statId ? [txn(p.appId)] : [txn(p.appId), txn(p.statId)])),
     operation: 'WRITE',
     parameters: { partitionBy: JSON.stringify(PARTITION_COLUMNS.map((c) => c.name)) },
-    extraInfo: { runId, sources: pending.map((p) => p.file.path) },
+    commitProperties: { runId, sources: pending.map((p) => p.file.path) },
     ...(addColumns.length > 0 ? { addColumns: toColumnDefs(addColumns) } : {}),
   });
   const writtenCount = rawResult.added.reduce(

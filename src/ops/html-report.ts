@@ -2,7 +2,7 @@ import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { PIPELINE_RUNS } from '../catalog/tables/pipeline-runs.js';
 import { usageError } from '../errors.js';
-import type { Lake } from '../lake/lake.js';
+import type { Lake } from '../lake/table/lake.js';
 
 /** One chart or table section of the run report. */
 export interface ReportSection {

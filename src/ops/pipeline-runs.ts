@@ -1,6 +1,6 @@
 import { PIPELINE_RUNS, PIPELINE_RUNS_TABLE } from '../catalog/tables/pipeline-runs.js';
-import { appendRows } from '../lake/append-rows.js';
-import type { Lake } from '../lake/lake.js';
+import { appendRows } from '../lake/table/append-rows.js';
+import type { Lake } from '../lake/table/lake.js';
 
 /** One command run, as pipeline_runs and the Prometheus metrics describe it. */
 export interface RunRecord {
@@ -30,25 +30,31 @@ export const throughputPerSecond = (run: RunRecord): number | null => {
 /** Appends the run to the lake's `pipeline_runs` table. */
 export async function appendPipelineRun(lake: Lake, run: RunRecord): Promise<number> {
   const started = run.startedAt.toISOString();
-  return appendRows(lake, PIPELINE_RUNS, PIPELINE_RUNS_TABLE.definition, [
-    {
-      run_id: run.runId,
-      command: run.command,
-      started_at: started,
-      finished_at: run.finishedAt.toISOString(),
-      duration_ms: durationMs(run),
-      rows_in: run.rowsIn,
-      rows_out: run.rowsOut,
-      quarantined: run.quarantined,
-      quality_ratio: run.qualityRatio,
-      latency_p50_ms: run.latencyP50Ms,
-      latency_p95_ms: run.latencyP95Ms,
-      throughput_per_s: throughputPerSecond(run),
-      outcome: run.exitCode === 0 ? 'ok' : 'error',
-      exit_code: run.exitCode,
-      error_code: run.errorCode,
-      scheduled: run.scheduled ? 'true' : 'false',
-      dt: started.slice(0, 10),
-    },
-  ]);
+  return appendRows(
+    lake,
+    PIPELINE_RUNS,
+    PIPELINE_RUNS_TABLE.definition,
+    [
+      {
+        run_id: run.runId,
+        command: run.command,
+        started_at: started,
+        finished_at: run.finishedAt.toISOString(),
+        duration_ms: durationMs(run),
+        rows_in: run.rowsIn,
+        rows_out: run.rowsOut,
+        quarantined: run.quarantined,
+        quality_ratio: run.qualityRatio,
+        latency_p50_ms: run.latencyP50Ms,
+        latency_p95_ms: run.latencyP95Ms,
+        throughput_per_s: throughputPerSecond(run),
+        outcome: run.exitCode === 0 ? 'ok' : 'error',
+        exit_code: run.exitCode,
+        error_code: run.errorCode,
+        scheduled: run.scheduled ? 'true' : 'false',
+        dt: started.slice(0, 10),
+      },
+    ],
+    { commitProperties: { runId: run.runId } },
+  );
 }

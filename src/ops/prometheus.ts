@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { configError, unavailableError } from '../errors.js';
-import { redactSecrets } from '../governance/redact.js';
+import { redactSecrets } from '../util/redact.js';
 import { durationMs, type RunRecord, throughputPerSecond } from './pipeline-runs.js';
 
 /**

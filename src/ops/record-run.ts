@@ -1,7 +1,7 @@
 import type { Config } from '../config/config-schema.js';
 import { appendAudit } from '../governance/audit.js';
-import type { TableVersion } from '../lake/activity.js';
-import { closeLake, openLake } from '../lake/open-lake.js';
+import type { TableVersion } from '../lake/log/activity.js';
+import { closeLake, openLake } from '../lake/table/open-lake.js';
 import type { RunRecord } from './pipeline-runs.js';
 import { appendPipelineRun } from './pipeline-runs.js';
 import { pushMetrics, writeMetricsFile } from './prometheus.js';
@@ -43,18 +43,22 @@ export async function recordCommandRun(
       const lake = await openLake(config);
       try {
         await attempt('audit_log', () =>
-          appendAudit(lake, {
-            command: run.command,
-            argv: run.argv,
-            actor: run.actor,
-            startedAt: run.startedAt,
-            finishedAt: run.finishedAt,
-            exitCode: run.exitCode,
-            ...(run.errorCode ? { errorCode: run.errorCode } : {}),
-            ...(run.errorMessage ? { errorMessage: run.errorMessage } : {}),
-            reads: run.reads,
-            writes: run.writes,
-          }),
+          appendAudit(
+            lake,
+            {
+              command: run.command,
+              argv: run.argv,
+              actor: run.actor,
+              startedAt: run.startedAt,
+              finishedAt: run.finishedAt,
+              exitCode: run.exitCode,
+              ...(run.errorCode ? { errorCode: run.errorCode } : {}),
+              ...(run.errorMessage ? { errorMessage: run.errorMessage } : {}),
+              reads: run.reads,
+              writes: run.writes,
+            },
+            { runId: run.runId },
+          ),
         );
         await attempt('pipeline_runs', () => appendPipelineRun(lake, run));
       } finally {

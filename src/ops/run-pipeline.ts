@@ -8,12 +8,12 @@ import { forgetUsers } from '../governance/gdpr.js';
 import type { UserFlagStore } from '../governance/user-flags.js';
 import { type IngestSummary, ingest } from '../ingest/ingest.js';
 import { configuredIngestOptions } from '../ingest/ingest-options.js';
-import type { Lake } from '../lake/lake.js';
+import type { Lake } from '../lake/table/lake.js';
+import { currentRun } from '../runtime/run-context.js';
 import { S3Store } from '../storage/s3-store.js';
 import { type BuildSummary, buildMarts } from '../transforms/build-marts.js';
 import { type LoadSummary, loadWarehouse } from '../warehouse/load.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
-import { currentRun } from './run-context.js';
 
 export type StageName = 'ingest' | 'gdpr' | 'build-marts' | 'load';
 
@@ -113,6 +113,7 @@ export async function runPipeline(lake: Lake, options: PipelineOptions): Promise
         ...(warehouse ? { warehouse } : {}),
         ...(options.userFlags ? { userFlags: options.userFlags } : {}),
         actor: options.actor,
+        runId: currentRun.id,
         ...(config.gdpr.signingKeyPath ? { signingKeyPath: config.gdpr.signingKeyPath } : {}),
         localDirs: localDirs.owned,
         sharedCacheDirs: localDirs.shared,

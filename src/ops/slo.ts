@@ -1,7 +1,7 @@
 import { METRICS_MICROBATCH } from '../catalog/tables/metrics-microbatch.js';
 import { PIPELINE_RUNS } from '../catalog/tables/pipeline-runs.js';
 import type { Config } from '../config/config-schema.js';
-import type { Lake } from '../lake/lake.js';
+import type { Lake } from '../lake/table/lake.js';
 
 /** The pipeline commands whose scheduled runs' success rate is the pipeline's availability. */
 export const SCHEDULED_COMMANDS = ['run', 'ingest', 'build-marts', 'load'] as const;

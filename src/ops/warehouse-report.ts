@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import type { Config } from '../config/config-schema.js';
 import { usageError } from '../errors.js';
-import type { Lake } from '../lake/lake.js';
+import type { Lake } from '../lake/table/lake.js';
 import { openWarehouse } from '../warehouse/open-warehouse.js';
 import { type ReportName, runReport } from '../warehouse/reports.js';
 

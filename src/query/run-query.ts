@@ -1,9 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import { type DuckDBPreparedStatement, StatementType } from '@duckdb/node-api';
 import { isShopstreamError, usageError } from '../errors.js';
-import type { SnapshotTarget } from '../lake/delta-log.js';
-import type { Lake } from '../lake/lake.js';
-import { registerSnapshot } from '../lake/table-scan.js';
+import type { SnapshotTarget } from '../lake/log/delta-log.js';
+import type { Lake } from '../lake/table/lake.js';
+import { registerSnapshot } from '../lake/table/table-scan.js';
 import { assertOutsideLake, type ExportedResult, type ExportTarget, exportResult } from './export-result.js';
 
 export interface QueryOptions {

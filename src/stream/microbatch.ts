@@ -12,9 +12,9 @@ import { quoteLiteral } from '../engine/duckdb.js';
 import { ingest } from '../ingest/ingest.js';
 import { LineSplitter, MAX_LINE_BYTES, type RejectedLine as UnreadableLine } from '../ingest/line-reader.js';
 import { formatOf } from '../ingest/sources.js';
-import type { Lake } from '../lake/lake.js';
-import { type ColumnDef, duckDbType } from '../lake/schema.js';
-import { currentRun } from '../ops/run-context.js';
+import { type ColumnDef, duckDbType } from '../lake/table/columns.js';
+import type { Lake } from '../lake/table/lake.js';
+import { currentRun } from '../runtime/run-context.js';
 import { LocalStore } from '../storage/local-store.js';
 import { S3Store, type S3StoreOptions } from '../storage/s3-store.js';
 import {
@@ -497,7 +497,7 @@ function jsonColumns(columns: readonly ColumnDef[]): string {
 async function landJsonLines(lake: Lake, tableName: string, file: string, appId: string): Promise<void> {
   const spec = SIDE_TABLES[tableName]!.definition;
   const table = lake.table(tableName);
-  const snapshot = await table.ensure(spec);
+  const snapshot = await table.ensure(spec, { runId: currentRun.id });
   if (snapshot.txnVersion(appId) !== undefined) return;
   const existing = new Set(snapshot.schema.fields.map((f) => f.name));
   const added = spec.columns.filter((c) => !existing.has(c.name));
@@ -511,6 +511,7 @@ async function landJsonLines(lake: Lake, tableName: string, file: string, appId:
     txns: [{ appId, version: 0 }],
     readSnapshot: snapshot,
     ...(added.length > 0 ? { addColumns: added } : {}),
+    commitProperties: { runId: currentRun.id },
   });
   await lake.db.run('DROP TABLE __side_rows');
 }

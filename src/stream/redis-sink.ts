@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
 import { redisOptions } from '../config/redis-url.js';
 import { unavailableError } from '../errors.js';
-import { redactUrlCredentials } from '../governance/redact.js';
 import type { UserFlagStore } from '../governance/user-flags.js';
+import { redactUrlCredentials } from '../util/redact.js';
 import type { Alert } from './fraud-windows.js';
 
 export const ALERT_CHANNEL = 'shopstream:fraud-alerts';

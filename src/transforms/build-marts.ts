@@ -4,12 +4,12 @@ import type { DuckDb } from '../engine/duckdb.js';
 import { loadSql } from '../engine/sql-files.js';
 import { dataError } from '../errors.js';
 import { installPrivacyMacros, resolvePseudonymKey } from '../governance/pseudonym.js';
-import type { AddFile, PartitionValues } from '../lake/actions.js';
-import type { DeltaTable } from '../lake/delta-table.js';
-import type { Lake } from '../lake/lake.js';
-import { type ColumnDef, deltaTypeOf, sameColumns, schemaFromColumns } from '../lake/schema.js';
-import type { Snapshot } from '../lake/snapshot.js';
-import { currentRun } from '../ops/run-context.js';
+import type { AddFile, PartitionValues } from '../lake/log/actions.js';
+import type { Snapshot } from '../lake/log/snapshot.js';
+import { type ColumnDef, deltaTypeOf, sameColumns, schemaFromColumns } from '../lake/table/columns.js';
+import type { DeltaTable } from '../lake/table/delta-table.js';
+import type { Lake } from '../lake/table/lake.js';
+import { currentRun } from '../runtime/run-context.js';
 import { classifyUserAgents } from './bot-user-agents.js';
 import { type CurrencySetup, installCurrencyRates } from './currency-rates.js';
 import {
@@ -198,7 +198,7 @@ async function writeMart(
     type: deltaTypeOf(c.column_type),
   }));
   const partitionColumns = [...model.partitionBy];
-  const snapshot = await table.ensure({ columns, partitionColumns, description: model.grain });
+  const snapshot = await table.ensure({ columns, partitionColumns, description: model.grain }, { runId });
   const schemaChanged =
     !sameColumns(snapshot.schema, schemaFromColumns(columns)) ||
     JSON.stringify(snapshot.partitionColumns) !== JSON.stringify(partitionColumns);
@@ -232,7 +232,7 @@ async function writeMart(
     readSnapshot: snapshot,
     parameters: { model: model.name, buildMode: plan.mode },
     // lineage: the raw_events version and the marts (at the versions) this one was computed from
-    extraInfo: {
+    commitProperties: {
       ...settingsInfo(settings),
       runId,
       inputs: [{ table: RAW_EVENTS, version: rawVersion, fromVersion: plan.fromVersion }, ...upstream],

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { DeltaTable } from '../lake/delta-table.js';
-import type { Snapshot } from '../lake/snapshot.js';
+import type { Snapshot } from '../lake/log/snapshot.js';
+import type { DeltaTable } from '../lake/table/delta-table.js';
 import type { Model } from './model.js';
 
 /**

@@ -1,9 +1,9 @@
 import { RAW_EVENTS } from '../catalog/tables/raw-events.js';
 import type { DuckDb } from '../engine/duckdb.js';
-import type { AddFile, PartitionValues } from '../lake/actions.js';
-import type { Lake } from '../lake/lake.js';
-import type { Snapshot } from '../lake/snapshot.js';
-import { registerSnapshot } from '../lake/table-scan.js';
+import type { AddFile, PartitionValues } from '../lake/log/actions.js';
+import type { Snapshot } from '../lake/log/snapshot.js';
+import type { Lake } from '../lake/table/lake.js';
+import { registerSnapshot } from '../lake/table/table-scan.js';
 
 /**
  * What a build recomputes. Full: everything. Incremental: from the raw_events commits since the

@@ -2,8 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/config-schema.js';
 import { SQL_DIR } from '../engine/sql-files.js';
-import type { AddFile } from '../lake/actions.js';
-import type { Lake } from '../lake/lake.js';
+import type { AddFile } from '../lake/log/actions.js';
+import type { Lake } from '../lake/table/lake.js';
 
 /**
  * Data quality checks (sql/checks/*.sql), each one query returning `checked` and `failing` row

@@ -1,8 +1,8 @@
 import { type DuckDb, isFileLockConflict, quoteIdent, quoteLiteral } from '../engine/duckdb.js';
 import { conflictError } from '../errors.js';
-import type { Lake } from '../lake/lake.js';
-import { duckDbType } from '../lake/schema.js';
-import { registerSnapshot } from '../lake/table-scan.js';
+import { duckDbType } from '../lake/table/columns.js';
+import type { Lake } from '../lake/table/lake.js';
+import { registerSnapshot } from '../lake/table/table-scan.js';
 import {
   type AppliedLoad,
   CONTROL_TABLE,

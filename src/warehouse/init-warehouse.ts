@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { SQL_DIR } from '../engine/sql-files.js';
-import type { Lake } from '../lake/lake.js';
+import type { Lake } from '../lake/table/lake.js';
 import { loadWarehouse } from './load.js';
 import type { Warehouse } from './warehouse.js';
 

@@ -1,9 +1,9 @@
 import { defaultLoadTables } from '../catalog/catalog.js';
 import { MART_NAMES } from '../catalog/tables/marts.js';
-import type { AddFile } from '../lake/actions.js';
-import type { Lake } from '../lake/lake.js';
-import { fileKey, type Snapshot } from '../lake/snapshot.js';
-import { currentRun } from '../ops/run-context.js';
+import type { AddFile } from '../lake/log/actions.js';
+import { fileKey, type Snapshot } from '../lake/log/snapshot.js';
+import type { Lake } from '../lake/table/lake.js';
+import { currentRun } from '../runtime/run-context.js';
 import type { Warehouse } from './warehouse.js';
 
 export interface LoadOptions {

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Config } from '../config/config-schema.js';
 import { configError } from '../errors.js';
-import type { Lake } from '../lake/lake.js';
+import type { Lake } from '../lake/table/lake.js';
 import { DuckDbWarehouse } from './duckdb-warehouse.js';
 import type { Warehouse } from './warehouse.js';
 

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { quoteIdent, quoteLiteral } from '../engine/duckdb.js';
-import type { Lake } from '../lake/lake.js';
-import type { DeltaType } from '../lake/schema.js';
-import { registerSnapshot } from '../lake/table-scan.js';
+import type { DeltaType } from '../lake/log/delta-schema.js';
+import type { Lake } from '../lake/table/lake.js';
+import { registerSnapshot } from '../lake/table/table-scan.js';
 import { SnowflakeExecutor, type SnowflakeSettings } from './snowflake-executor.js';
 import {
   type AppliedLoad,

@@ -1,6 +1,6 @@
-import type { AddFile } from '../lake/actions.js';
-import type { DeltaSchema } from '../lake/schema.js';
-import type { Snapshot } from '../lake/snapshot.js';
+import type { AddFile } from '../lake/log/actions.js';
+import type { DeltaSchema } from '../lake/log/delta-schema.js';
+import type { Snapshot } from '../lake/log/snapshot.js';
 
 /**
  * The warehouse port: where curated tables are loaded for analysts. Two implementations: an

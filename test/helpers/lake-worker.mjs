@@ -6,8 +6,8 @@
 //   crash:  write data files for table "race", print "WRITTEN", then wait forever before committing
 //   txn:    append one row with txn appId "job-1" unless the table already has it
 import { DuckDb } from '../../dist/engine/duckdb.js';
-import { writeDataFiles } from '../../dist/lake/data-writer.js';
-import { Lake } from '../../dist/lake/lake.js';
+import { writeDataFiles } from '../../dist/lake/table/data-writer.js';
+import { Lake } from '../../dist/lake/table/lake.js';
 import { openStore } from '../../dist/storage/open-store.js';
 
 const [lakeDir, mode, worker, count] = process.argv.slice(2);

@@ -5,7 +5,7 @@ import { ConfigSchema } from '../../src/config/config-schema.js';
 import { DuckDb } from '../../src/engine/duckdb.js';
 import { resolvePseudonymKey } from '../../src/governance/pseudonym.js';
 import { ingest } from '../../src/ingest/ingest.js';
-import { Lake } from '../../src/lake/lake.js';
+import { Lake } from '../../src/lake/table/lake.js';
 import { LocalStore } from '../../src/storage/local-store.js';
 import { buildMarts } from '../../src/transforms/build-marts.js';
 import { compileReport } from '../../src/warehouse/reports.js';

@@ -2,8 +2,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDb } from '../../src/engine/duckdb.js';
-import { DeltaLog } from '../../src/lake/delta-log.js';
-import { registerSnapshot } from '../../src/lake/table-scan.js';
+import { DeltaLog } from '../../src/lake/log/delta-log.js';
+import { registerSnapshot } from '../../src/lake/table/table-scan.js';
 import { LocalStore } from '../../src/storage/local-store.js';
 import { ROOT } from '../helpers/cli.js';
 

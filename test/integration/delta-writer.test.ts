@@ -2,8 +2,8 @@ import { readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync 
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DuckDb } from '../../src/engine/duckdb.js';
-import type { AddFile } from '../../src/lake/actions.js';
-import { Lake } from '../../src/lake/lake.js';
+import type { AddFile } from '../../src/lake/log/actions.js';
+import { Lake } from '../../src/lake/table/lake.js';
 import { LocalStore } from '../../src/storage/local-store.js';
 import { tempDir } from '../helpers/cli.js';
 

@@ -10,9 +10,9 @@ import { deadlineOf, deletionRequests } from '../../src/governance/erasure-reque
 import { LAKE_SIGNING_KEY, verifyReceipt } from '../../src/governance/erasure-signature.js';
 import { forgetUsers, verifyErasure } from '../../src/governance/gdpr.js';
 import { ingest } from '../../src/ingest/ingest.js';
-import { writeCheckpointFile } from '../../src/lake/checkpoint.js';
-import { Lake } from '../../src/lake/lake.js';
-import { checkpointFileName } from '../../src/lake/log-files.js';
+import { writeCheckpointFile } from '../../src/lake/log/checkpoint.js';
+import { checkpointFileName } from '../../src/lake/log/log-files.js';
+import { Lake } from '../../src/lake/table/lake.js';
 import { LocalStore } from '../../src/storage/local-store.js';
 import { buildMarts } from '../../src/transforms/build-marts.js';
 import { DuckDbWarehouse } from '../../src/warehouse/duckdb-warehouse.js';

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDb } from '../../src/engine/duckdb.js';
 import { loadSql } from '../../src/engine/sql-files.js';
 import { ingest } from '../../src/ingest/ingest.js';
-import { Lake } from '../../src/lake/lake.js';
+import { Lake } from '../../src/lake/table/lake.js';
 import { LocalStore } from '../../src/storage/local-store.js';
 import { type BatchLine, EventNormalizer } from '../../src/stream/normalize.js';
 import { classifyUserAgents } from '../../src/transforms/bot-user-agents.js';

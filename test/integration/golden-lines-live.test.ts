@@ -6,7 +6,7 @@ import { ConfigSchema } from '../../src/config/config-schema.js';
 import { DuckDb } from '../../src/engine/duckdb.js';
 import { ingest } from '../../src/ingest/ingest.js';
 import { MAX_LINE_BYTES } from '../../src/ingest/line-reader.js';
-import { Lake } from '../../src/lake/lake.js';
+import { Lake } from '../../src/lake/table/lake.js';
 import { LocalStore } from '../../src/storage/local-store.js';
 import { type BatchMetrics, runMicrobatch } from '../../src/stream/microbatch.js';
 import { tempDir } from '../helpers/cli.js';

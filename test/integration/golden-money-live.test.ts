@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type Config, ConfigSchema } from '../../src/config/config-schema.js';
 import { DuckDb } from '../../src/engine/duckdb.js';
-import { Lake } from '../../src/lake/lake.js';
+import { Lake } from '../../src/lake/table/lake.js';
 import { LocalStore } from '../../src/storage/local-store.js';
 import { type EmittedAlert, runMicrobatch } from '../../src/stream/microbatch.js';
 import { EventNormalizer } from '../../src/stream/normalize.js';

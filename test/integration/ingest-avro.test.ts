@@ -13,7 +13,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DuckDb, quoteLiteral } from '../../src/engine/duckdb.js';
 import { SCHEMAS_DIR } from '../../src/governance/avro-registry.js';
 import { type IngestOptions, ingest } from '../../src/ingest/ingest.js';
-import { Lake } from '../../src/lake/lake.js';
+import { Lake } from '../../src/lake/table/lake.js';
 import { LocalStore } from '../../src/storage/local-store.js';
 import { fixture, tempDir } from '../helpers/cli.js';
 

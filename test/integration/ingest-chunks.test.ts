@@ -4,7 +4,7 @@ import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DuckDb } from '../../src/engine/duckdb.js';
 import { type IngestOptions, ingest } from '../../src/ingest/ingest.js';
-import { Lake } from '../../src/lake/lake.js';
+import { Lake } from '../../src/lake/table/lake.js';
 import { LocalStore } from '../../src/storage/local-store.js';
 import { tempDir } from '../helpers/cli.js';
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { DuckDb } from '../../src/engine/duckdb.js';
 import { ingest } from '../../src/ingest/ingest.js';
 import { boundIngestMemory, sizeBytes } from '../../src/ingest/staging-memory.js';
-import { Lake } from '../../src/lake/lake.js';
+import { Lake } from '../../src/lake/table/lake.js';
 import { LocalStore } from '../../src/storage/local-store.js';
 import { tempDir } from '../helpers/cli.js';
 

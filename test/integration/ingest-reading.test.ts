@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DuckDb } from '../../src/engine/duckdb.js';
 import { type IngestOptions, ingest } from '../../src/ingest/ingest.js';
 import { MAX_LINE_BYTES, REJECT_RAW_BYTES } from '../../src/ingest/line-reader.js';
-import { Lake } from '../../src/lake/lake.js';
+import { Lake } from '../../src/lake/table/lake.js';
 import { LocalStore } from '../../src/storage/local-store.js';
 import { S3Store } from '../../src/storage/s3-store.js';
 import { cli, tempDir } from '../helpers/cli.js';

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, statSync, utimesSync, writeFileSync } from 'no
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/resolve-config.js';
-import { s3Options } from '../../src/lake/open-lake.js';
+import { s3Options } from '../../src/lake/table/open-lake.js';
 import { S3Store } from '../../src/storage/s3-store.js';
 import { HOST_TAG } from '../../src/storage/staging.js';
 import { tempDir } from '../helpers/cli.js';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigSchema } from '../../src/config/config-schema.js';
 import { DuckDb } from '../../src/engine/duckdb.js';
 import { ingest } from '../../src/ingest/ingest.js';
-import { Lake } from '../../src/lake/lake.js';
+import { Lake } from '../../src/lake/table/lake.js';
 import { S3Store } from '../../src/storage/s3-store.js';
 import { buildMarts } from '../../src/transforms/build-marts.js';
 import { loadWarehouse } from '../../src/warehouse/load.js';

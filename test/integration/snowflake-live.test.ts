@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigSchema } from '../../src/config/config-schema.js';
 import { DuckDb } from '../../src/engine/duckdb.js';
 import { ingest } from '../../src/ingest/ingest.js';
-import { Lake } from '../../src/lake/lake.js';
+import { Lake } from '../../src/lake/table/lake.js';
 import { LocalStore } from '../../src/storage/local-store.js';
 import { buildMarts } from '../../src/transforms/build-marts.js';
 import { loadWarehouse } from '../../src/warehouse/load.js';

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { detectConflict, matchesPartition } from '../../src/lake/conflicts.js';
-import { statsFromCopy } from '../../src/lake/file-stats.js';
-import { commitFileName, parseLogFileName } from '../../src/lake/log-files.js';
-import { decodeDataPath, encodeDataPath } from '../../src/lake/paths.js';
-import { deltaTypeOf } from '../../src/lake/schema.js';
+import { detectConflict, matchesPartition } from '../../src/lake/log/conflicts.js';
+import { commitFileName, parseLogFileName } from '../../src/lake/log/log-files.js';
+import { deltaTypeOf } from '../../src/lake/table/columns.js';
+import { statsFromCopy } from '../../src/lake/table/file-stats.js';
+import { decodeDataPath, encodeDataPath } from '../../src/lake/table/paths.js';
 
 describe('log file names', () => {
   it('recognizes commits and checkpoints and nothing else', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { findConflict } from '../../src/lake/conflicts.js';
+import { findConflict } from '../../src/lake/log/conflicts.js';
 import { isAbandoned, STALE_AFTER_MS } from '../../src/storage/staging.js';
 
 const add = (path: string, partitionValues: Record<string, string | null>, dataChange = true) => ({

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { redisOptions } from '../../src/config/redis-url.js';
 import { isShopstreamError } from '../../src/errors.js';
-import { knownSecrets, redactSecrets } from '../../src/governance/redact.js';
+import { knownSecrets, redactSecrets } from '../../src/util/redact.js';
 
 describe('redactSecrets', () => {
   it.each([

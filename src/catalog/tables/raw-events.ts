@@ -1,4 +1,4 @@
-import type { ColumnDef } from '../../lake/schema.js';
+import type { ColumnDef } from '../../lake/table/columns.js';
 import { EVENT_FIELDS } from '../event-fields.js';
 import type { DeclaredTable } from '../table-definition.js';
 

@@ -3,8 +3,8 @@ import { ShopstreamCommand } from '../../cli/base-command.js';
 import { renderTable } from '../../cli/render.js';
 import { clvCurrency } from '../../config/config-schema.js';
 import { usageError } from '../../errors.js';
-import { closeLake, openLake } from '../../lake/open-lake.js';
-import { currentRun } from '../../ops/run-context.js';
+import { closeLake, openLake } from '../../lake/table/open-lake.js';
+import { currentRun } from '../../runtime/run-context.js';
 
 import type { BacktestResult } from '../../transforms/clv/backtest.js';
 

@@ -8,7 +8,8 @@ import type { ForgetReceipt } from '../../governance/erasure-receipt.js';
 import { localLakeDirs } from '../../governance/erasure-scan.js';
 import { requestedUserIds } from '../../governance/erasure-users.js';
 import { forgetUsers } from '../../governance/gdpr.js';
-import { closeLake, openLake } from '../../lake/open-lake.js';
+import { closeLake, openLake } from '../../lake/table/open-lake.js';
+import { currentRun } from '../../runtime/run-context.js';
 import { S3Store } from '../../storage/s3-store.js';
 import { redisUserFlags } from '../../stream/redis-sink.js';
 import { openExistingWarehouse } from '../../warehouse/open-warehouse.js';
@@ -47,6 +48,7 @@ export default class GdprForget extends ShopstreamCommand {
         ...(warehouse ? { warehouse } : {}),
         ...(flags['redis-url'] ? { userFlags: redisUserFlags(flags['redis-url']) } : {}),
         actor: currentActor(),
+        runId: currentRun.id,
         ...(config.gdpr.signingKeyPath ? { signingKeyPath: config.gdpr.signingKeyPath } : {}),
         localDirs: localDirs.owned,
         sharedCacheDirs: localDirs.shared,

@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import { ShopstreamCommand } from '../../cli/base-command.js';
 import { renderTable } from '../../cli/render.js';
 import { type DeletionRequest, deletionRequests } from '../../governance/erasure-requests.js';
-import { closeLake, openLake } from '../../lake/open-lake.js';
+import { closeLake, openLake } from '../../lake/table/open-lake.js';
 
 export default class GdprStatus extends ShopstreamCommand {
   static override description =

@@ -5,7 +5,7 @@ import { warehouseFlag } from '../../cli/flags.js';
 import { localLakeDirs, type ScanReport } from '../../governance/erasure-scan.js';
 import { requestedUserIds } from '../../governance/erasure-users.js';
 import { verifyErasure } from '../../governance/gdpr.js';
-import { closeLake, openLake } from '../../lake/open-lake.js';
+import { closeLake, openLake } from '../../lake/table/open-lake.js';
 import { S3Store } from '../../storage/s3-store.js';
 import { openExistingWarehouse } from '../../warehouse/open-warehouse.js';
 import type { Warehouse } from '../../warehouse/warehouse.js';

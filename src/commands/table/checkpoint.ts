@@ -1,7 +1,7 @@
 import { Args } from '@oclif/core';
 import { ShopstreamCommand } from '../../cli/base-command.js';
-import { type CheckpointResult, checkpointTable } from '../../lake/maintenance.js';
-import { closeLake, openLake } from '../../lake/open-lake.js';
+import { type CheckpointResult, checkpointTable } from '../../lake/operations/checkpoint.js';
+import { closeLake, openLake } from '../../lake/table/open-lake.js';
 
 export default class TableCheckpoint extends ShopstreamCommand {
   static override audited = true;

@@ -1,9 +1,9 @@
 import { Args, Flags } from '@oclif/core';
 import { ShopstreamCommand } from '../../cli/base-command.js';
 import { renderTable } from '../../cli/render.js';
-import type { HistoryEntry } from '../../lake/delta-log.js';
-import { closeLake, openLake } from '../../lake/open-lake.js';
-import { tableHistory } from '../../lake/table-info.js';
+import type { HistoryEntry } from '../../lake/log/delta-log.js';
+import { closeLake, openLake } from '../../lake/table/open-lake.js';
+import { tableHistory } from '../../lake/table/table-info.js';
 
 export default class TableHistory extends ShopstreamCommand {
   static override description = "Show a table's commits, newest first: version, time, operation, metrics.";

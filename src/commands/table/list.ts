@@ -1,7 +1,7 @@
 import { ShopstreamCommand } from '../../cli/base-command.js';
 import { renderTable } from '../../cli/render.js';
-import { closeLake, openLake } from '../../lake/open-lake.js';
-import { listTables, type TableSummary } from '../../lake/table-info.js';
+import { closeLake, openLake } from '../../lake/table/open-lake.js';
+import { listTables, type TableSummary } from '../../lake/table/table-info.js';
 
 export default class TableList extends ShopstreamCommand {
   static override description =

@@ -1,7 +1,8 @@
 import { Args, Flags } from '@oclif/core';
 import { ShopstreamCommand } from '../../cli/base-command.js';
-import { type OptimizeResult, optimizeTable } from '../../lake/maintenance.js';
-import { closeLake, openLake } from '../../lake/open-lake.js';
+import { type OptimizeResult, optimizeTable } from '../../lake/operations/optimize.js';
+import { closeLake, openLake } from '../../lake/table/open-lake.js';
+import { currentRun } from '../../runtime/run-context.js';
 
 export default class TableOptimize extends ShopstreamCommand {
   static override audited = true;
@@ -22,6 +23,7 @@ export default class TableOptimize extends ShopstreamCommand {
     try {
       const result = await optimizeTable(lake, args.table, {
         targetFileSizeBytes: flags['target-size-mb'] * 1024 * 1024,
+        commitProperties: { runId: currentRun.id },
       });
       if (!this.jsonEnabled()) {
         this.log(

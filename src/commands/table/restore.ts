@@ -1,7 +1,8 @@
 import { Args, Flags } from '@oclif/core';
 import { ShopstreamCommand } from '../../cli/base-command.js';
-import { type RestoreResult, restoreTable } from '../../lake/maintenance.js';
-import { closeLake, openLake } from '../../lake/open-lake.js';
+import { type RestoreResult, restoreTable } from '../../lake/operations/restore.js';
+import { closeLake, openLake } from '../../lake/table/open-lake.js';
+import { currentRun } from '../../runtime/run-context.js';
 
 export default class TableRestore extends ShopstreamCommand {
   static override audited = true;
@@ -20,7 +21,7 @@ export default class TableRestore extends ShopstreamCommand {
     const { args, flags } = await this.parse(TableRestore);
     const lake = await openLake(this.resolveConfig(flags));
     try {
-      const result = await restoreTable(lake, args.table, flags.to);
+      const result = await restoreTable(lake, args.table, flags.to, { runId: currentRun.id });
       if (!this.jsonEnabled())
         this.log(
           `${args.table} version ${result.version} = version ${result.restoredTo} (${result.filesAdded} files re-added, ${result.filesRemoved} removed)`,

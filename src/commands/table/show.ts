@@ -1,8 +1,8 @@
 import { Args, Flags } from '@oclif/core';
 import { ShopstreamCommand } from '../../cli/base-command.js';
 import { renderTable } from '../../cli/render.js';
-import { closeLake, openLake } from '../../lake/open-lake.js';
-import { showTable, type TableDetail } from '../../lake/table-info.js';
+import { closeLake, openLake } from '../../lake/table/open-lake.js';
+import { showTable, type TableDetail } from '../../lake/table/table-info.js';
 
 export default class TableShow extends ShopstreamCommand {
   static override description =

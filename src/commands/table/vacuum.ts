@@ -1,8 +1,9 @@
 import { Args, Flags } from '@oclif/core';
 import { ShopstreamCommand } from '../../cli/base-command.js';
 import { usageError } from '../../errors.js';
-import { type VacuumResult, vacuumTable } from '../../lake/maintenance.js';
-import { closeLake, openLake } from '../../lake/open-lake.js';
+import { type VacuumResult, vacuumTable } from '../../lake/operations/vacuum.js';
+import { closeLake, openLake } from '../../lake/table/open-lake.js';
+import { parseCliDurationMs } from '../../util/durations.js';
 
 export default class TableVacuum extends ShopstreamCommand {
   static override audited = true;
@@ -44,7 +45,7 @@ export default class TableVacuum extends ShopstreamCommand {
 }
 
 function parseHours(text: string): number {
-  const match = /^(\d+(?:\.\d+)?)\s*(h|d)?$/.exec(text.trim());
-  if (!match) throw usageError('RETAIN', `--retain "${text}" is not a duration like 168h or 7d`);
-  return Number(match[1]) * (match[2] === 'd' ? 24 : 1);
+  const ms = parseCliDurationMs(text, { bareUnit: 'h' });
+  if (ms === undefined) throw usageError('RETAIN', `--retain "${text}" is not a duration like 168h or 7d`);
+  return ms / 3_600_000;
 }

@@ -1,8 +1,8 @@
 import { Flags } from '@oclif/core';
 import { ShopstreamCommand } from '../../cli/base-command.js';
 import { warehouseFlag } from '../../cli/flags.js';
-import { closeLake, openLake } from '../../lake/open-lake.js';
-import { currentRun } from '../../ops/run-context.js';
+import { closeLake, openLake } from '../../lake/table/open-lake.js';
+import { currentRun } from '../../runtime/run-context.js';
 import { type InitResult, initWarehouse } from '../../warehouse/init-warehouse.js';
 import { openWarehouse } from '../../warehouse/open-warehouse.js';
 

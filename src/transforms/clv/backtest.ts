@@ -3,8 +3,8 @@ import { RAW_EVENTS } from '../../catalog/tables/raw-events.js';
 import type { Config } from '../../config/config-schema.js';
 import { loadSql } from '../../engine/sql-files.js';
 import { dataError, usageError } from '../../errors.js';
-import { appendRows } from '../../lake/append-rows.js';
-import type { Lake } from '../../lake/lake.js';
+import { appendRows } from '../../lake/table/append-rows.js';
+import type { Lake } from '../../lake/table/lake.js';
 import { type BgNbdParams, conditionalExpectedPurchases } from './bg-nbd.js';
 import { type CustomerRfm, fitClvModels } from './predict.js';
 
@@ -167,24 +167,30 @@ async function recordBacktest(lake: Lake, result: BacktestResult, runId: string)
     until: result.until,
     end_day: result.endDay,
   };
-  await appendRows(lake, CLV_BACKTESTS, CLV_BACKTESTS_TABLE.definition, [
-    ...result.groups.map((g) => ({
-      ...common,
-      calibration_frequency: g.calibrationFrequency,
-      customers: g.customers,
-      predicted_mean: g.predictedMean,
-      actual_mean: g.actualMean,
-      mae: null,
-      rmse: null,
-    })),
-    {
-      ...common,
-      calibration_frequency: 'all',
-      customers: result.customers,
-      predicted_mean: result.predictedTotal / result.customers,
-      actual_mean: result.actualTotal / result.customers,
-      mae: result.mae,
-      rmse: result.rmse,
-    },
-  ]);
+  await appendRows(
+    lake,
+    CLV_BACKTESTS,
+    CLV_BACKTESTS_TABLE.definition,
+    [
+      ...result.groups.map((g) => ({
+        ...common,
+        calibration_frequency: g.calibrationFrequency,
+        customers: g.customers,
+        predicted_mean: g.predictedMean,
+        actual_mean: g.actualMean,
+        mae: null,
+        rmse: null,
+      })),
+      {
+        ...common,
+        calibration_frequency: 'all',
+        customers: result.customers,
+        predicted_mean: result.predictedTotal / result.customers,
+        actual_mean: result.actualTotal / result.customers,
+        mae: result.mae,
+        rmse: result.rmse,
+      },
+    ],
+    { commitProperties: { runId } },
+  );
 }

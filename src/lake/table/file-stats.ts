@@ -1,6 +1,6 @@
-import { withoutMinMax } from '../catalog/column-privacy.js';
-import type { FileStats } from './actions.js';
-import type { DeltaField } from './schema.js';
+import { withoutMinMax } from '../../catalog/column-privacy.js';
+import type { FileStats } from '../log/actions.js';
+import type { DeltaField } from '../log/delta-schema.js';
 
 /** One file as DuckDB's `COPY ... RETURN_STATS` describes it. */
 export interface CopiedFile {

@@ -1,7 +1,7 @@
-import type { Config } from '../config/config-schema.js';
-import { DuckDb } from '../engine/duckdb.js';
-import { openStore } from '../storage/open-store.js';
-import type { S3StoreOptions } from '../storage/s3-store.js';
+import type { Config } from '../../config/config-schema.js';
+import { DuckDb } from '../../engine/duckdb.js';
+import { openStore } from '../../storage/open-store.js';
+import type { S3StoreOptions } from '../../storage/s3-store.js';
 import { Lake } from './lake.js';
 
 /** Opens the configured lake with a fresh DuckDB session. Call `closeLake` when done. */

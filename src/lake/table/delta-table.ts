@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { DuckDb } from '../engine/duckdb.js';
-import { dataError, ShopstreamError } from '../errors.js';
-import { joinKey, type ObjectStore } from '../storage/object-store.js';
+import { withoutMinMax } from '../../catalog/column-privacy.js';
+import type { DuckDb } from '../../engine/duckdb.js';
+import { dataError, ShopstreamError } from '../../errors.js';
+import { joinKey, type ObjectStore } from '../../storage/object-store.js';
 import {
   type Action,
   type AddFile,
@@ -9,13 +10,15 @@ import {
   type PartitionValues,
   SUPPORTED_PROTOCOL,
   type Txn,
-} from './actions.js';
-import { matchesPartition } from './conflicts.js';
+  toRemove,
+} from '../log/actions.js';
+import { matchesPartition } from '../log/conflicts.js';
+import { type CommitProperties, DeltaLog, type SnapshotTarget } from '../log/delta-log.js';
+import { schemaToString } from '../log/delta-schema.js';
+import type { Snapshot } from '../log/snapshot.js';
+import { type ColumnDef, schemaFromColumns } from './columns.js';
 import { writeDataFiles } from './data-writer.js';
-import { DeltaLog, type SnapshotTarget } from './delta-log.js';
 import { decodeDataPath } from './paths.js';
-import { type ColumnDef, schemaFromColumns, schemaToString } from './schema.js';
-import type { Snapshot } from './snapshot.js';
 import { registerSnapshot } from './table-scan.js';
 
 export interface TableDefinition {
@@ -35,7 +38,8 @@ export interface WriteRequest {
   readonly operation: string;
   readonly parameters?: Record<string, unknown>;
   readonly metrics?: Record<string, unknown>;
-  readonly extraInfo?: Record<string, unknown>;
+  /** The caller's run id and other commitInfo fields (the log adds none of its own). */
+  readonly commitProperties?: CommitProperties;
   /** The snapshot the rows were computed from (defaults to the latest). */
   readonly readSnapshot?: Snapshot;
   /**
@@ -71,7 +75,7 @@ export class DeltaTable {
     readonly name: string,
     readonly tableKey: string = name,
   ) {
-    this.log = new DeltaLog(store, tableKey, db);
+    this.log = new DeltaLog(store, tableKey, db, { withoutMinMax });
   }
 
   exists(): Promise<boolean> {
@@ -82,8 +86,11 @@ export class DeltaTable {
     return this.log.snapshot(target);
   }
 
-  /** Creates the table at version 0 unless it exists; a concurrent creator winning is fine. */
-  async ensure(definition: TableDefinition): Promise<Snapshot> {
+  /**
+   * Creates the table at version 0 unless it exists; a concurrent creator winning is fine.
+   * `commitProperties` (the caller's run id) go into the creating commit.
+   */
+  async ensure(definition: TableDefinition, commitProperties?: CommitProperties): Promise<Snapshot> {
     if (!(await this.exists())) {
       const metaData: Metadata = {
         id: randomUUID(),
@@ -103,6 +110,7 @@ export class DeltaTable {
           operation: 'CREATE TABLE',
           parameters: { partitionBy: JSON.stringify(metaData.partitionColumns) },
           scope: { kind: 'rewrite' },
+          ...(commitProperties ? { properties: commitProperties } : {}),
         });
       } catch (error) {
         if (!(await this.exists())) throw error;
@@ -184,16 +192,7 @@ export class DeltaTable {
     const actions: Action[] = [
       ...(metaData ? [{ metaData }] : []),
       ...(request.txns ?? []).map((txn) => ({ txn: { ...txn, lastUpdated: now } })),
-      ...removed.map((file) => ({
-        remove: {
-          path: file.path,
-          deletionTimestamp: now,
-          dataChange: true,
-          extendedFileMetadata: true,
-          partitionValues: file.partitionValues,
-          size: file.size,
-        },
-      })),
+      ...removed.map((file) => ({ remove: toRemove(file, now, true) })),
       ...added.map((add) => ({ add })),
     ];
     const rows = added.reduce((sum, add) => sum + (JSON.parse(add.stats ?? '{}').numRecords ?? 0), 0);
@@ -221,7 +220,7 @@ export class DeltaTable {
               kind: 'rewrite',
               ...(request.replacePartitions ? { partitions: request.replacePartitions } : {}),
             },
-      ...(request.extraInfo ? { extraInfo: request.extraInfo } : {}),
+      ...(request.commitProperties ? { properties: request.commitProperties } : {}),
     });
     let version: number;
     try {

@@ -1,8 +1,8 @@
-import type { DuckDb } from '../engine/duckdb.js';
-import { usageError } from '../errors.js';
-import { LAKE_INTERNAL_DIR, type ObjectStore } from '../storage/object-store.js';
+import type { DuckDb } from '../../engine/duckdb.js';
+import { usageError } from '../../errors.js';
+import { LAKE_INTERNAL_DIR, type ObjectStore } from '../../storage/object-store.js';
+import { LOG_DIR } from '../log/log-files.js';
 import { DeltaTable } from './delta-table.js';
-import { LOG_DIR } from './log-files.js';
 
 const TABLE_NAME = /^[a-z_][a-z0-9_]{0,127}$/;
 

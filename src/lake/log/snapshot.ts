@@ -1,5 +1,5 @@
 import type { Action, AddFile, Metadata, Protocol, RemoveFile, Txn } from './actions.js';
-import { type DeltaSchema, parseSchema } from './schema.js';
+import { type DeltaSchema, parseSchema } from './delta-schema.js';
 
 /**
  * The state of a table at one version, built by replaying actions in order ("Action

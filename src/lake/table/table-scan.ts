@@ -1,10 +1,11 @@
 import { fileURLToPath } from 'node:url';
-import { type DuckDb, quoteIdent, quoteLiteral } from '../engine/duckdb.js';
-import { joinKey, type ObjectStore } from '../storage/object-store.js';
-import type { AddFile } from './actions.js';
+import { type DuckDb, quoteIdent, quoteLiteral } from '../../engine/duckdb.js';
+import { joinKey, type ObjectStore } from '../../storage/object-store.js';
+import type { AddFile } from '../log/actions.js';
+import { isPrimitive } from '../log/delta-schema.js';
+import type { Snapshot } from '../log/snapshot.js';
+import { duckDbType } from './columns.js';
 import { decodeDataPath, isAbsoluteUri } from './paths.js';
-import { duckDbType, isPrimitive } from './schema.js';
-import type { Snapshot } from './snapshot.js';
 
 /**
  * Exposes a snapshot to DuckDB as a temporary view: exactly the live files of the log, partition

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { withoutMinMax } from '../catalog/column-privacy.js';
-import { type DuckDb, quoteLiteral } from '../engine/duckdb.js';
+import { type DuckDb, quoteLiteral } from '../../engine/duckdb.js';
 import type { Action, AddFile } from './actions.js';
 import type { Snapshot } from './snapshot.js';
 
@@ -63,12 +62,20 @@ function stripNulls(value: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
-/** The actions a checkpoint of `snapshot` must hold: protocol, metaData, txns, live adds, tombstones. */
-export function checkpointActions(snapshot: Snapshot, tombstoneRetentionMs: number, now: number): Action[] {
+/**
+ * The actions a checkpoint of `snapshot` must hold: protocol, metaData, txns, live adds, tombstones;
+ * the adds without min/max of the columns `withoutMinMax` names.
+ */
+export function checkpointActions(
+  snapshot: Snapshot,
+  tombstoneRetentionMs: number,
+  now: number,
+  withoutMinMax: (column: string) => boolean = () => false,
+): Action[] {
   const actions: Action[] = [{ protocol: snapshot.protocol }, { metaData: snapshot.metadata }];
   for (const txn of snapshot.txns.values()) actions.push({ txn });
   for (const add of snapshot.files)
-    actions.push({ add: { ...withoutPersonalStats(add), dataChange: false } });
+    actions.push({ add: { ...withoutPersonalStats(add, withoutMinMax), dataChange: false } });
   for (const remove of snapshot.tombstones) {
     const deletedAt = remove.deletionTimestamp ?? 0;
     if (now - deletedAt <= tombstoneRetentionMs) actions.push({ remove: { ...remove, dataChange: false } });
@@ -80,7 +87,7 @@ export function checkpointActions(snapshot: Snapshot, tombstoneRetentionMs: numb
  * The add without min/max of personal and free-text columns: files written before those columns
  * lost their statistics keep them in old commits; a checkpoint (then log cleanup) drops them.
  */
-function withoutPersonalStats(add: AddFile): AddFile {
+function withoutPersonalStats(add: AddFile, withoutMinMax: (column: string) => boolean): AddFile {
   if (!add.stats) return add;
   let stats: { minValues?: Record<string, unknown>; maxValues?: Record<string, unknown> };
   try {

@@ -1,9 +1,10 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { DuckDb } from '../engine/duckdb.js';
-import { conflictError, dataError, ShopstreamError } from '../errors.js';
-import { currentRun } from '../ops/run-context.js';
-import { joinKey, type ObjectInfo, type ObjectStore } from '../storage/object-store.js';
+import type { DuckDb } from '../../engine/duckdb.js';
+import { conflictError, dataError, ShopstreamError } from '../../errors.js';
+import { joinKey, type ObjectInfo, type ObjectStore } from '../../storage/object-store.js';
+import { parseDeltaIntervalMs } from '../../util/durations.js';
+import { mapLimit } from '../../util/map-limit.js';
 import { type Action, type CommitInfo, SUPPORTED_PROTOCOL } from './actions.js';
 import { lakeActivity } from './activity.js';
 import { checkpointActions, readCheckpointFile, writeCheckpointFile } from './checkpoint.js';
@@ -42,7 +43,28 @@ export interface CommitRequest {
   readonly parameters?: Record<string, unknown>;
   readonly metrics?: Record<string, unknown>;
   readonly scope: ConflictScope;
-  readonly extraInfo?: Record<string, unknown>;
+  /** What the caller says about the commit (its run id, its inputs): stamped into commitInfo. */
+  readonly properties?: CommitProperties;
+}
+
+/**
+ * What a caller says about a commit, as delta-rs's CommitProperties: written into the commit's
+ * commitInfo after the fields the log sets. The log itself knows nothing of runs or commands: the
+ * command or pipeline stage that writes passes its run id (pipeline_runs, the audit log, `table
+ * history` and lineage join on it) and whatever else the commit should record.
+ */
+export interface CommitProperties {
+  /** The run that made the commit. */
+  readonly runId?: string;
+  readonly [field: string]: unknown;
+}
+
+export interface DeltaLogOptions {
+  /**
+   * Columns whose min/max statistics a checkpoint must drop (statistics written before a column
+   * lost them): the table API's policy, which the log applies without knowing it.
+   */
+  readonly withoutMinMax?: (column: string) => boolean;
 }
 
 export interface HistoryEntry {
@@ -58,6 +80,7 @@ export class DeltaLog {
     readonly store: ObjectStore,
     readonly tableKey: string,
     readonly db: DuckDb,
+    readonly options: DeltaLogOptions = {},
   ) {}
 
   get logPrefix(): string {
@@ -209,8 +232,7 @@ export class DeltaLog {
         readVersion: request.readVersion,
         isBlindAppend: request.scope.kind === 'append' && !request.scope.readPartitions,
         engineInfo: ENGINE_INFO,
-        runId: currentRun.id,
-        ...request.extraInfo,
+        ...request.properties,
       };
       const body = `${[{ commitInfo }, ...request.actions].map((a) => JSON.stringify(a)).join('\n')}\n`;
       const key = joinKey(this.logPrefix, commitFileName(version));
@@ -244,8 +266,9 @@ export class DeltaLog {
   async checkpoint(version?: number): Promise<number> {
     const snapshot = await this.snapshot(version === undefined ? {} : { version });
     const retention =
-      parseDurationMs(snapshot.metadata.configuration['delta.deletedFileRetentionDuration']) ?? 7 * DAY_MS;
-    const actions = checkpointActions(snapshot, retention, Date.now());
+      parseDeltaIntervalMs(snapshot.metadata.configuration['delta.deletedFileRetentionDuration']) ??
+      7 * DAY_MS;
+    const actions = checkpointActions(snapshot, retention, Date.now(), this.options.withoutMinMax);
     const dir = await this.store.stagingDir('checkpoint');
     try {
       const local = path.join(dir, checkpointFileName(snapshot.version));
@@ -304,34 +327,6 @@ function resolveTargetVersion(
   return latest;
 }
 
-/** Parses Delta interval strings such as `interval 7 days` or `168 hours`. */
-export function parseDurationMs(text: string | undefined): number | undefined {
-  if (!text) return undefined;
-  const match = /^(?:interval\s+)?(\d+)\s*(second|minute|hour|day|week)s?$/i.exec(text.trim());
-  if (!match) return undefined;
-  const unit = { second: 1e3, minute: 6e4, hour: 36e5, day: DAY_MS, week: 7 * DAY_MS }[
-    match[2]!.toLowerCase() as 'day'
-  ];
-  return Number(match[1]) * unit;
-}
-
 function range(from: number, to: number): number[] {
   return Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
-}
-
-export async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index]!);
-    }
-  });
-  await Promise.all(workers);
-  return results;
 }

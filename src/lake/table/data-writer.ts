@@ -1,12 +1,13 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { type DuckDb, quoteIdent, quoteLiteral } from '../engine/duckdb.js';
-import { joinKey, type ObjectStore } from '../storage/object-store.js';
-import type { AddFile, PartitionValues } from './actions.js';
-import { mapLimit } from './delta-log.js';
+import { type DuckDb, quoteIdent, quoteLiteral } from '../../engine/duckdb.js';
+import { joinKey, type ObjectStore } from '../../storage/object-store.js';
+import { mapLimit } from '../../util/map-limit.js';
+import type { AddFile, PartitionValues } from '../log/actions.js';
+import { type DeltaSchema, isPrimitive } from '../log/delta-schema.js';
+import { duckDbType } from './columns.js';
 import { type CopiedFile, statsFromCopy } from './file-stats.js';
 import { encodeDataPath } from './paths.js';
-import { type DeltaSchema, duckDbType, isPrimitive } from './schema.js';
 
 export interface DataWriteOptions {
   readonly schema: DeltaSchema;

@@ -1,4 +1,4 @@
-import type { HistoryEntry } from './delta-log.js';
+import type { HistoryEntry } from '../log/delta-log.js';
 import type { Lake } from './lake.js';
 
 export interface TableSummary {

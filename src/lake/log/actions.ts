@@ -83,3 +83,15 @@ export function parseStats(add: AddFile): FileStats | undefined {
     return undefined;
   }
 }
+
+/** The remove action retiring `file` (with its partition values and size, as readers expect). */
+export function toRemove(file: AddFile, now: number, dataChange: boolean): RemoveFile {
+  return {
+    path: file.path,
+    deletionTimestamp: now,
+    dataChange,
+    extendedFileMetadata: true,
+    partitionValues: file.partitionValues,
+    size: file.size,
+  };
+}

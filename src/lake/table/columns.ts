@@ -1,39 +1,10 @@
+import type { DeltaSchema, DeltaType } from '../log/delta-schema.js';
+
 /**
- * Delta table schemas (Spark StructType JSON) and their DuckDB equivalents.
+ * Columns as writers declare them, and Delta types (`log/delta-schema.ts`) in DuckDB terms.
  * `timestamp` is UTC-adjusted and maps to DuckDB TIMESTAMPTZ; `timestamp_ntz` (reader 3) is refused
  * on write.
  */
-
-export type DeltaType =
-  | string
-  | { readonly type: 'struct'; readonly fields: readonly DeltaField[] }
-  | { readonly type: 'array'; readonly elementType: DeltaType; readonly containsNull: boolean }
-  | {
-      readonly type: 'map';
-      readonly keyType: DeltaType;
-      readonly valueType: DeltaType;
-      readonly valueContainsNull: boolean;
-    };
-
-export interface DeltaField {
-  readonly name: string;
-  readonly type: DeltaType;
-  readonly nullable: boolean;
-  readonly metadata: Record<string, unknown>;
-}
-
-export interface DeltaSchema {
-  readonly type: 'struct';
-  readonly fields: readonly DeltaField[];
-}
-
-export function parseSchema(schemaString: string): DeltaSchema {
-  return JSON.parse(schemaString) as DeltaSchema;
-}
-
-export function schemaToString(schema: DeltaSchema): string {
-  return JSON.stringify(schema);
-}
 
 const PRIMITIVE_TO_DUCKDB: Record<string, string> = {
   string: 'VARCHAR',
@@ -66,10 +37,6 @@ export function duckDbType(type: DeltaType): string {
     case 'map':
       return `MAP(${duckDbType(type.keyType)}, ${duckDbType(type.valueType)})`;
   }
-}
-
-export function isPrimitive(type: DeltaType): type is string {
-  return typeof type === 'string';
 }
 
 /** A column as the writers in this codebase declare it. */

@@ -1,10 +1,18 @@
-import { quoteIdent } from '../engine/duckdb.js';
+import { quoteIdent } from '../../engine/duckdb.js';
+import type { CommitProperties } from '../log/delta-log.js';
+import { duckDbType } from './columns.js';
 import type { TableDefinition } from './delta-table.js';
 import type { Lake } from './lake.js';
-import { duckDbType } from './schema.js';
 
 /** A value for one column: text (cast to the column's type by DuckDB), a number, or null. */
 export type CellValue = string | number | null;
+
+export interface AppendOptions {
+  /** The commit's operationParameters. */
+  readonly parameters?: Record<string, unknown>;
+  /** The caller's run id (and other commitInfo fields) for the commits (creation, append). */
+  readonly commitProperties?: CommitProperties;
+}
 
 /**
  * Appends a few rows (records such as audit entries, run rows, deletion requests) to a table,
@@ -16,10 +24,10 @@ export async function appendRows(
   name: string,
   definition: TableDefinition,
   rows: readonly Readonly<Record<string, CellValue>>[],
-  parameters: Record<string, unknown> = {},
+  options: AppendOptions = {},
 ): Promise<number> {
   const table = lake.table(name);
-  const snapshot = await table.ensure(definition);
+  const snapshot = await table.ensure(definition, options.commitProperties);
   // a column added to the definition since the table was created: evolve the schema (old files
   // read it as NULL) rather than fail the append
   const present = new Set(snapshot.schema.fields.map((f) => f.name));
@@ -42,7 +50,8 @@ export async function appendRows(
       relation: `__append_${name}`,
       mode: 'append',
       operation: 'WRITE',
-      parameters,
+      parameters: options.parameters ?? {},
+      ...(options.commitProperties ? { commitProperties: options.commitProperties } : {}),
       ...(addColumns.length > 0 ? { addColumns } : {}),
     });
     return result.version;
