@@ -1,3 +1,9 @@
+/**
+ * The log kernel (`src/lake/log/`): reading, replaying and committing a table's `_delta_log/`. It
+ * imports neither the table API, the operations nor run state: what a commit says about its caller
+ * (run id, inputs) comes in as {@link CommitProperties}, and table policies (which statistics a
+ * checkpoint drops) as {@link DeltaLogOptions}. A commit file is created once, never overwritten.
+ */
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { DuckDb } from '../../engine/duckdb.js';
