@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import type { Config } from '../config/config-schema.js';
-import { dataError, isShopstreamError } from '../errors.js';
+import { isShopstreamError } from '../errors.js';
 import { localLakeDirs } from '../governance/erasure-scan.js';
 import { type ForgetReceipt, forgetUsers, readUserIdsFile } from '../governance/gdpr.js';
 import { type IngestSummary, ingest } from '../ingest/ingest.js';
@@ -10,6 +10,7 @@ import { S3Store } from '../storage/s3-store.js';
 import { type BuildSummary, buildMarts } from '../transforms/build-marts.js';
 import { type LoadSummary, loadWarehouse } from '../warehouse/load.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
+import { badRatioError, failedChecksError } from './quality-gate.js';
 import { currentRun } from './run-context.js';
 
 export type StageName = 'ingest' | 'gdpr' | 'build-marts' | 'load';
@@ -90,12 +91,8 @@ export async function runPipeline(lake: Lake, options: PipelineOptions): Promise
         runId: currentRun.id,
       });
       out.ingest = summary;
-      if (summary.badRatioExceeded) {
-        throw dataError(
-          'BAD_RATIO',
-          `${summary.quarantined} of ${summary.read} records were quarantined (more than ingest.maxBadRatio ${summary.maxBadRatio}); good records were landed`,
-        );
-      }
+      const tooManyBad = badRatioError(summary, 'ingest.maxBadRatio');
+      if (tooManyBad) throw tooManyBad;
       return `${summary.written} events landed, ${summary.quarantined} quarantined`;
     });
     const userIds = options.gdprFile
@@ -129,12 +126,8 @@ export async function runPipeline(lake: Lake, options: PipelineOptions): Promise
         runId: currentRun.id,
       });
       out.build = summary;
-      if (!summary.quality.passed && !options.warnOnly) {
-        throw dataError(
-          'QUALITY_FAILED',
-          `data quality checks failed: ratio ${summary.quality.qualityRatio} (minimum ${summary.quality.minQualityRatio}); the marts were written`,
-        );
-      }
+      const failed = failedChecksError(summary.quality, { warnOnly: options.warnOnly });
+      if (failed) throw failed;
       return `${summary.mode}; quality ${summary.quality.qualityRatio}`;
     });
     await stage('load', warehouse ? undefined : 'no warehouse', async () => {
