@@ -39,10 +39,7 @@ export default class BuildMarts extends ShopstreamCommand {
     }
     if (!this.jsonEnabled()) this.log(describe(summary));
     const failed = failedChecksError(summary.quality, { warnOnly: flags['warn-only'] });
-    if (failed) {
-      if (this.jsonEnabled()) this.logJson(summary);
-      throw failed;
-    }
+    if (failed) this.failAfter(summary, failed);
     return summary;
   }
 }

@@ -51,15 +51,9 @@ export default class Ingest extends ShopstreamCommand {
     }
     if (!this.jsonEnabled()) this.log(describe(summary));
     const unreadable = unreadableSourcesError(summary);
-    if (unreadable) {
-      if (this.jsonEnabled()) this.logJson(summary);
-      throw unreadable;
-    }
+    if (unreadable) this.failAfter(summary, unreadable);
     const tooManyBad = badRatioError(summary);
-    if (tooManyBad) {
-      if (this.jsonEnabled()) this.logJson(summary);
-      throw tooManyBad;
-    }
+    if (tooManyBad) this.failAfter(summary, tooManyBad);
     return summary;
   }
 }

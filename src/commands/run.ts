@@ -56,10 +56,7 @@ export default class Run extends ShopstreamCommand {
       this.log(`run ${summary.runId}`);
       this.log(renderTable(summary.stages.map((s) => ({ ...s, detail: s.detail ?? '' }))));
     }
-    if (summary.error) {
-      if (this.jsonEnabled()) this.logJson({ ...summary, error: undefined });
-      throw summary.error;
-    }
+    if (summary.error) this.failAfter({ ...summary, error: undefined }, summary.error);
     return summary;
   }
 }
