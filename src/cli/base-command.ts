@@ -185,6 +185,15 @@ export abstract class ShopstreamCommand extends Command {
     return this.#config;
   }
 
+  /**
+   * Fails with `error` after the work was done (records landed, marts written): with --json the
+   * summary still goes to stdout, the error to stderr, so a script sees both.
+   */
+  protected failAfter(summary: unknown, error: unknown): never {
+    if (this.jsonEnabled()) this.logJson(summary);
+    throw error;
+  }
+
   /** True when output goes to a person: progress bars and colour are allowed. */
   protected get interactive(): boolean {
     return Boolean(process.stderr.isTTY) && !this.jsonEnabled() && !process.env.CI;

@@ -2,8 +2,8 @@ import { Flags } from '@oclif/core';
 import { ShopstreamCommand } from '../cli/base-command.js';
 import { ProgressBar } from '../cli/progress.js';
 import { renderTable } from '../cli/render.js';
-import { dataError } from '../errors.js';
 import { closeLake, openLake } from '../lake/table/open-lake.js';
+import { failedChecksError } from '../ops/quality-gate.js';
 import { type BuildSummary, buildMarts } from '../transforms/build-marts.js';
 
 export default class BuildMarts extends ShopstreamCommand {
@@ -38,21 +38,8 @@ export default class BuildMarts extends ShopstreamCommand {
       closeLake(lake);
     }
     if (!this.jsonEnabled()) this.log(describe(summary));
-    if (!summary.quality.passed && !flags['warn-only']) {
-      if (this.jsonEnabled()) this.logJson(summary);
-      const failing = summary.quality.checks
-        .filter((c) => !c.passed)
-        .map((c) => `${c.name} (${c.failing} of ${c.checked})`);
-      throw dataError(
-        'QUALITY_FAILED',
-        `data quality checks failed: ratio ${(summary.quality.qualityRatio * 100).toFixed(2)}% (minimum ${(summary.quality.minQualityRatio * 100).toFixed(2)}%); failing: ${failing.join(', ')}`,
-        {
-          suggestions: [
-            'the marts were written; rerun with --warn-only to accept, or inspect the failing checks',
-          ],
-        },
-      );
-    }
+    const failed = failedChecksError(summary.quality, { warnOnly: flags['warn-only'] });
+    if (failed) this.failAfter(summary, failed);
     return summary;
   }
 }

@@ -1,10 +1,10 @@
 import { Args, Flags } from '@oclif/core';
 import { ShopstreamCommand } from '../cli/base-command.js';
 import { ProgressBar } from '../cli/progress.js';
-import { dataError } from '../errors.js';
 import { type IngestSummary, ingest, unreadableSourcesError } from '../ingest/ingest.js';
 import { configuredIngestOptions } from '../ingest/ingest-options.js';
 import { closeLake, openLake } from '../lake/table/open-lake.js';
+import { badRatioError, percent } from '../ops/quality-gate.js';
 
 export default class Ingest extends ShopstreamCommand {
   static override audited = true;
@@ -51,36 +51,17 @@ export default class Ingest extends ShopstreamCommand {
     }
     if (!this.jsonEnabled()) this.log(describe(summary));
     const unreadable = unreadableSourcesError(summary);
-    if (unreadable) {
-      if (this.jsonEnabled()) this.logJson(summary);
-      throw unreadable;
-    }
-    if (summary.badRatioExceeded) {
-      const first = summary.quarantineSamples[0];
-      if (this.jsonEnabled()) this.logJson(summary);
-      throw dataError(
-        'BAD_RATIO',
-        `${summary.quarantined} of ${summary.read} records were quarantined (${pct(summary.badRatio)} > --max-bad-ratio ${pct(summary.maxBadRatio)})` +
-          (first ? `; first: ${first.file}:${first.line} field ${first.field}: ${first.reason}` : ''),
-        {
-          suggestions: [
-            'good records were landed; inspect them with: shopstream query "SELECT * FROM quarantine"',
-          ],
-        },
-      );
-    }
+    if (unreadable) this.failAfter(summary, unreadable);
+    const tooManyBad = badRatioError(summary);
+    if (tooManyBad) this.failAfter(summary, tooManyBad);
     return summary;
   }
-}
-
-function pct(ratio: number): string {
-  return `${(ratio * 100).toFixed(2)}%`;
 }
 
 function describe(s: IngestSummary): string {
   const lines = [
     `files: ${s.files.total} (${s.files.ingested} ingested, ${s.files.alreadyIngested} already ingested)`,
-    `read ${s.read}, written ${s.written}, duplicates ${s.duplicates}, quarantined ${s.quarantined}; quality ${pct(s.qualityRatio)}`,
+    `read ${s.read}, written ${s.written}, duplicates ${s.duplicates}, quarantined ${s.quarantined}; quality ${percent(s.qualityRatio)}`,
   ];
   if (s.rawEventsVersion !== null)
     lines.push(`raw_events version ${s.rawEventsVersion}; partitions: ${s.partitions.length}`);

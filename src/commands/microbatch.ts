@@ -1,10 +1,9 @@
-import { appendFile, readFile } from 'node:fs/promises';
 import { Flags } from '@oclif/core';
 import { ShopstreamCommand } from '../cli/base-command.js';
 import { redisUrlFlag } from '../cli/flags.js';
 import { usageError } from '../errors.js';
 import { closeLake, openLake, s3Options } from '../lake/table/open-lake.js';
-import type { Alert } from '../stream/fraud-windows.js';
+import { FileAlertSink } from '../stream/file-alert-sink.js';
 import { type MicrobatchSummary, runMicrobatch } from '../stream/microbatch.js';
 import { RedisAlertSink } from '../stream/redis-sink.js';
 import { parseSecondsMs } from '../util/durations.js';
@@ -58,11 +57,7 @@ export default class Microbatch extends ShopstreamCommand {
     this.#alertsOnStdout = !flags.alerts;
     const config = this.resolveConfig(flags);
     const lake = await openLake(config);
-    const seen = new Set<string>();
-    if (flags.alerts) {
-      const existing = await readFile(flags.alerts, 'utf8').catch(() => '');
-      for (const line of existing.split('\n')) if (line.trim()) seen.add((JSON.parse(line) as Alert).alertId);
-    }
+    const file = flags.alerts ? await FileAlertSink.open(flags.alerts) : undefined;
     const redis = flags['redis-url']
       ? await RedisAlertSink.connect(flags['redis-url'], flags['flag-ttl'])
       : undefined;
@@ -81,14 +76,8 @@ export default class Microbatch extends ShopstreamCommand {
         signal: stop.signal,
         emit: async (alert) => {
           await redis?.publish(alert);
-          const line = `${JSON.stringify(alert)}\n`;
-          if (!flags.alerts) {
-            process.stdout.write(line);
-            return;
-          }
-          if (seen.has(alert.alertId)) return;
-          seen.add(alert.alertId);
-          await appendFile(flags.alerts, line);
+          if (file) await file.write(alert);
+          else process.stdout.write(`${JSON.stringify(alert)}\n`);
         },
         ...(flags.metrics
           ? { onBatch: (m) => process.stderr.write(`${JSON.stringify({ metric: 'microbatch', ...m })}\n`) }

@@ -1,66 +1,41 @@
-import { randomUUID } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
-import { Args, Flags } from '@oclif/core';
-import { ShopstreamCommand } from '../cli/base-command.js';
-import { warehouseFlag } from '../cli/flags.js';
-import { renderCsv, renderTable } from '../cli/render.js';
+import { Args } from '@oclif/core';
+import {
+  type HtmlReportResult,
+  REPORT_NAMES,
+  ReportCommand,
+  type ReportRows,
+  reportOutFlag,
+  reportQueryFlags,
+} from '../cli/report-command.js';
 import { usageError } from '../errors.js';
-import { closeLake, openLake } from '../lake/table/open-lake.js';
-import type { ReportSection } from '../ops/html-report.js';
-import { runWarehouseReport } from '../ops/warehouse-report.js';
-import { REPORTS, type ReportName } from '../warehouse/reports.js';
+import type { ReportName } from '../warehouse/reports.js';
 
-export default class Report extends ShopstreamCommand {
+/**
+ * The older form of `report query NAME` and `report html --out FILE`, kept working: the same
+ * arguments, flags and output as before the two were split.
+ */
+export default class Report extends ReportCommand {
   static override description =
-    "Run one of the business queries on the warehouse: fraud-last-minute (the seed's real-time fraud query), clv (customers by predicted annual value), conversion (daily funnel); or, with --out, write the run report: one self-contained HTML page of charts from the lake.";
+    "Reports: `report query NAME` runs one of the business queries on the warehouse (fraud-last-minute, the seed's real-time fraud query; clv, customers by predicted annual value; conversion, the daily funnel); `report html --out FILE` writes the run report, one self-contained HTML page of charts from the lake. The older forms `report NAME` and `report --out FILE` still work.";
   static override examples = [
-    '<%= config.bin %> report fraud-last-minute',
-    '<%= config.bin %> report clv --limit 10 --warehouse /data/analytics.duckdb',
-    '<%= config.bin %> report conversion --csv > funnel.csv',
-    '<%= config.bin %> report --out report.html',
+    '<%= config.bin %> report query fraud-last-minute',
+    '<%= config.bin %> report query clv --limit 10 --warehouse /data/analytics.duckdb',
+    '<%= config.bin %> report query conversion --csv > funnel.csv',
+    '<%= config.bin %> report html --out report.html',
+    '<%= config.bin %> report clv    # the older form of: report query clv',
+    '<%= config.bin %> report --out report.html    # the older form of: report html --out report.html',
   ];
   static override args = {
-    name: Args.string({ description: 'report name (not with --out)', options: Object.keys(REPORTS) }),
+    name: Args.string({ description: 'report name (not with --out)', options: REPORT_NAMES }),
   };
-  static override flags = {
-    warehouse: warehouseFlag(),
-    limit: Flags.integer({ description: 'At most this many rows (clv).', default: 20, min: 1 }),
-    csv: Flags.boolean({ description: 'Print CSV instead of a table.', exclusive: ['json'] }),
-    out: Flags.string({
-      description:
-        'Write the HTML run report (charts of events, funnel, sessions, fraud, CLV, quality, runs) here.',
-    }),
-  };
+  static override flags = { ...reportQueryFlags, out: reportOutFlag() };
 
-  async run(): Promise<Record<string, unknown>[] | { out: string; sections: readonly ReportSection[] }> {
+  async run(): Promise<ReportRows | HtmlReportResult> {
     const { args, flags } = await this.parse(Report);
-    if (!flags.out && !args.name) {
-      throw usageError(
-        'REPORT_NAME',
-        `name a report (${Object.keys(REPORTS).join(', ')}) or give --out report.html`,
-      );
+    if (flags.out) return this.htmlReport(flags.out, flags);
+    if (!args.name) {
+      throw usageError('REPORT_NAME', `name a report (${REPORT_NAMES.join(', ')}) or give --out report.html`);
     }
-    const config = this.resolveConfig(flags);
-    const lake = await openLake(config);
-    try {
-      if (flags.out) {
-        // vega and vega-lite load only for the HTML report, not for the warehouse queries
-        const { buildHtmlReport } = await import('../ops/html-report.js');
-        const report = await buildHtmlReport(lake);
-        await writeFile(flags.out, report.html);
-        if (!this.jsonEnabled()) {
-          this.log(`wrote ${flags.out}: ${report.sections.map((s) => `${s.id} (${s.rows})`).join(', ')}`);
-        }
-        return { out: flags.out, sections: report.sections };
-      }
-      const rows = await runWarehouseReport(lake, config, args.name as ReportName, {
-        limit: flags.limit,
-        runId: randomUUID(),
-      });
-      if (!this.jsonEnabled()) this.log(flags.csv ? renderCsv(rows) : renderTable(rows));
-      return rows;
-    } finally {
-      closeLake(lake);
-    }
+    return this.queryReport(args.name as ReportName, flags);
   }
 }

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { Args, Flags } from '@oclif/core';
 import { ShopstreamCommand } from '../cli/base-command.js';
 import { redisUrlFlag, warehouseFlag } from '../cli/flags.js';
@@ -42,7 +41,7 @@ export default class Run extends ShopstreamCommand {
       summary = await runPipeline(lake, {
         config,
         sources: argv as string[],
-        ...(flags['gdpr-file'] && existsSync(flags['gdpr-file']) ? { gdprFile: flags['gdpr-file'] } : {}),
+        ...(flags['gdpr-file'] ? { gdprFile: flags['gdpr-file'] } : {}),
         ...(flags['no-load']
           ? {}
           : { openWarehouse: () => openWarehouse(lake, config, 'run', currentRun.id) }),
@@ -57,10 +56,7 @@ export default class Run extends ShopstreamCommand {
       this.log(`run ${summary.runId}`);
       this.log(renderTable(summary.stages.map((s) => ({ ...s, detail: s.detail ?? '' }))));
     }
-    if (summary.error) {
-      if (this.jsonEnabled()) this.logJson({ ...summary, error: undefined });
-      throw summary.error;
-    }
+    if (summary.error) this.failAfter({ ...summary, error: undefined }, summary.error);
     return summary;
   }
 }

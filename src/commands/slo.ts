@@ -49,11 +49,10 @@ export default class Slo extends ShopstreamCommand {
       );
     }
     if (!report.met) {
-      if (this.jsonEnabled()) this.logJson(report);
       const breached = report.objectives
         .filter((o) => o.met === false)
         .map((o) => `${o.name} ${o.actual} (target ${o.comparator} ${o.target})`);
-      throw breachError('SLO_BREACHED', `SLO breached: ${breached.join('; ')}`);
+      this.failAfter(report, breachError('SLO_BREACHED', `SLO breached: ${breached.join('; ')}`));
     }
     return report;
   }

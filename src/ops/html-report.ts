@@ -62,6 +62,18 @@ const utcX = (field: string, title: string, options: { wholeMinutes?: boolean; n
   axis: { labelExpr: utcLabels(options.wholeMinutes ?? false), labelOverlap: true, labelFlush: true },
 });
 
+/** One bar per category (y, in `sort` order), its length the value (x): the funnel, the top customers. */
+const horizontalBars = (
+  category: { field: string; sort: string | null; title: string | null },
+  value: { field: string; title: string },
+) => ({
+  mark: 'bar',
+  encoding: {
+    y: { field: category.field, type: 'nominal', sort: category.sort, title: category.title },
+    x: { field: value.field, type: 'quantitative', title: value.title },
+  },
+});
+
 /** Readable text everywhere; legends below the plot, never cut. */
 const VEGA_CONFIG = {
   font: 'system-ui, -apple-system, "Segoe UI", sans-serif',
@@ -142,13 +154,11 @@ const CHARTS: readonly ChartSpec[] = [
           JOIN (VALUES ('v', 1, '1 viewed'), ('p', 2, '2 product view'), ('c', 3, '3 cart'), ('k', 4, '4 checkout'),
                        ('b', 5, '5 purchase')) AS s(code, ord, step) USING (code)
           ORDER BY ord`,
-    chart: () => ({
-      mark: 'bar',
-      encoding: {
-        y: { field: 'step', type: 'nominal', sort: null, title: null },
-        x: { field: 'sessions', type: 'quantitative', title: 'sessions reaching the step' },
-      },
-    }),
+    chart: () =>
+      horizontalBars(
+        { field: 'step', sort: null, title: null },
+        { field: 'sessions', title: 'sessions reaching the step' },
+      ),
   },
   {
     id: 'session-length',
@@ -204,13 +214,11 @@ const CHARTS: readonly ChartSpec[] = [
                  CAST(orders AS DOUBLE) AS orders
           FROM customer_ltv WHERE clv_status = 'fitted'
           ORDER BY predicted_clv DESC, user_key LIMIT 10`,
-    chart: () => ({
-      mark: 'bar',
-      encoding: {
-        y: { field: 'customer', type: 'nominal', sort: '-x', title: 'customer (user key)' },
-        x: { field: 'predicted_clv', type: 'quantitative', title: 'predicted CLV' },
-      },
-    }),
+    chart: () =>
+      horizontalBars(
+        { field: 'customer', sort: '-x', title: 'customer (user key)' },
+        { field: 'predicted_clv', title: 'predicted CLV' },
+      ),
   },
   {
     id: 'clv-backtest',

@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import type { Config } from '../config/config-schema.js';
-import { dataError, isShopstreamError } from '../errors.js';
+import { isShopstreamError } from '../errors.js';
 import type { ForgetReceipt } from '../governance/erasure-receipt.js';
 import { localLakeDirs } from '../governance/erasure-scan.js';
 import { readUserIdsFile } from '../governance/erasure-users.js';
@@ -14,6 +14,7 @@ import { S3Store } from '../storage/s3-store.js';
 import { type BuildSummary, buildMarts } from '../transforms/build-marts.js';
 import { type LoadSummary, loadWarehouse } from '../warehouse/load.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
+import { badRatioError, failedChecksError } from './quality-gate.js';
 
 export type StageName = 'ingest' | 'gdpr' | 'build-marts' | 'load';
 
@@ -93,12 +94,8 @@ export async function runPipeline(lake: Lake, options: PipelineOptions): Promise
         runId: currentRun.id,
       });
       out.ingest = summary;
-      if (summary.badRatioExceeded) {
-        throw dataError(
-          'BAD_RATIO',
-          `${summary.quarantined} of ${summary.read} records were quarantined (more than ingest.maxBadRatio ${summary.maxBadRatio}); good records were landed`,
-        );
-      }
+      const tooManyBad = badRatioError(summary, 'ingest.maxBadRatio');
+      if (tooManyBad) throw tooManyBad;
       return `${summary.written} events landed, ${summary.quarantined} quarantined`;
     });
     const userIds = options.gdprFile
@@ -133,12 +130,8 @@ export async function runPipeline(lake: Lake, options: PipelineOptions): Promise
         runId: currentRun.id,
       });
       out.build = summary;
-      if (!summary.quality.passed && !options.warnOnly) {
-        throw dataError(
-          'QUALITY_FAILED',
-          `data quality checks failed: ratio ${summary.quality.qualityRatio} (minimum ${summary.quality.minQualityRatio}); the marts were written`,
-        );
-      }
+      const failed = failedChecksError(summary.quality, { warnOnly: options.warnOnly });
+      if (failed) throw failed;
       return `${summary.mode}; quality ${summary.quality.qualityRatio}`;
     });
     await stage('load', warehouse ? undefined : 'no warehouse', async () => {

@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import type { S3Client } from '@aws-sdk/client-s3';
+import type { ListObjectsV2CommandOutput, S3Client } from '@aws-sdk/client-s3';
 import { configError, ShopstreamError, unavailableError } from '../errors.js';
 import { DownloadCache } from './download-cache.js';
 import type { ObjectInfo, ObjectStore } from './object-store.js';
@@ -90,19 +90,8 @@ export class S3Store implements ObjectStore {
   }
 
   async list(prefix: string): Promise<ObjectInfo[]> {
-    const { client, sdk } = await this.sdk();
     const out: ObjectInfo[] = [];
-    let token: string | undefined;
-    do {
-      const page = await this.call(() =>
-        client.send(
-          new sdk.ListObjectsV2Command({
-            Bucket: this.bucket,
-            Prefix: this.fullKey(prefix),
-            ContinuationToken: token,
-          }),
-        ),
-      );
+    for await (const page of this.listPages(this.fullKey(prefix))) {
       for (const item of page.Contents ?? []) {
         if (!item.Key) continue;
         out.push({
@@ -111,33 +100,42 @@ export class S3Store implements ObjectStore {
           lastModified: item.LastModified?.getTime() ?? 0,
         });
       }
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
+    }
     return out;
   }
 
   async listFolders(prefix: string): Promise<string[]> {
-    const { client, sdk } = await this.sdk();
     const folders: string[] = [];
     const base = prefix ? this.fullKey(prefix) : this.prefix ? `${this.prefix}/` : '';
+    for await (const page of this.listPages(base, '/')) {
+      for (const p of page.CommonPrefixes ?? []) {
+        if (p.Prefix) folders.push(p.Prefix.slice(base.length).replace(/\/$/, ''));
+      }
+    }
+    return folders;
+  }
+
+  /** Every page of a ListObjectsV2 listing (at most 1,000 keys each), following continuation tokens. */
+  private async *listPages(
+    fullPrefix: string,
+    delimiter?: string,
+  ): AsyncGenerator<ListObjectsV2CommandOutput> {
+    const { client, sdk } = await this.sdk();
     let token: string | undefined;
     do {
       const page = await this.call(() =>
         client.send(
           new sdk.ListObjectsV2Command({
             Bucket: this.bucket,
-            Prefix: base,
-            Delimiter: '/',
+            Prefix: fullPrefix,
+            ...(delimiter ? { Delimiter: delimiter } : {}),
             ContinuationToken: token,
           }),
         ),
       );
-      for (const p of page.CommonPrefixes ?? []) {
-        if (p.Prefix) folders.push(p.Prefix.slice(base.length).replace(/\/$/, ''));
-      }
+      yield page;
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
-    return folders;
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {

@@ -3,6 +3,7 @@ import { conflictError } from '../errors.js';
 import { duckDbType } from '../lake/table/columns.js';
 import type { Lake } from '../lake/table/lake.js';
 import { registerSnapshot } from '../lake/table/table-scan.js';
+import { inLoadTransaction } from './load-transaction.js';
 import {
   type AppliedLoad,
   CONTROL_TABLE,
@@ -108,40 +109,38 @@ export class DuckDbWarehouse implements Warehouse {
       appender.endRow();
     }
     appender.closeSync();
-    await this.db.run('BEGIN TRANSACTION');
     try {
-      if (change.replace || !existing) {
-        await this.db.run(
-          `CREATE OR REPLACE TABLE ${target} (${wanted.map((c) => `${quoteIdent(c.name)} ${c.type}`).join(', ')}, ${FILE_COLUMN} VARCHAR)`,
-        );
-      }
-      for (const name of columnsAdded) {
-        const column = wanted.find((c) => c.name === name)!;
-        await this.db.run(`ALTER TABLE ${target} ADD COLUMN ${quoteIdent(name)} ${column.type}`);
-      }
-      let deleted = 0;
-      if (!change.replace && change.removedPaths.length > 0) {
-        const [row] = await this.db.all<{ Count: string }>(
-          `DELETE FROM ${target} WHERE ${FILE_COLUMN} IN (SELECT path FROM __load_removed)`,
-        );
-        deleted = Number(row?.Count ?? 0);
-      }
-      const columnList = [...wanted.map((c) => quoteIdent(c.name)), FILE_COLUMN].join(', ');
-      const [insertedRow] = await this.db.all<{ Count: string }>(
-        `INSERT INTO ${target} (${columnList}) SELECT ${columnList} FROM ${quoteIdent(source)}`,
+      return await inLoadTransaction(
+        (statement) => this.db.run(statement),
+        async () => {
+          if (change.replace || !existing) {
+            await this.db.run(
+              `CREATE OR REPLACE TABLE ${target} (${wanted.map((c) => `${quoteIdent(c.name)} ${c.type}`).join(', ')}, ${FILE_COLUMN} VARCHAR)`,
+            );
+          }
+          for (const name of columnsAdded) {
+            const column = wanted.find((c) => c.name === name)!;
+            await this.db.run(`ALTER TABLE ${target} ADD COLUMN ${quoteIdent(name)} ${column.type}`);
+          }
+          let deleted = 0;
+          if (!change.replace && change.removedPaths.length > 0) {
+            const [row] = await this.db.all<{ Count: string }>(
+              `DELETE FROM ${target} WHERE ${FILE_COLUMN} IN (SELECT path FROM __load_removed)`,
+            );
+            deleted = Number(row?.Count ?? 0);
+          }
+          const columnList = [...wanted.map((c) => quoteIdent(c.name)), FILE_COLUMN].join(', ');
+          const [insertedRow] = await this.db.all<{ Count: string }>(
+            `INSERT INTO ${target} (${columnList}) SELECT ${columnList} FROM ${quoteIdent(source)}`,
+          );
+          const inserted = Number(insertedRow?.Count ?? 0);
+          await this.db.run(
+            `INSERT OR REPLACE INTO ${CATALOG}.main.${CONTROL_TABLE} VALUES ($1, $2, now(), $3, $4, $5)`,
+            [change.table, change.snapshot.version, change.runId, inserted, deleted] as never,
+          );
+          return { rowsInserted: inserted, rowsDeleted: deleted, columnsAdded };
+        },
       );
-      const inserted = Number(insertedRow?.Count ?? 0);
-      await this.db.run(
-        `INSERT OR REPLACE INTO ${CATALOG}.main.${CONTROL_TABLE} VALUES ($1, $2, now(), $3, $4, $5)`,
-        [change.table, change.snapshot.version, change.runId, inserted, deleted] as never,
-      );
-      if (process.env.SHOPSTREAM_FAULT_INJECTION === 'load-before-commit')
-        process.kill(process.pid, 'SIGKILL');
-      await this.db.run('COMMIT');
-      return { rowsInserted: inserted, rowsDeleted: deleted, columnsAdded };
-    } catch (error) {
-      await this.db.run('ROLLBACK').catch(() => undefined);
-      throw error;
     } finally {
       await this.db.run(`DROP VIEW IF EXISTS ${quoteIdent(source)}`);
     }

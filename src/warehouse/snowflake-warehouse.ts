@@ -5,6 +5,7 @@ import { quoteIdent, quoteLiteral } from '../engine/duckdb.js';
 import type { DeltaType } from '../lake/log/delta-schema.js';
 import type { Lake } from '../lake/table/lake.js';
 import { registerSnapshot } from '../lake/table/table-scan.js';
+import { inLoadTransaction } from './load-transaction.js';
 import { SnowflakeExecutor, type SnowflakeSettings } from './snowflake-executor.js';
 import {
   type AppliedLoad,
@@ -137,52 +138,48 @@ export class SnowflakeWarehouse implements Warehouse {
           `PUT 'file://${path.join(dir, '*.parquet')}' @~/${stagePath} SOURCE_COMPRESSION=PARQUET AUTO_COMPRESS=FALSE OVERWRITE=TRUE`,
         );
       }
-      await this.executor.query('BEGIN');
-      try {
-        let deleted = 0;
-        if (change.replace) {
-          // a full reload keeps the table (clustering keys, grants) and stays atomic: delete, then copy
-          const [row] = await this.executor.query<{ count: number }>(
-            `SELECT count(*) AS count FROM ${change.table}`,
-          );
-          deleted = Number(row?.count ?? 0);
-          await this.executor.query(`DELETE FROM ${change.table}`);
-        }
-        for (let i = 0; i < change.removedPaths.length; i += DELETE_CHUNK) {
-          const chunk = change.removedPaths.slice(i, i + DELETE_CHUNK);
-          const [row] = await this.executor.query<{ count: number }>(
-            `SELECT count(*) AS count FROM ${change.table} WHERE ${FILE_COLUMN} IN (${chunk.map(() => '?').join(', ')})`,
-            chunk,
-          );
-          deleted += Number(row?.count ?? 0);
+      return await inLoadTransaction(
+        (statement) => this.executor.query(statement),
+        async () => {
+          let deleted = 0;
+          if (change.replace) {
+            // a full reload keeps the table (clustering keys, grants) and stays atomic: delete, then copy
+            const [row] = await this.executor.query<{ count: number }>(
+              `SELECT count(*) AS count FROM ${change.table}`,
+            );
+            deleted = Number(row?.count ?? 0);
+            await this.executor.query(`DELETE FROM ${change.table}`);
+          }
+          for (let i = 0; i < change.removedPaths.length; i += DELETE_CHUNK) {
+            const chunk = change.removedPaths.slice(i, i + DELETE_CHUNK);
+            const [row] = await this.executor.query<{ count: number }>(
+              `SELECT count(*) AS count FROM ${change.table} WHERE ${FILE_COLUMN} IN (${chunk.map(() => '?').join(', ')})`,
+              chunk,
+            );
+            deleted += Number(row?.count ?? 0);
+            await this.executor.query(
+              `DELETE FROM ${change.table} WHERE ${FILE_COLUMN} IN (${chunk.map(() => '?').join(', ')})`,
+              chunk,
+            );
+          }
+          if (inserted > 0) {
+            await this.executor.query(
+              `COPY INTO ${change.table} FROM ${stage} FILES = (${fileNames.map((f) => `'${f}'`).join(', ')}) FILE_FORMAT = (TYPE = PARQUET) MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE`,
+            );
+          }
           await this.executor.query(
-            `DELETE FROM ${change.table} WHERE ${FILE_COLUMN} IN (${chunk.map(() => '?').join(', ')})`,
-            chunk,
+            `MERGE INTO ${CONTROL_TABLE} AS t
+               USING (SELECT ? AS table_name, ? AS lake_version, ? AS run_id, ? AS rows_inserted, ? AS rows_deleted) AS s
+               ON t.table_name = s.table_name
+               WHEN MATCHED THEN UPDATE SET lake_version = s.lake_version, loaded_at = CURRENT_TIMESTAMP, run_id = s.run_id,
+                 rows_inserted = s.rows_inserted, rows_deleted = s.rows_deleted
+               WHEN NOT MATCHED THEN INSERT (table_name, lake_version, loaded_at, run_id, rows_inserted, rows_deleted)
+                 VALUES (s.table_name, s.lake_version, CURRENT_TIMESTAMP, s.run_id, s.rows_inserted, s.rows_deleted)`,
+            [change.table, change.snapshot.version, change.runId, inserted, deleted],
           );
-        }
-        if (inserted > 0) {
-          await this.executor.query(
-            `COPY INTO ${change.table} FROM ${stage} FILES = (${fileNames.map((f) => `'${f}'`).join(', ')}) FILE_FORMAT = (TYPE = PARQUET) MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE`,
-          );
-        }
-        await this.executor.query(
-          `MERGE INTO ${CONTROL_TABLE} AS t
-           USING (SELECT ? AS table_name, ? AS lake_version, ? AS run_id, ? AS rows_inserted, ? AS rows_deleted) AS s
-           ON t.table_name = s.table_name
-           WHEN MATCHED THEN UPDATE SET lake_version = s.lake_version, loaded_at = CURRENT_TIMESTAMP, run_id = s.run_id,
-             rows_inserted = s.rows_inserted, rows_deleted = s.rows_deleted
-           WHEN NOT MATCHED THEN INSERT (table_name, lake_version, loaded_at, run_id, rows_inserted, rows_deleted)
-             VALUES (s.table_name, s.lake_version, CURRENT_TIMESTAMP, s.run_id, s.rows_inserted, s.rows_deleted)`,
-          [change.table, change.snapshot.version, change.runId, inserted, deleted],
-        );
-        if (process.env.SHOPSTREAM_FAULT_INJECTION === 'load-before-commit')
-          process.kill(process.pid, 'SIGKILL');
-        await this.executor.query('COMMIT');
-        return { rowsInserted: inserted, rowsDeleted: deleted, columnsAdded };
-      } catch (error) {
-        await this.executor.query('ROLLBACK').catch(() => undefined);
-        throw error;
-      }
+          return { rowsInserted: inserted, rowsDeleted: deleted, columnsAdded };
+        },
+      );
     } finally {
       if (fileNames.length > 0 && external) {
         for (const name of fileNames)

@@ -31,7 +31,7 @@ describe('CLI start-up', () => {
     const lake = path.join(dir, 'lake');
     const warehouse = path.join(dir, 'warehouse.duckdb');
 
-    for (const args of [['--version'], ['--help'], ['query', '--help']]) {
+    for (const args of [['--version'], ['--help'], ['query', '--help'], ['report', 'query', '--help']]) {
       const imports = importsOf(args, dir);
       expect(imports, args.join(' ')).not.toContain('@duckdb/node-api');
       expect(cloudIn(imports), args.join(' ')).toEqual([]);
@@ -43,6 +43,7 @@ describe('CLI start-up', () => {
       ['load', '--lake', lake, '--warehouse', warehouse],
       ['query', 'SELECT count(*) FROM raw_events', '--lake', lake],
       ['report', 'conversion', '--lake', lake, '--warehouse', warehouse],
+      ['report', 'query', 'conversion', '--lake', lake, '--warehouse', warehouse],
       ['table', 'list', '--lake', lake],
     ];
     for (const args of local) {
@@ -58,5 +59,8 @@ describe('CLI start-up', () => {
     ).toEqual([]);
     // and the trace does see what a command loads on use: the HTML report loads vega
     expect(importsOf(['report', '--out', path.join(dir, 'r.html'), '--lake', lake], dir)).toContain('vega');
+    expect(importsOf(['report', 'html', '--out', path.join(dir, 'h.html'), '--lake', lake], dir)).toContain(
+      'vega',
+    );
   });
 });

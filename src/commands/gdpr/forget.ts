@@ -1,21 +1,14 @@
-import { randomUUID } from 'node:crypto';
 import { Flags } from '@oclif/core';
-import { ShopstreamCommand } from '../../cli/base-command.js';
 import { redisUrlFlag, warehouseFlag } from '../../cli/flags.js';
+import { GdprCommand } from '../../cli/gdpr-command.js';
 import { renderTable } from '../../cli/render.js';
 import { currentActor } from '../../governance/actor.js';
 import type { ForgetReceipt } from '../../governance/erasure-receipt.js';
-import { localLakeDirs } from '../../governance/erasure-scan.js';
-import { requestedUserIds } from '../../governance/erasure-users.js';
 import { forgetUsers } from '../../governance/gdpr.js';
-import { closeLake, openLake } from '../../lake/table/open-lake.js';
 import { currentRun } from '../../runtime/run-context.js';
-import { S3Store } from '../../storage/s3-store.js';
 import { redisUserFlags } from '../../stream/redis-sink.js';
-import { openExistingWarehouse } from '../../warehouse/open-warehouse.js';
-import type { Warehouse } from '../../warehouse/warehouse.js';
 
-export default class GdprForget extends ShopstreamCommand {
+export default class GdprForget extends GdprCommand {
   static override audited = true;
   static override description =
     'Forget users (GDPR): delete their rows from every lake table, the files and log entries that held them, spools and staging leftovers, the warehouse and Redis; then scan every byte again and keep an Ed25519-signed receipt. Exit 1 when the scan still finds them. Rerunning is harmless.';
@@ -34,64 +27,55 @@ export default class GdprForget extends ShopstreamCommand {
 
   async run(): Promise<ForgetReceipt> {
     const { flags } = await this.parse(GdprForget);
-    const userIds = await requestedUserIds(flags.user, flags.file);
-    const config = this.resolveConfig(flags);
-    const lake = await openLake(config);
-    let warehouse: Warehouse | undefined;
-    try {
-      if (!flags['no-warehouse'])
-        warehouse = await openExistingWarehouse(lake, config, 'gdpr-forget', randomUUID());
-      const localDirs = localLakeDirs(lake.store.uri, lake.store instanceof S3Store);
-      const receipt = await forgetUsers(lake, {
-        userIds,
-        ...(config.privacy.pseudonymKey ? { pseudonymSecret: config.privacy.pseudonymKey } : {}),
-        ...(warehouse ? { warehouse } : {}),
-        ...(flags['redis-url'] ? { userFlags: redisUserFlags(flags['redis-url']) } : {}),
-        actor: currentActor(),
-        runId: currentRun.id,
-        ...(config.gdpr.signingKeyPath ? { signingKeyPath: config.gdpr.signingKeyPath } : {}),
-        localDirs: localDirs.owned,
-        sharedCacheDirs: localDirs.shared,
-      });
-      // like `gdpr verify`: something of them is left (listed in the receipt)
-      if (receipt.verification.findings.length > 0) process.exitCode = 1;
-      if (!this.jsonEnabled()) {
-        this.log(
-          `forgot ${receipt.requests.length} user(s): ${receipt.rowsDeleted} lake rows deleted (requests ${receipt.requests.map((r) => r.requestId).join(', ')})`,
-        );
-        this.log(
-          renderTable(
-            receipt.tables.map((t) => ({
-              table: t.table,
-              version: t.version ?? '',
-              rows: t.rowsDeleted,
-              removed: t.filesRemoved,
-              added: t.filesAdded,
-              purged: t.filesPurged.length,
-            })),
-          ),
-        );
-        if (receipt.warehouse) {
-          this.log(
-            `warehouse (${receipt.warehouse.kind}): ${receipt.warehouse.tables.map((t) => `${t.table} ${t.rowsDeleted}`).join(', ')}`,
-          );
-        }
-        if (receipt.redisKeysDeleted !== null)
-          this.log(`redis: ${receipt.redisKeysDeleted} flag key(s) deleted`);
-        const other = receipt.otherFiles;
-        this.log(
-          `other files: ${other.scanned} scanned, ${other.deleted.length} deleted, ${other.rewritten.length} rewritten`,
-        );
-        const scan = receipt.verification;
-        this.log(
-          `verification: ${scan.lakeFiles} lake files (${scan.lakeBytes} bytes), ${scan.localFiles} local files, ${scan.warehouseTables.length} warehouse tables scanned: ${scan.findings.length === 0 ? 'nothing left' : `FOUND in ${scan.findings.map((f) => f.where).join(', ')}`}`,
-        );
-        this.log('receipt signed (Ed25519); --json prints it with its public key');
-      }
-      return receipt;
-    } finally {
-      await warehouse?.close();
-      closeLake(lake);
-    }
+    return this.withErasureTargets(
+      flags,
+      'gdpr-forget',
+      async ({ userIds, config, lake, warehouse, localDirs }) => {
+        const receipt = await forgetUsers(lake, {
+          userIds,
+          ...(config.privacy.pseudonymKey ? { pseudonymSecret: config.privacy.pseudonymKey } : {}),
+          ...(warehouse ? { warehouse } : {}),
+          ...(flags['redis-url'] ? { userFlags: redisUserFlags(flags['redis-url']) } : {}),
+          actor: currentActor(),
+          runId: currentRun.id,
+          ...(config.gdpr.signingKeyPath ? { signingKeyPath: config.gdpr.signingKeyPath } : {}),
+          localDirs: localDirs.owned,
+          sharedCacheDirs: localDirs.shared,
+        });
+        // like `gdpr verify`: something of them is left (listed in the receipt)
+        if (receipt.verification.findings.length > 0) process.exitCode = 1;
+        if (!this.jsonEnabled()) this.log(describe(receipt));
+        return receipt;
+      },
+    );
   }
+}
+
+function describe(receipt: ForgetReceipt): string {
+  const { otherFiles: other, verification: scan } = receipt;
+  const lines = [
+    `forgot ${receipt.requests.length} user(s): ${receipt.rowsDeleted} lake rows deleted (requests ${receipt.requests.map((r) => r.requestId).join(', ')})`,
+    renderTable(
+      receipt.tables.map(({ table, version, rowsDeleted, filesRemoved, filesAdded, filesPurged }) => ({
+        table,
+        version: version ?? '',
+        rows: rowsDeleted,
+        removed: filesRemoved,
+        added: filesAdded,
+        purged: filesPurged.length,
+      })),
+    ),
+  ];
+  if (receipt.warehouse) {
+    lines.push(
+      `warehouse (${receipt.warehouse.kind}): ${receipt.warehouse.tables.map((t) => `${t.table} ${t.rowsDeleted}`).join(', ')}`,
+    );
+  }
+  if (receipt.redisKeysDeleted !== null) lines.push(`redis: ${receipt.redisKeysDeleted} flag key(s) deleted`);
+  lines.push(
+    `other files: ${other.scanned} scanned, ${other.deleted.length} deleted, ${other.rewritten.length} rewritten`,
+    `verification: ${scan.lakeFiles} lake files (${scan.lakeBytes} bytes), ${scan.localFiles} local files, ${scan.warehouseTables.length} warehouse tables scanned: ${scan.findings.length === 0 ? 'nothing left' : `FOUND in ${scan.findings.map((f) => f.where).join(', ')}`}`,
+    'receipt signed (Ed25519); --json prints it with its public key',
+  );
+  return lines.join('\n');
 }

@@ -49,12 +49,11 @@ export default class SchemaCheckCommand extends ShopstreamCommand {
     });
     if (!this.jsonEnabled()) this.log(describe(check));
     if (!check.ok) {
-      if (this.jsonEnabled()) this.logJson(check);
       const breaking = [
         ...(check.required === 'FORWARD' ? [] : lines('backward', check.backward)),
         ...(check.required === 'BACKWARD' ? [] : lines('forward', check.forward)),
       ];
-      throw dataError(
+      const incompatible = dataError(
         'SCHEMA_INCOMPATIBLE',
         `${check.file} is not ${check.required} compatible with ${check.against} (it is ${check.level}): ${breaking.join('; ')}`,
         {
@@ -63,6 +62,7 @@ export default class SchemaCheckCommand extends ShopstreamCommand {
           ],
         },
       );
+      this.failAfter(check, incompatible);
     }
     return check;
   }
