@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import type { DuckDb } from '../../src/engine/duckdb.js';
+import { type BatchLine, EventNormalizer } from '../../src/stream/normalize.js';
+
+/**
+ * The micro-batch normalizer's per-batch fixed cost (issue 14): DuckDB plans a statement again when
+ * it binds parameters or when the catalog changed since it was planned, and planning the
+ * 300-line staging + live query cost more than staging thousands of lines. A batch must therefore
+ * change no table definition and the live query must take no parameter; and a plan made once, at
+ * open, on empty tables must still see what later batches put in them (the carried carts).
+ */
+const LIMITS = { maxFutureHours: 24, minEventDate: '2020-01-01' };
+const NOW = new Date('2026-11-20T12:00:00Z');
+
+const batch = (first: number, cartValues: number[]): BatchLine[] =>
+  cartValues.map((cart_value, i) => ({
+    source: 'stdin',
+    line: first + i,
+    raw: JSON.stringify({
+      event_id: `e${first + i}`,
+      event_type: 'add_to_cart',
+      user_id: 'u1',
+      timestamp: `2026-11-20T10:00:${String(first + i).padStart(2, '0')}Z`,
+      properties: { cart_value },
+    }),
+    arrivedAt: 0,
+  }));
+
+const tableIds = async (db: DuckDb) =>
+  (
+    await db.all<{ table_name: string; table_oid: string }>(
+      "SELECT table_name, table_oid FROM duckdb_tables() WHERE table_name LIKE '\\_\\_live%' ESCAPE '\\' ORDER BY 1",
+    )
+  ).map((t) => `${t.table_name}#${t.table_oid}`);
+
+describe('micro-batch normalizer: planned once', () => {
+  it('a batch re-creates no table and the live query binds no parameter', async () => {
+    const normalizer = await EventNormalizer.open(LIMITS);
+    try {
+      const internals = normalizer as unknown as {
+        db: DuckDb;
+        statements: { live: { parameterCount: number } };
+      };
+      const before = await tableIds(internals.db);
+      expect(before.length).toBeGreaterThan(0);
+      await normalizer.normalize(batch(1, [10, 30]), NOW);
+      await normalizer.normalize(batch(3, [50]), NOW);
+      await normalizer.pruneCarts(Date.parse('2026-11-20T09:00:00Z'));
+      expect(await tableIds(internals.db)).toEqual(before);
+      expect(internals.statements.live.parameterCount).toBe(0);
+    } finally {
+      normalizer.close();
+    }
+  });
+
+  it('the plan made at open sees the cart states later batches carry (no empty-table shortcut)', async () => {
+    const normalizer = await EventNormalizer.open(LIMITS);
+    try {
+      const first = await normalizer.normalize(batch(1, [10, 30]), NOW);
+      expect(first.events.map((e) => e.value)).toEqual([10, 20]);
+      // the previous cart (30) comes from the carried states, a table empty when the plan was made
+      const second = await normalizer.normalize(batch(3, [50, 45]), NOW);
+      expect(second.events.map((e) => e.value)).toEqual([20, 0]);
+      expect(second.carts['USD:u1']?.[0]).toBe(45);
+    } finally {
+      normalizer.close();
+    }
+  });
+});
