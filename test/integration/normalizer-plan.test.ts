@@ -66,4 +66,19 @@ describe('micro-batch normalizer: planned once', () => {
       normalizer.close();
     }
   });
+
+  it('staging joins nothing: the literal-word pre-filter stays a comparison, not twelve mark joins', async () => {
+    const normalizer = await EventNormalizer.open(LIMITS);
+    try {
+      const { db, stagingSql } = normalizer as unknown as { db: DuckDb; stagingSql: string };
+      const plan = await db.all<{ explain_value: string }>(`EXPLAIN SELECT * FROM (${stagingSql})`, {
+        ingested_at: NOW.toISOString(),
+        min_event_time: '2020-01-01 00:00:00+00',
+        max_event_time: NOW.toISOString(),
+      });
+      expect(plan.map((row) => row.explain_value).join('\n')).not.toMatch(/JOIN/);
+    } finally {
+      normalizer.close();
+    }
+  });
 });
