@@ -74,6 +74,8 @@ export class EventNormalizer {
   private agentCount = 0;
   /** Rows deleted from __live_carts since it was last rebuilt (an in-memory table keeps and scans them). */
   private deadCartRows = 0;
+  /** The last operation on the connection: each starts after it (see exclusive()). */
+  private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
     private readonly db: DuckDb,
@@ -140,6 +142,10 @@ export class EventNormalizer {
 
   /** Forgets the cart states older than `cutoffMs` (they can only precede events too late to count). */
   async pruneCarts(cutoffMs: number): Promise<void> {
+    return this.exclusive(() => this.pruneCartsNow(cutoffMs));
+  }
+
+  private async pruneCartsNow(cutoffMs: number): Promise<void> {
     const { statements } = this;
     statements.pruneCarts.bind([String(Math.floor(cutoffMs))]);
     this.deadCartRows += Number((await statements.pruneCarts.run()).rowsChanged);
@@ -148,6 +154,10 @@ export class EventNormalizer {
 
   /** Stages the lines: the typed rows of stage_events, all columns, as ingest stages them. */
   async stage(lines: readonly BatchLine[], now = new Date()): Promise<Record<string, unknown>[]> {
+    return this.exclusive(() => this.stageNow(lines, now));
+  }
+
+  private async stageNow(lines: readonly BatchLine[], now: Date): Promise<Record<string, unknown>[]> {
     await this.load(lines);
     try {
       const rows = await this.db.all(
@@ -166,6 +176,10 @@ export class EventNormalizer {
 
   /** The batch's events as the fraud windows read them, and the lines staging refused. */
   async normalize(lines: readonly BatchLine[], now = new Date()): Promise<NormalizedBatch> {
+    return this.exclusive(() => this.normalizeNow(lines, now));
+  }
+
+  private async normalizeNow(lines: readonly BatchLine[], now: Date): Promise<NormalizedBatch> {
     const events: StreamEvent[] = [];
     const accepted: string[] = [];
     const rejected: RejectedLine[] = [];
@@ -264,6 +278,17 @@ export class EventNormalizer {
     await this.rememberAgents(newAgents);
     await this.storeCarts(carts);
     return { events, accepted, rejected, carts };
+  }
+
+  /**
+   * Runs `operation` once the previous one is done. The loop prunes the carts of one batch while
+   * it stages the next (prefetched): two statements, or an appender and a statement, at once on
+   * one connection fail ("closed pending query result").
+   */
+  private exclusive<T>(operation: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(operation, operation);
+    this.queue = result.catch(() => undefined);
+    return result;
   }
 
   close(): void {

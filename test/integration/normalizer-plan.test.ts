@@ -20,7 +20,7 @@ const batch = (first: number, cartValues: number[]): BatchLine[] =>
       event_id: `e${first + i}`,
       event_type: 'add_to_cart',
       user_id: 'u1',
-      timestamp: `2026-11-20T10:00:${String(first + i).padStart(2, '0')}Z`,
+      timestamp: new Date(Date.parse('2026-11-20T10:00:00Z') + (first + i) * 1000).toISOString(),
       properties: { cart_value },
     }),
     arrivedAt: 0,
@@ -77,6 +77,21 @@ describe('micro-batch normalizer: planned once', () => {
         max_event_time: NOW.toISOString(),
       });
       expect(plan.map((row) => row.explain_value).join('\n')).not.toMatch(/JOIN/);
+    } finally {
+      normalizer.close();
+    }
+  });
+
+  it('normalize and pruneCarts may overlap (the loop prunes while it stages the next batch)', async () => {
+    const normalizer = await EventNormalizer.open(LIMITS);
+    try {
+      const lines = Array.from({ length: 40 }, (_, b) => batch(1 + b * 500, Array(500).fill(10)));
+      const cutoff = Date.parse('2026-11-20T09:00:00Z');
+      const results = await Promise.all(
+        lines.flatMap((l) => [normalizer.normalize(l, NOW), normalizer.pruneCarts(cutoff)]),
+      );
+      const counts = results.filter((r) => r !== undefined).map((r) => r.events.length);
+      expect(counts).toEqual(Array(40).fill(500));
     } finally {
       normalizer.close();
     }
