@@ -89,7 +89,8 @@ async function runAt(millionsPerMinute) {
   const offerSeconds = (Date.now() - started) / 1000;
   const processedWhileOffering = processed;
   child.stdin.end();
-  await new Promise((resolve) => child.on('exit', resolve));
+  // a consumer that died (exit code other than 0) did not keep up, whatever it processed before
+  const exitCode = await new Promise((resolve) => child.on('exit', resolve));
   const drainedSeconds = ((lastMetricAt || Date.now()) - started) / 1000;
   rmSync(work, { recursive: true, force: true });
   const offeredPerMinute = Math.round((sent / offerSeconds) * 60);
@@ -99,7 +100,8 @@ async function runAt(millionsPerMinute) {
     // all of it, over the time until the last batch: below the offered rate = fell behind
     processedPerMinute: Math.round((processed / drainedSeconds) * 60),
     // more than 2 s of offered input not yet processed when the offer ended
-    behind: overflow || sent - processedWhileOffering > perMs * 2000,
+    behind: overflow || exitCode !== 0 || sent - processedWhileOffering > perMs * 2000,
+    exitCode,
     p50: Math.round(pct(latencies, 50)),
     p95: Math.round(pct(latencies, 95)),
     p99: Math.round(pct(latencies, 99)),
