@@ -1,6 +1,6 @@
 import type { DuckDb } from '../engine/duckdb.js';
 import { RAW_EVENTS } from '../ingest/ingest.js';
-import type { AddFile, PartitionValues } from '../lake/actions.js';
+import { type AddFile, type PartitionValues, parseStats } from '../lake/actions.js';
 import type { Lake } from '../lake/lake.js';
 import type { Snapshot } from '../lake/snapshot.js';
 import { registerSnapshot } from '../lake/table-scan.js';
@@ -80,7 +80,14 @@ export async function planBuild(
     await registerSnapshot(db, lake.store, rawTable.tableKey, raw, 'changed_raw_events', changed);
     await createHourTable(db, 'changed_event_hours', hourKeysOf(changed));
     const sessions = marts.get('sessions')!;
-    await registerSnapshot(db, lake.store, 'sessions', sessions, 'all_sessions');
+    await registerSnapshot(
+      db,
+      lake.store,
+      'sessions',
+      sessions,
+      'all_sessions',
+      sessionFilesNear(sessions, changed, options.sessionTimeoutMinutes * 60_000),
+    );
     await runScopeModels(db, 'incremental', params);
     const scoped = await db.all<{ key: string }>(
       "SELECT DISTINCT strftime(hour_start, '%Y-%m-%d') || '|' || CAST(hour(hour_start) AS VARCHAR) AS key FROM scope_read_hours",
@@ -188,6 +195,32 @@ function filesInHours(snapshot: Snapshot, hours: ReadonlySet<string>): AddFile[]
   return snapshot.files.filter((f) =>
     hours.has(hourKeyOf(f.partitionValues[dateColumn], f.partitionValues[hourColumn]) ?? ''),
   );
+}
+
+/**
+ * The sessions files that can hold a session within the timeout of a changed event, by the files'
+ * statistics (start_time's minimum, end_time's maximum) against the changed files' event times: the
+ * session-range model then reads the sessions of the last hours, not all of them. A file without
+ * statistics is kept, and so is every file when a changed file has none (e.g. a removed one).
+ */
+function sessionFilesNear(sessions: Snapshot, changed: readonly AddFile[], timeoutMs: number): AddFile[] {
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const file of changed) {
+    const stats = parseStats(file);
+    const min = Date.parse(String(stats?.minValues?.event_time));
+    const max = Date.parse(String(stats?.maxValues?.event_time));
+    if (!Number.isFinite(min) || !Number.isFinite(max)) return [...sessions.files];
+    lo = Math.min(lo, min);
+    hi = Math.max(hi, max);
+  }
+  return sessions.files.filter((file) => {
+    const stats = parseStats(file);
+    const start = Date.parse(String(stats?.minValues?.start_time));
+    const end = Date.parse(String(stats?.maxValues?.end_time));
+    if (!Number.isFinite(start) || !Number.isFinite(end)) return true;
+    return end + timeoutMs >= lo && start - timeoutMs <= hi;
+  });
 }
 
 /** Files whose rows changed since `fromVersion`: added ones still live, and removed ones still on disk. */
