@@ -41,6 +41,12 @@ export interface PlanOptions {
 
 /** Marts the models after them read whole, as `all_<name>` (besides the touched days as `<name>`). */
 const WHOLE_MARTS = new Set(['fraud_flags']);
+/**
+ * Marts the models after them also read by hour, as `<name>_read_hours`: only the hour partitions
+ * the build reads (fraud_flags' session rules need the sessions starting in the flag hours, not the
+ * whole days conversion_daily needs).
+ */
+const HOURLY_MARTS = new Set(['sessions']);
 
 const EXISTING_OF: Record<string, string> = {
   int_sessions_recomputed: 'existing_sessions',
@@ -155,6 +161,10 @@ export async function planBuild(
       );
       // and the whole table, where a model needs all of it (CLV leaves every flagged user out)
       if (WHOLE_MARTS.has(name)) await registerSnapshot(db, lake.store, name, snapshot, `all_${name}`);
+      if (HOURLY_MARTS.has(name)) {
+        const files = readHours ? filesInHours(snapshot, readHours) : snapshot.files;
+        await registerSnapshot(db, lake.store, name, snapshot, `${name}_read_hours`, files);
+      }
     },
   };
 }

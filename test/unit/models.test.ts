@@ -38,6 +38,7 @@ describe('SQL models', () => {
       'scope_session_hours',
       'scope_session_ranges',
       'scoped_raw_events',
+      'sessions_read_hours',
       'user_agent_bots',
     ]);
     for (const mart of models.filter((m) => m.materialized === 'delta' && m.partitionBy.length > 0))
