@@ -71,6 +71,7 @@ export async function planBuild(
     return upToDate(fromVersion);
 
   await registerSnapshot(db, lake.store, rawTable.tableKey, raw, 'all_raw_events');
+  await createLastDay(db, raw.files);
   const full = options.fullRefresh || fromVersion === null;
   let readHours: Set<string> | undefined;
   let changed: AddFile[] = [];
@@ -231,6 +232,31 @@ function sessionFilesNear(sessions: Snapshot, changed: readonly AddFile[], timeo
     if (!Number.isFinite(start) || !Number.isFinite(end)) return true;
     return end + timeoutMs >= lo && start - timeoutMs <= hi;
   });
+}
+
+/**
+ * raw_events_last_day(day): the date of the latest event in raw_events (the CLV's end of
+ * observation), from the files' statistics rather than a scan of every event time. A statistic's
+ * maximum is rounded up to the millisecond, so it gives the date exactly unless a day starts within
+ * that millisecond; then, or when a file has no statistic, it is scanned.
+ */
+async function createLastDay(db: DuckDb, files: readonly AddFile[]): Promise<void> {
+  let latest = Number.NEGATIVE_INFINITY;
+  for (const file of files)
+    latest = Math.max(latest, Date.parse(String(parseStats(file)?.maxValues?.event_time)));
+  if (Number.isFinite(latest)) {
+    await db.run(
+      `CREATE OR REPLACE TEMP TABLE raw_events_last_day AS
+       SELECT CASE WHEN CAST(m - INTERVAL 1 MILLISECOND AS DATE) = CAST(m AS DATE) THEN CAST(m AS DATE) END AS day
+       FROM (SELECT CAST($latest AS TIMESTAMPTZ) AS m)`,
+      { latest: new Date(latest).toISOString() },
+    );
+    const [row] = await db.all<{ day: unknown }>('SELECT day FROM raw_events_last_day');
+    if (row?.day != null) return;
+  }
+  await db.run(
+    'CREATE OR REPLACE TEMP TABLE raw_events_last_day AS SELECT CAST(max(event_time) AS DATE) AS day FROM all_raw_events',
+  );
 }
 
 /** Files whose rows changed since `fromVersion`: added ones still live, and removed ones still on disk. */

@@ -157,4 +157,29 @@ describe('incremental scope', () => {
     );
     expect(await sessionsOf('u_span')).toEqual([{ start_time: '2026-11-20 23:40:00+00', event_count: '4' }]);
   });
+
+  it('the end of observation is the date of the last event, also when its statistic rounds up past midnight', async () => {
+    // Delta statistics keep milliseconds, rounding a maximum up: 23:59:59.9995 becomes 00:00:00.000
+    // of the next day, so the plan must not take the date from it.
+    await land([
+      {
+        user: 'u_end',
+        at: '2026-11-20T10:00:00Z',
+        type: 'purchase',
+        properties: { order_id: 'o1', amount: 10 },
+      },
+      { user: 'u_end', at: '2026-11-20T23:59:59.999500Z' },
+    ]);
+    await buildMarts(lake, { config });
+    const [last] = await db.all<{ day: string }>(
+      'SELECT CAST(day AS VARCHAR) AS day FROM raw_events_last_day',
+    );
+    expect(last?.day).toBe('2026-11-20');
+    await land([{ user: 'u_end', at: '2026-11-21T08:00:00.250Z' }]);
+    await buildMarts(lake, { config });
+    const [next] = await db.all<{ day: string }>(
+      'SELECT CAST(day AS VARCHAR) AS day FROM raw_events_last_day',
+    );
+    expect(next?.day).toBe('2026-11-21');
+  });
 });

@@ -31,6 +31,7 @@ describe('SQL models', () => {
       'existing_customer_ltv',
       'existing_sessions',
       'int_customer_clv_predictions',
+      'raw_events_last_day',
       'scope_event_hours',
       'scope_flag_hours',
       'scope_ltv_users',
