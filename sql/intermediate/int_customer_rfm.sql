@@ -1,14 +1,14 @@
 -- model: int_customer_rfm
 -- materialized: temp
--- depends_on: int_customer_ltv_history, fraud_flags, all_fraud_flags, all_raw_events
+-- depends_on: int_customer_ltv_history, fraud_flags, all_fraud_flags, raw_events_last_day
 -- grain: one row per customer (pseudonymized user_key) with at least one purchase: the BG/NBD and
--- Gamma-Gamma inputs in days, T measured to the last event time in raw_events (the end of
--- observation), and why a customer is left out of the fit (NULL: fitted).
+-- Gamma-Gamma inputs in days, T measured to the date of the last event in raw_events (the end of
+-- observation: raw_events_last_day, which the plan reads from the files' statistics), and why a customer is left out of the fit (NULL: fitted).
 -- parameters: $clv_currency
 -- Left out: customers with any fraud flag ('bot' when their only flags are bot user agents,
 -- 'fraud_flagged' otherwise), customers who bought in another currency or in several.
 WITH observation AS (
-    SELECT CAST(max(event_time) AS DATE) AS end_day FROM all_raw_events
+    SELECT day AS end_day FROM raw_events_last_day
 ),
 
 flagged AS (

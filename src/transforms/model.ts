@@ -8,7 +8,7 @@ import { SQL_DIR } from '../engine/sql-files.js';
  */
 export interface Model {
   readonly name: string;
-  readonly layer: 'staging' | 'intermediate' | 'marts';
+  readonly layer: 'staging' | 'intermediate' | 'marts' | 'scope';
   readonly materialized: 'temp' | 'delta';
   readonly dependsOn: readonly string[];
   /** Partition columns, outermost first (a date, optionally an hour within it). */
@@ -25,8 +25,11 @@ export interface Model {
 
 export const MODEL_LAYERS = ['staging', 'intermediate', 'marts'] as const;
 
-export function parseModel(file: string, text: string): Model {
-  const layer = path.basename(path.dirname(file)) as Model['layer'];
+export function parseModel(
+  file: string,
+  text: string,
+  layer: Model['layer'] = path.basename(path.dirname(file)) as Model['layer'],
+): Model {
   const header = new Map<string, string>();
   const grainLines: string[] = [];
   for (const line of text.split('\n')) {
@@ -70,6 +73,23 @@ export function loadModels(sqlDir: string = SQL_DIR): Model[] {
       .sort()) {
       const full = path.join(dir, file);
       models.push(parseModel(full, readFileSync(full, 'utf8')));
+    }
+  }
+  return orderByDependencies(models);
+}
+
+/**
+ * The scope models of a build mode (sql/scope/*.sql and sql/scope/<mode>/*.sql), in dependency
+ * order: what plan.ts runs to say what the build recomputes.
+ */
+export function loadScopeModels(mode: 'full' | 'incremental', sqlDir: string = SQL_DIR): Model[] {
+  const models: Model[] = [];
+  for (const dir of [path.join(sqlDir, 'scope'), path.join(sqlDir, 'scope', mode)]) {
+    for (const file of readdirSync(dir)
+      .filter((f) => f.endsWith('.sql'))
+      .sort()) {
+      const full = path.join(dir, file);
+      models.push(parseModel(full, readFileSync(full, 'utf8'), 'scope'));
     }
   }
   return orderByDependencies(models);

@@ -1,9 +1,10 @@
 import { RAW_EVENTS } from '../catalog/tables/raw-events.js';
 import type { DuckDb } from '../engine/duckdb.js';
-import type { AddFile, PartitionValues } from '../lake/log/actions.js';
+import { type AddFile, type PartitionValues, parseStats } from '../lake/log/actions.js';
 import type { Snapshot } from '../lake/log/snapshot.js';
 import type { Lake } from '../lake/table/lake.js';
 import { registerSnapshot } from '../lake/table/table-scan.js';
+import { loadScopeModels } from './model.js';
 
 /**
  * What a build recomputes. Full: everything. Incremental: from the raw_events commits since the
@@ -13,11 +14,11 @@ import { registerSnapshot } from '../lake/table/table-scan.js';
  * event's value at risk looks back at the cart state up to the session timeout, so the event hours
  * also cover the hours the timeout reaches after each changed one, and reads reach as far back.
  *
- * It provides the models' inputs as temp tables and views: scoped_raw_events (the hour partitions
- * the models read: the scoped hours and the hour before each), all_raw_events,
- * scope_session_ranges(user_id, user_key, lo, hi), scope_ltv_users(user_id, user_key), and the partitions each mart
- * replaces: scope_event_hours, scope_flag_hours, scope_session_hours (hour_start TIMESTAMPTZ) and
- * scope_session_dates (day DATE); plus existing_sessions and existing_customer_ltv; and all_fraud_flags.
+ * The scope itself is SQL models (sql/scope/, run here in dependency order as temp tables); the
+ * plan provides what only the Delta log knows: all_raw_events, changed_raw_events (incremental),
+ * changed_event_hours and all_sessions (incremental), and registers the files the models read:
+ * scoped_raw_events (the hour partitions of scope_read_hours, or everything), existing_sessions and
+ * existing_customer_ltv; and, as marts are written, each mart (touched days) and all_fraud_flags.
  */
 export interface BuildPlan {
   readonly mode: 'full' | 'incremental' | 'up-to-date';
@@ -40,6 +41,12 @@ export interface PlanOptions {
 
 /** Marts the models after them read whole, as `all_<name>` (besides the touched days as `<name>`). */
 const WHOLE_MARTS = new Set(['fraud_flags']);
+/**
+ * Marts the models after them also read by hour, as `<name>_read_hours`: only the hour partitions
+ * the build reads (fraud_flags' session rules need the sessions starting in the flag hours, not the
+ * whole days conversion_daily needs).
+ */
+const HOURLY_MARTS = new Set(['sessions']);
 
 const EXISTING_OF: Record<string, string> = {
   int_sessions_recomputed: 'existing_sessions',
@@ -58,94 +65,39 @@ export async function planBuild(
   const db = lake.db;
   const rawTable = lake.table(RAW_EVENTS);
   const registered = new Set<string>();
+  const params = { session_timeout_minutes: String(options.sessionTimeoutMinutes) };
 
   if (!options.fullRefresh && fromVersion !== null && fromVersion >= raw.version)
     return upToDate(fromVersion);
 
   await registerSnapshot(db, lake.store, rawTable.tableKey, raw, 'all_raw_events');
+  await createLastDay(db, raw.files);
   const full = options.fullRefresh || fromVersion === null;
-  const reachHours = Math.ceil(options.sessionTimeoutMinutes / 60);
   let readHours: Set<string> | undefined;
   let changed: AddFile[] = [];
 
   if (full) {
-    const hours = distinct(raw.files.map((f) => hourKeyOf(f.partitionValues.dt, f.partitionValues.hour)));
-    for (const table of ['scope_event_hours', 'scope_flag_hours', 'scope_session_hours'])
-      await createHourTable(db, table, hours);
+    await createHourTable(db, 'changed_event_hours', hourKeysOf(raw.files));
     await db.run('CREATE OR REPLACE TEMP VIEW scoped_raw_events AS SELECT * FROM all_raw_events');
-    await db.run(
-      `CREATE OR REPLACE TEMP TABLE scope_session_ranges AS
-       SELECT user_id, pseudonym(user_id) AS user_key, min(event_time) AS lo, max(event_time) AS hi FROM all_raw_events GROUP BY user_id`,
-    );
-    await db.run(
-      // every user is in scope_session_ranges already: reuse its keys rather than hash again
-      "CREATE OR REPLACE TEMP TABLE scope_ltv_users AS SELECT user_id, user_key FROM scope_session_ranges WHERE user_id IN (SELECT user_id FROM all_raw_events WHERE event_type = 'purchase')",
-    );
+    await runScopeModels(db, 'full', params);
   } else {
     changed = await changedFiles(lake, raw, fromVersion);
     // only rearrangements (compaction) since the marts were built: nothing to recompute
     if (changed.length === 0) return upToDate(fromVersion);
-    await registerSnapshot(db, lake.store, rawTable.tableKey, raw, '__changed_events', changed);
-    await createHourTable(
-      db,
-      'scope_event_hours',
-      distinct(changed.map((f) => hourKeyOf(f.partitionValues.dt, f.partitionValues.hour))),
-    );
-    // An event's value at risk is its cart's increase over the state up to the session timeout
-    // earlier: a changed event changes the values of the hours the timeout reaches after it.
-    await db.run(
-      `CREATE OR REPLACE TEMP TABLE scope_event_hours AS
-       SELECT DISTINCT hour_start + to_hours(CAST(ahead AS INTEGER)) AS hour_start
-       FROM scope_event_hours, range(0, CAST($reach AS INTEGER) + 1) AS t(ahead)`,
-      { reach: String(reachHours) },
-    );
+    await registerSnapshot(db, lake.store, rawTable.tableKey, raw, 'changed_raw_events', changed);
+    await createHourTable(db, 'changed_event_hours', hourKeysOf(changed));
     const sessions = marts.get('sessions')!;
-    await registerSnapshot(db, lake.store, 'sessions', sessions, '__sessions_all');
-    await db.run(
-      `CREATE OR REPLACE TEMP TABLE scope_session_ranges AS
-       WITH touched AS (
-           SELECT user_id, pseudonym(user_id) AS user_key, min(event_time) AS lo, max(event_time) AS hi
-           FROM __changed_events GROUP BY user_id
-       ),
-       touched_events AS (SELECT DISTINCT t.user_key, e.event_time FROM __changed_events AS e JOIN touched AS t USING (user_id)),
-       hit AS (
-           SELECT s.user_key, min(s.start_time) AS lo, max(s.end_time) AS hi
-           FROM __sessions_all AS s
-           JOIN touched_events AS t
-             ON s.user_key = t.user_key
-            AND t.event_time BETWEEN s.start_time - to_minutes(CAST($timeout AS BIGINT))
-                                 AND s.end_time + to_minutes(CAST($timeout AS BIGINT))
-           GROUP BY s.user_key
-       )
-       SELECT t.user_id, t.user_key, least(t.lo, coalesce(h.lo, t.lo)) AS lo, greatest(t.hi, coalesce(h.hi, t.hi)) AS hi
-       FROM touched AS t LEFT JOIN hit AS h ON t.user_key = h.user_key`,
-      { timeout: String(options.sessionTimeoutMinutes) },
+    await registerSnapshot(
+      db,
+      lake.store,
+      'sessions',
+      sessions,
+      'all_sessions',
+      sessionFilesNear(sessions, changed, options.sessionTimeoutMinutes * 60_000),
     );
-    await db.run(
-      `CREATE OR REPLACE TEMP TABLE scope_session_hours AS
-       SELECT DISTINCT h AS hour_start
-       FROM scope_session_ranges,
-            generate_series(date_trunc('hour', lo), date_trunc('hour', hi), INTERVAL 1 HOUR) AS g(h)`,
-    );
-    // A flag of hour h can change when its events, the sliding window reaching into h from the hour
-    // before, or a session starting in h changed.
-    await db.run(
-      `CREATE OR REPLACE TEMP TABLE scope_flag_hours AS
-       SELECT hour_start FROM scope_event_hours
-       UNION SELECT hour_start + INTERVAL 1 HOUR FROM scope_event_hours
-       UNION SELECT hour_start FROM scope_session_hours`,
-    );
-    await db.run(
-      "CREATE OR REPLACE TEMP TABLE scope_ltv_users AS SELECT user_id, pseudonym(user_id) AS user_key FROM (SELECT DISTINCT user_id FROM __changed_events WHERE event_type = 'purchase')",
-    );
-    // Models read whole hours: the scoped ones and the hour before each (sliding windows), or as
-    // many as the session timeout reaches back (cart state).
+    await runScopeModels(db, 'incremental', params);
     const scoped = await db.all<{ key: string }>(
-      `SELECT DISTINCT strftime(h, '%Y-%m-%d') || '|' || CAST(hour(h) AS VARCHAR) AS key
-       FROM (SELECT hour_start FROM scope_flag_hours UNION SELECT hour_start FROM scope_session_hours),
-            range(0, greatest(CAST($reach AS INTEGER), 1) + 1) AS t(back),
-            LATERAL (SELECT hour_start - to_hours(CAST(back AS INTEGER)) AS h)`,
-      { reach: String(reachHours) },
+      "SELECT DISTINCT strftime(hour_start, '%Y-%m-%d') || '|' || CAST(hour(hour_start) AS VARCHAR) AS key FROM scope_read_hours",
     );
     readHours = new Set(scoped.map((r) => r.key));
     await registerSnapshot(
@@ -173,9 +125,6 @@ export async function planBuild(
     );
     registered.add('existing_sessions').add('existing_customer_ltv');
   }
-  await db.run(
-    'CREATE OR REPLACE TEMP TABLE scope_session_dates AS SELECT DISTINCT CAST(hour_start AS DATE) AS day FROM scope_session_hours',
-  );
 
   return {
     mode: full ? 'full' : 'incremental',
@@ -213,6 +162,10 @@ export async function planBuild(
       );
       // and the whole table, where a model needs all of it (CLV leaves every flagged user out)
       if (WHOLE_MARTS.has(name)) await registerSnapshot(db, lake.store, name, snapshot, `all_${name}`);
+      if (HOURLY_MARTS.has(name)) {
+        const files = readHours ? filesInHours(snapshot, readHours) : snapshot.files;
+        await registerSnapshot(db, lake.store, name, snapshot, `${name}_read_hours`, files);
+      }
     },
   };
 }
@@ -255,6 +208,57 @@ function filesInHours(snapshot: Snapshot, hours: ReadonlySet<string>): AddFile[]
   );
 }
 
+/**
+ * The sessions files that can hold a session within the timeout of a changed event, by the files'
+ * statistics (start_time's minimum, end_time's maximum) against the changed files' event times: the
+ * session-range model then reads the sessions of the last hours, not all of them. A file without
+ * statistics is kept, and so is every file when a changed file has none (e.g. a removed one).
+ */
+function sessionFilesNear(sessions: Snapshot, changed: readonly AddFile[], timeoutMs: number): AddFile[] {
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const file of changed) {
+    const stats = parseStats(file);
+    const min = Date.parse(String(stats?.minValues?.event_time));
+    const max = Date.parse(String(stats?.maxValues?.event_time));
+    if (!Number.isFinite(min) || !Number.isFinite(max)) return [...sessions.files];
+    lo = Math.min(lo, min);
+    hi = Math.max(hi, max);
+  }
+  return sessions.files.filter((file) => {
+    const stats = parseStats(file);
+    const start = Date.parse(String(stats?.minValues?.start_time));
+    const end = Date.parse(String(stats?.maxValues?.end_time));
+    if (!Number.isFinite(start) || !Number.isFinite(end)) return true;
+    return end + timeoutMs >= lo && start - timeoutMs <= hi;
+  });
+}
+
+/**
+ * raw_events_last_day(day): the date of the latest event in raw_events (the CLV's end of
+ * observation), from the files' statistics rather than a scan of every event time. A statistic's
+ * maximum is rounded up to the millisecond, so it gives the date exactly unless a day starts within
+ * that millisecond; then, or when a file has no statistic, it is scanned.
+ */
+async function createLastDay(db: DuckDb, files: readonly AddFile[]): Promise<void> {
+  let latest = Number.NEGATIVE_INFINITY;
+  for (const file of files)
+    latest = Math.max(latest, Date.parse(String(parseStats(file)?.maxValues?.event_time)));
+  if (Number.isFinite(latest)) {
+    await db.run(
+      `CREATE OR REPLACE TEMP TABLE raw_events_last_day AS
+       SELECT CASE WHEN CAST(m - INTERVAL 1 MILLISECOND AS DATE) = CAST(m AS DATE) THEN CAST(m AS DATE) END AS day
+       FROM (SELECT CAST($latest AS TIMESTAMPTZ) AS m)`,
+      { latest: new Date(latest).toISOString() },
+    );
+    const [row] = await db.all<{ day: unknown }>('SELECT day FROM raw_events_last_day');
+    if (row?.day != null) return;
+  }
+  await db.run(
+    'CREATE OR REPLACE TEMP TABLE raw_events_last_day AS SELECT CAST(max(event_time) AS DATE) AS day FROM all_raw_events',
+  );
+}
+
 /** Files whose rows changed since `fromVersion`: added ones still live, and removed ones still on disk. */
 async function changedFiles(lake: Lake, raw: Snapshot, fromVersion: number): Promise<AddFile[]> {
   const log = lake.table(RAW_EVENTS).log;
@@ -281,8 +285,27 @@ async function changedFiles(lake: Lake, raw: Snapshot, fromVersion: number): Pro
   return [...out.values()];
 }
 
-function distinct(values: readonly (string | null)[]): string[] {
-  return [...new Set(values.filter((v): v is string => v !== null))].sort();
+/** The distinct `YYYY-MM-DD|H` hour partitions of raw_events files. */
+function hourKeysOf(files: readonly AddFile[]): string[] {
+  const keys = files.map((f) => hourKeyOf(f.partitionValues.dt, f.partitionValues.hour));
+  return [...new Set(keys.filter((v): v is string => v !== null))].sort();
+}
+
+/** Runs the scope models of a mode (sql/scope/) in dependency order, each as a temp table. */
+async function runScopeModels(
+  db: DuckDb,
+  mode: 'full' | 'incremental',
+  params: Readonly<Record<string, string>>,
+): Promise<void> {
+  for (const model of loadScopeModels(mode)) {
+    const bound: Record<string, string> = {};
+    for (const name of model.parameters) {
+      const value = params[name];
+      if (value === undefined) throw new Error(`${model.file}: unknown parameter $${name}`);
+      bound[name] = value;
+    }
+    await db.run(`CREATE OR REPLACE TEMP TABLE ${model.name} AS ${model.sql}`, bound);
+  }
 }
 
 async function createHourTable(db: DuckDb, name: string, hourKeys: readonly string[]): Promise<void> {

@@ -31,6 +31,7 @@ describe('SQL models', () => {
       'existing_customer_ltv',
       'existing_sessions',
       'int_customer_clv_predictions',
+      'raw_events_last_day',
       'scope_event_hours',
       'scope_flag_hours',
       'scope_ltv_users',
@@ -38,6 +39,7 @@ describe('SQL models', () => {
       'scope_session_hours',
       'scope_session_ranges',
       'scoped_raw_events',
+      'sessions_read_hours',
       'user_agent_bots',
     ]);
     for (const mart of models.filter((m) => m.materialized === 'delta' && m.partitionBy.length > 0))

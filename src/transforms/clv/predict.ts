@@ -65,21 +65,29 @@ export function fitAndPredict(customers: readonly CustomerRfm[], options: ClvMod
   if (models.status !== 'fitted') return without(models.status);
   const { bgNbd, gammaGamma } = models;
   const horizonDays = options.horizonMonths * DAYS_PER_MONTH;
+  // Predictions depend on (frequency, recency, T, monetary) alone, and whole days make few distinct
+  // ones: each is computed once (the same pure functions, so the same figures).
+  const byHistory = new Map<string, Omit<ClvPrediction, 'user_key'>>();
   const predictions = customers.map((c): ClvPrediction => {
     if (c.excluded_reason !== null) return none(c.user_key, c.excluded_reason);
-    const expectedValue = conditionalExpectedAverageValue(gammaGamma, c);
-    return {
-      user_key: c.user_key,
-      clv_status: 'fitted',
-      predicted_purchases: conditionalExpectedPurchases(bgNbd, horizonDays, c),
-      probability_alive: probabilityAlive(bgNbd, c),
-      expected_avg_value: expectedValue,
-      predicted_clv: discountedClv(bgNbd, c, expectedValue, {
-        horizonPeriods: horizonDays,
-        periodsPerMonth: DAYS_PER_MONTH,
-        annualDiscountRate: options.annualDiscountRate,
-      }),
-    };
+    const key = `${c.frequency}|${c.recency}|${c.T}|${c.monetary}`;
+    let figures = byHistory.get(key);
+    if (!figures) {
+      const expectedValue = conditionalExpectedAverageValue(gammaGamma, c);
+      figures = {
+        clv_status: 'fitted',
+        predicted_purchases: conditionalExpectedPurchases(bgNbd, horizonDays, c),
+        probability_alive: probabilityAlive(bgNbd, c),
+        expected_avg_value: expectedValue,
+        predicted_clv: discountedClv(bgNbd, c, expectedValue, {
+          horizonPeriods: horizonDays,
+          periodsPerMonth: DAYS_PER_MONTH,
+          annualDiscountRate: options.annualDiscountRate,
+        }),
+      };
+      byHistory.set(key, figures);
+    }
+    return { user_key: c.user_key, ...figures };
   });
   return { bgNbd, gammaGamma, fittedCustomers: fittable.length, status: 'fitted', predictions };
 }
