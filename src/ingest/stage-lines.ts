@@ -99,7 +99,8 @@ export async function stageNdjsonLines(
     await staging.catch(() => {});
     throw error;
   } finally {
-    for (const table of [...CHUNK_TABLES, '__ingest_file_rejects']) await reader.run(`DROP TABLE IF EXISTS ${table}`);
+    for (const table of [...CHUNK_TABLES, '__ingest_file_rejects'])
+      await reader.run(`DROP TABLE IF EXISTS ${table}`);
     reader.close();
   }
 }
