@@ -11,7 +11,11 @@
 WITH lines AS (
     SELECT source_file, line_number, raw
     FROM __ingest_lines
-    WHERE raw IS NOT NULL AND raw <> ''
+    -- whitespace-only lines are blank, not records (trim runs only on lines starting with a space).
+    -- Filtering here rather than on the checked rows keeps DuckDB from evaluating the rules' CASE
+    -- chain twice (once in the filter, once for error_field/error_reason): a good row is a JSON
+    -- object, never blank, so the same rows are dropped.
+    WHERE raw IS NOT NULL AND raw <> '' AND NOT (starts_with(raw, ' ') AND trim(raw) = '')
 ),
 
 validated AS (
@@ -335,5 +339,3 @@ SELECT
     nullif(substr(problem, length(split_part(problem, '|', 1)) + 2), '') AS error_reason,
     CASE WHEN problem IS NOT NULL THEN raw END AS raw
 FROM checked
--- whitespace-only lines are blank, not records (trim only runs on rows that already failed)
-WHERE problem IS NULL OR trim(raw) <> ''
