@@ -3,6 +3,7 @@ import type avro from 'avsc';
 import { dataError, type ShopstreamError } from '../errors.js';
 import { listSchemaVersions, SCHEMAS_DIR } from '../governance/avro-schemas.js';
 import type { PartitionValues } from '../lake/actions.js';
+import type { DeltaTable } from '../lake/delta-table.js';
 import type { Lake } from '../lake/lake.js';
 import { schemaFromColumns } from '../lake/schema.js';
 import type { Snapshot } from '../lake/snapshot.js';
@@ -136,23 +137,12 @@ async function ingestFiles(
   const progress = (phase: IngestProgress['phase'], filesDone: number, bytesDone: number) =>
     options.onProgress?.({ phase, filesDone, filesTotal: files.length, bytesDone, bytesTotal });
 
-  const raw = lake.table(RAW_EVENTS);
-  const quarantine = lake.table(QUARANTINE);
-  const planFor = await avroSchemaPlanner(files, options.schemaDir ?? SCHEMAS_DIR);
-  // Refuse an incompatible file before creating the tables, too.
-  if (!(await raw.exists())) await planFor(undefined);
-  const rawSnapshot = await raw.ensure({
-    columns: RAW_EVENTS_COLUMNS,
-    partitionColumns: PARTITION_COLUMNS.map((c) => c.name),
-    description: 'Clickstream events as landed by shopstream ingest, partitioned by event time.',
-  });
-  const schemaPlan = await planFor(rawSnapshot);
+  const { raw, quarantine, rawSnapshot, quarantineSnapshot, schemaPlan } = await openTables(
+    lake,
+    files,
+    options.schemaDir ?? SCHEMAS_DIR,
+  );
   const extColumns = schemaPlan.columns;
-  const quarantineSnapshot = await quarantine.ensure({
-    columns: QUARANTINE_COLUMNS,
-    partitionColumns: ['ingest_date'],
-    description: 'Records refused by ingest, with source file, line and reason.',
-  });
 
   const db = lake.db;
   settings.restore = await boundIngestMemory(db, lake.store);
@@ -186,22 +176,7 @@ async function ingestFiles(
   };
   if (pending.length === 0) {
     await dropStaged(db);
-    return {
-      ...base,
-      read: 0,
-      written: 0,
-      duplicates: 0,
-      quarantined: 0,
-      qualityRatio: 1,
-      badRatio: 0,
-      badRatioExceeded: false,
-      partitions: [],
-      rawEventsVersion: null,
-      quarantineVersion: null,
-      quarantineSamples: [],
-      addedColumns: [],
-      durationMs: Date.now() - started,
-    };
+    return { ...base, ...NOTHING_LANDED, durationMs: Date.now() - started };
   }
 
   // Quarantine first: its txns say which sources' bad records are already kept.
@@ -266,6 +241,58 @@ async function ingestFiles(
     addedColumns: addColumns.map((c) => c.name),
     durationMs: Date.now() - started,
   };
+}
+
+/** The summary's figures when no source was new. */
+const NOTHING_LANDED = {
+  read: 0,
+  written: 0,
+  duplicates: 0,
+  quarantined: 0,
+  qualityRatio: 1,
+  badRatio: 0,
+  badRatioExceeded: false,
+  partitions: [],
+  rawEventsVersion: null,
+  quarantineVersion: null,
+  quarantineSamples: [],
+  addedColumns: [],
+} as const;
+
+interface IngestTables {
+  readonly raw: DeltaTable;
+  readonly quarantine: DeltaTable;
+  readonly rawSnapshot: Snapshot;
+  readonly quarantineSnapshot: Snapshot;
+  /** Extension columns (schema evolution) the batch reads and may add. */
+  readonly schemaPlan: SchemaPlan;
+}
+
+/**
+ * raw_events and quarantine, created when missing. Avro sources are checked against the registry
+ * first: an incompatible file is refused before anything is created.
+ */
+async function openTables(
+  lake: Lake,
+  files: readonly SourceFile[],
+  schemaDir: string,
+): Promise<IngestTables> {
+  const raw = lake.table(RAW_EVENTS);
+  const quarantine = lake.table(QUARANTINE);
+  const planFor = await avroSchemaPlanner(files, schemaDir);
+  if (!(await raw.exists())) await planFor(undefined);
+  const rawSnapshot = await raw.ensure({
+    columns: RAW_EVENTS_COLUMNS,
+    partitionColumns: PARTITION_COLUMNS.map((c) => c.name),
+    description: 'Clickstream events as landed by shopstream ingest, partitioned by event time.',
+  });
+  const schemaPlan = await planFor(rawSnapshot);
+  const quarantineSnapshot = await quarantine.ensure({
+    columns: QUARANTINE_COLUMNS,
+    partitionColumns: ['ingest_date'],
+    description: 'Records refused by ingest, with source file, line and reason.',
+  });
+  return { raw, quarantine, rawSnapshot, quarantineSnapshot, schemaPlan };
 }
 
 /**
