@@ -1,6 +1,6 @@
 -- staging: one row per input record of the batch, typed, with the first problem that disqualifies it.
 -- grain: one row per non-blank source line (NDJSON) or data row (CSV).
--- macros: sql/macros/staging.sql (src/ingest/staging-sql.ts creates them before the query runs).
+-- macros: sql/macros/staging.sql, sql/macros/utc_time.sql (src/ingest/staging-sql.ts creates them before the query runs).
 -- input: relation __ingest_lines(source_file, line_number, raw) where raw should be a JSON object's text.
 -- parameters: $ingested_at, $min_event_time, $max_event_time (ISO-8601 text, cast to TIMESTAMPTZ here).
 -- output: typed rows; error_field/error_reason are NULL for good rows; raw is kept only for bad ones.
@@ -327,8 +327,10 @@ SELECT
     source_file,
     line_number AS source_line,
     CAST($ingested_at AS TIMESTAMPTZ) AS ingested_at,
-    CASE WHEN problem IS NULL THEN CAST(event_time AS DATE) END AS dt,
-    CASE WHEN problem IS NULL THEN CAST(hour(event_time) AS INTEGER) END AS hour,
+    -- epoch arithmetic (sql/macros/utc_time.sql): CAST(.. AS DATE) and hour() of a TIMESTAMPTZ go
+    -- through ICU's calendar (7% of this query's CPU at 1M events)
+    CASE WHEN problem IS NULL THEN utc_date(event_time) END AS dt,
+    CASE WHEN problem IS NULL THEN utc_hour_of_day(event_time) END AS hour,
     split_part(problem, '|', 1) AS error_field,
     nullif(substr(problem, length(split_part(problem, '|', 1)) + 2), '') AS error_reason,
     CASE WHEN problem IS NOT NULL THEN raw END AS raw

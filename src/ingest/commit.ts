@@ -1,0 +1,140 @@
+import { PARTITION_COLUMNS } from '../catalog/tables/raw-events.js';
+import type { DuckDb } from '../engine/duckdb.js';
+import { ShopstreamError } from '../errors.js';
+import type { Txn } from '../lake/log/actions.js';
+import type { Snapshot } from '../lake/log/snapshot.js';
+import type { ColumnDef } from '../lake/table/columns.js';
+import type { DeltaTable, WriteResult } from '../lake/table/delta-table.js';
+import { type Deduplication, GOOD } from './dedupe.js';
+import { BAD, type PendingFile } from './stage.js';
+
+/**
+ * Ingest, step 3 of 3 (stage → dedupe → commit): the quarantine, then the events, each one Delta
+ * commit carrying the sources' txns, so that a rerun lands nothing twice and a crash between the
+ * two commits is completed by the rerun, exactly once.
+ */
+
+const QUARANTINE_ROWS = '__ingest_quarantine';
+const QUARANTINE_FILES = '__ingest_quarantine_files';
+const MAX_DEDUPE_ATTEMPTS = 5;
+
+export interface QuarantineCommit {
+  readonly table: DeltaTable;
+  readonly snapshot: Snapshot;
+  readonly pending: readonly PendingFile[];
+  readonly runId: string;
+  readonly now: Date;
+}
+
+/**
+ * Appends the bad records of the sources whose txn the quarantine does not hold yet (their bad
+ * records are already kept otherwise). Returns the new version, or null when there was nothing new.
+ */
+export async function commitQuarantine(db: DuckDb, request: QuarantineCommit): Promise<number | null> {
+  const { table, snapshot, runId, now } = request;
+  const files = request.pending.filter((p) => snapshot.txnVersion(p.appId) === undefined);
+  if (files.length === 0) return null;
+  await db.run(`CREATE OR REPLACE TEMP TABLE ${QUARANTINE_FILES} (source_file VARCHAR)`);
+  const appender = await db.connection.createAppender(QUARANTINE_FILES, 'main', 'temp');
+  for (const p of files) {
+    appender.appendVarchar(p.file.path);
+    appender.endRow();
+  }
+  appender.closeSync();
+  await db.run(
+    `CREATE OR REPLACE TEMP TABLE ${QUARANTINE_ROWS} AS
+     SELECT source_file, source_line, error_field, error_reason, raw,
+            CAST($ingested_at AS TIMESTAMPTZ) AS ingested_at, $run_id AS run_id,
+            CAST(CAST($ingested_at AS TIMESTAMPTZ) AS DATE) AS ingest_date
+     FROM ${BAD}
+     WHERE source_file IN (SELECT source_file FROM ${QUARANTINE_FILES})`,
+    { ingested_at: now.toISOString(), run_id: runId },
+  );
+  const result = await table.write({
+    relation: QUARANTINE_ROWS,
+    mode: 'append',
+    txns: files.map((p) => txn(p.appId)),
+    operation: 'WRITE',
+    readSnapshot: snapshot,
+    commitProperties: { runId, sources: files.map((p) => p.file.path) },
+  });
+  for (const name of [QUARANTINE_ROWS, QUARANTINE_FILES]) await db.run(`DROP TABLE IF EXISTS ${name}`);
+  return result.version;
+}
+
+export interface EventsCommit {
+  readonly table: DeltaTable;
+  readonly snapshot: Snapshot;
+  readonly pending: readonly PendingFile[];
+  readonly dedupe: Deduplication;
+  readonly runId: string;
+  /** Schema evolution: columns this write adds to the table. */
+  readonly addColumns: readonly ColumnDef[];
+}
+
+export interface EventsCommitted extends WriteResult {
+  /** Events written (the rows of the added files). */
+  readonly written: number;
+}
+
+/**
+ * Appends GOOD with the touched days as the write's read predicate. When a concurrent commit added
+ * data to one of them, the events it landed were not checked: re-check against the new snapshot
+ * and write again, so two racing ingests never both land an event. A concurrent run that landed
+ * one of these very files, or too many retries, is a conflict (exit 75; the rerun resumes).
+ */
+export async function commitEvents(request: EventsCommit): Promise<EventsCommitted> {
+  const { table, pending, dedupe, runId } = request;
+  const readPartitions = [...dedupe.days].map((dt) => ({ dt }));
+  let readSnapshot = request.snapshot;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const result = await table.write({
+        relation: GOOD,
+        mode: 'append',
+        txns: pending.flatMap((p) => (p.appId === p.statId ? [txn(p.appId)] : [txn(p.appId), txn(p.statId)])),
+        operation: 'WRITE',
+        parameters: { partitionBy: JSON.stringify(PARTITION_COLUMNS.map((c) => c.name)) },
+        commitProperties: { runId, sources: pending.map((p) => p.file.path) },
+        ...(request.addColumns.length > 0 ? { addColumns: request.addColumns } : {}),
+        readSnapshot,
+        readPartitions,
+      });
+      const written = result.added.reduce(
+        (sum, add) => sum + (JSON.parse(add.stats ?? '{}').numRecords as number),
+        0,
+      );
+      return { ...result, written };
+    } catch (error) {
+      const retry = error instanceof ShopstreamError && error.code === 'CONCURRENT_APPEND';
+      if (!retry || attempt >= MAX_DEDUPE_ATTEMPTS) throw error;
+      readSnapshot = await table.snapshot();
+      const landed = pending.some(
+        (p) =>
+          readSnapshot.txnVersion(p.appId) !== undefined || readSnapshot.txnVersion(p.statId) !== undefined,
+      );
+      if (landed) throw error;
+      await dedupe.recheck(readSnapshot);
+    }
+  }
+}
+
+export interface QuarantineSample {
+  readonly file: string;
+  readonly line: number;
+  readonly field: string;
+  readonly reason: string;
+}
+
+/** The batch's first refused records, by file and line: what the summary and the error name. */
+export async function quarantineSamples(db: DuckDb, limit = 5): Promise<QuarantineSample[]> {
+  const rows = await db.all<{ file: string; line: string; field: string; reason: string }>(
+    `SELECT source_file AS file, source_line AS line, error_field AS field, error_reason AS reason
+     FROM ${BAD} ORDER BY source_file, source_line LIMIT ${Number(limit)}`,
+  );
+  return rows.map((s) => ({ file: s.file, line: Number(s.line), field: s.field, reason: s.reason }));
+}
+
+function txn(appId: string): Txn {
+  return { appId, version: 0 };
+}
