@@ -122,7 +122,10 @@ describe('operations: shopstream run, pipeline_runs, metrics, slo', () => {
     );
     expect(micro.status, micro.stderr).toBe(0);
 
-    const slo = cli(['slo', '--json'], { env });
+    // a latency objective no busy machine misses, so that only data quality can breach here
+    const lenient = path.join(dir, 'lenient.json');
+    writeFileSync(lenient, JSON.stringify({ slo: { latencyP95Ms: 3_600_000 } }));
+    const slo = cli(['slo', '--config', lenient, '--json'], { env });
     expect(slo.status).toBe(1); // the failed run's data quality breaches the quality objective
     const report = json(slo.stdout);
     const byName = Object.fromEntries(report.objectives.map((o: { name: string }) => [o.name, o]));
