@@ -118,7 +118,7 @@ const CHARTS: readonly ChartSpec[] = [
           SELECT strftime(minute, '%Y-%m-%dT%H:%M:00Z') AS minute, 'events' AS series, CAST(events AS DOUBLE) AS value, segment, lone FROM marked
           UNION ALL
           SELECT strftime(minute, '%Y-%m-%dT%H:%M:00Z'), 'unique users', CAST(unique_users AS DOUBLE), segment, lone FROM marked
-          ORDER BY 1`,
+          ORDER BY 1, 2`,
     chart: (rows) => {
       const encoding = {
         x: utcX('minute', `minute (${utcDays(rows, 'minute')})`, { wholeMinutes: true }),
