@@ -221,9 +221,16 @@ export async function stageCsvLines(
   await db.run('DROP TABLE __ingest_csv_skipped');
 }
 
-/** The temp tables the stagers leave behind for the caller to drop once staged. */
+/**
+ * The tables the stagers create and may leave behind (the first three after every file, the rest
+ * when a file fails midway), for the caller to drop once staged.
+ */
 export const STAGE_TEMP_TABLES = [
   '__ingest_file_lines',
   '__ingest_csv_lines',
   '__ingest_csv_rejects',
+  '__ingest_file_rejects',
+  '__ingest_csv_bad',
+  '__ingest_csv_skipped',
+  '__ingest_csv_long',
 ] as const;

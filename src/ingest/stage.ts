@@ -186,19 +186,7 @@ async function stageLines(
 /** Drops every temp object staging created (after the commits, or when nothing is pending). */
 export async function dropStaged(db: DuckDb): Promise<void> {
   for (const view of [BAD, '__ingest_lines']) await db.run(`DROP VIEW IF EXISTS ${view}`);
-  for (const table of [
-    REJECTS,
-    STAGED,
-    EXTENSIONS,
-    '__ingest_file_lines',
-    '__ingest_csv_rejects',
-    '__ingest_ext_file',
-    '__ingest_file_rejects',
-    '__ingest_csv_lines',
-    '__ingest_csv_bad',
-    '__ingest_csv_skipped',
-    '__ingest_csv_long',
-  ]) {
+  for (const table of [REJECTS, STAGED, EXTENSIONS, '__ingest_ext_file', ...STAGE_TEMP_TABLES]) {
     await db.run(`DROP TABLE IF EXISTS ${table}`);
   }
 }
