@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { ShopstreamCommand } from '../cli/base-command.js';
 import { type PipelineResults, runDemo } from '../demo/run-demo.js';
+import { percent } from '../ops/quality-gate.js';
 
 export default class Demo extends ShopstreamCommand {
   static override description =
@@ -55,7 +56,7 @@ function render(r: PipelineResults): string {
     `Fraud value flagged:   ${money.format(r.fraudValueFlagged)}`,
     `Conversion view->cart: ${r.viewToCartRate === null ? 'n/a' : `${(r.viewToCartRate * 100).toFixed(1)}%`}`,
     `Processing latency:    ${r.processingLatencyMs} ms (${r.stages.map((s) => `${s.stage} ${s.ms} ms`).join(', ')})`,
-    `Data quality:          ingest ${(r.ingest.qualityRatio * 100).toFixed(2)}% (${r.ingest.quarantined} quarantined), marts ${(r.build.quality.qualityRatio * 100).toFixed(2)}% (${r.build.quality.checks.length} checks)`,
+    `Data quality:          ingest ${percent(r.ingest.qualityRatio)} (${r.ingest.quarantined} quarantined), marts ${percent(r.build.quality.qualityRatio)} (${r.build.quality.checks.length} checks)`,
     `Marts built:           ${r.build.marts.map((m) => `${m.name} ${m.rows}`).join(', ')}`,
     `Warehouse:             ${r.warehouse.tablesLoaded} tables, ${r.warehouse.rowsLoaded} rows loaded into ${r.temporary.warehouse ? 'a temporary file (removed; --warehouse FILE keeps it)' : r.warehouse.path}`,
     `  fraud in the last minute: ${describeRows(r.warehouse.reports['fraud-last-minute'], (row) => `${row.user_id} ${money.format(Number(row.total_value))}`)}`,
