@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MART_NAMES } from '../../src/catalog/tables/marts.js';
 import { ConfigSchema } from '../../src/config/config-schema.js';
 import { DuckDb } from '../../src/engine/duckdb.js';
 import { ingest } from '../../src/ingest/ingest.js';
@@ -13,14 +14,6 @@ import { tempDir } from '../helpers/cli.js';
 // reach a changed event within the timeout, and replaces only the partitions the scope models name.
 // Each case lands a history, builds, lands a batch whose effect reaches far from the new hour, builds
 // incrementally, and must equal a full rebuild of the same lake.
-const MARTS = [
-  'sessions',
-  'conversion_daily',
-  'customer_ltv',
-  'fraud_user_minute',
-  'fraud_flags',
-  'metrics_minute',
-];
 const config = ConfigSchema.parse({}).marts;
 const NOW = new Date('2026-11-24T00:00:00Z');
 const CHROME =
@@ -75,7 +68,7 @@ describe('incremental scope', () => {
   };
   const dump = async () => {
     const out: Record<string, string[]> = {};
-    for (const mart of MARTS) {
+    for (const mart of MART_NAMES) {
       await lake.table(mart).register(mart);
       out[mart] = (await db.all<Record<string, unknown>>(`SELECT * FROM ${mart}`))
         .map((r) => JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? String(v) : v)))

@@ -1,6 +1,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MART_NAMES } from '../../src/catalog/tables/marts.js';
 import { ConfigSchema } from '../../src/config/config-schema.js';
 import { DuckDb } from '../../src/engine/duckdb.js';
 import { resolvePseudonymKey } from '../../src/governance/pseudonym.js';
@@ -11,14 +12,6 @@ import { buildMarts } from '../../src/transforms/build-marts.js';
 import { tempDir } from '../helpers/cli.js';
 import { buildFixture, type FixtureEvent, shuffle, toLine } from '../helpers/marts-fixture.js';
 
-const MARTS = [
-  'sessions',
-  'conversion_daily',
-  'customer_ltv',
-  'fraud_user_minute',
-  'fraud_flags',
-  'metrics_minute',
-];
 const config = ConfigSchema.parse({}).marts;
 const NOW = new Date('2026-11-24T00:00:00Z');
 
@@ -53,7 +46,7 @@ describe('build-marts', () => {
   };
   const dump = async () => {
     const out: Record<string, string[]> = {};
-    for (const mart of MARTS)
+    for (const mart of MART_NAMES)
       out[mart] = (await rows(`SELECT * FROM ${mart}`)).map((r) => JSON.stringify(r)).sort();
     return out;
   };
@@ -249,10 +242,10 @@ describe('build-marts', () => {
         expect(summary.mode).toBe(i === 0 ? 'full' : 'incremental');
       }
       const incremental = await dump();
-      const versions = await Promise.all(MARTS.map((m) => lake.table(m).log.latestVersion()));
+      const versions = await Promise.all(MART_NAMES.map((m) => lake.table(m).log.latestVersion()));
       const again = await buildMarts(lake, { config });
       expect(again.mode).toBe('up-to-date');
-      expect(await Promise.all(MARTS.map((m) => lake.table(m).log.latestVersion()))).toEqual(versions);
+      expect(await Promise.all(MART_NAMES.map((m) => lake.table(m).log.latestVersion()))).toEqual(versions);
 
       const full = await buildMarts(lake, { config, fullRefresh: true });
       expect(full.mode).toBe('full');
