@@ -5,8 +5,8 @@
 // higher until it falls behind. Events are offered on a fixed schedule (the feeder never waits for
 // the consumer), and latency counts from each event's scheduled offer time. Compares with DuckDB computing the fraud_user_minute aggregate
 // for one minute of the same data. Usage: node bench/microbatch.mjs [--seconds 120] [--rates 1,2,3]
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -16,6 +16,13 @@ import { appendResults, arg, bin, machine, median, root } from './lib.mjs';
 const seconds = Number(arg('seconds', '120'));
 const rates = arg('rates', '1,2,4').split(',').map(Number); // millions of events per minute
 const source = path.join(root, 'bench/data/events-1000000.ndjson');
+if (!existsSync(source)) {
+  // the feeder's input: generated once (seed 7), as bench/ingest.mjs does for its files
+  mkdirSync(path.dirname(source), { recursive: true });
+  execFileSync(process.execPath, [bin, 'generate', '--events', '1000000', '--out', source, '--seed', '7'], {
+    stdio: 'inherit',
+  });
+}
 const lines = readFileSync(source, 'utf8').split('\n').filter(Boolean);
 const idOf = (line) => line.slice(13, line.indexOf('"', 13));
 const pct = (values, p) => {
