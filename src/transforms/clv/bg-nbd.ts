@@ -31,19 +31,32 @@ export function bgNbdLogLikelihood(params: BgNbdParams, c: Pick<Rfm, 'frequency'
  * evaluated once and weighted by its count (whole days make few distinct triples).
  */
 export function fitBgNbd(customers: readonly Rfm[]): BgNbdParams {
-  const groups = new Map<string, { c: Pick<Rfm, 'frequency' | 'recency' | 'T'>; n: number }>();
+  const groups = new Map<string, BgNbdHistoryGroup>();
   for (const c of customers) {
     const key = `${c.frequency}|${c.recency}|${c.T}`;
     const group = groups.get(key);
     if (group) group.n++;
     else groups.set(key, { c, n: 1 });
   }
-  const distinct = [...groups.values()];
+  return fitBgNbdGrouped([...groups.values()], customers.length);
+}
+
+/** Customers sharing one (frequency, recency, T): one history and how many have it. */
+export interface BgNbdHistoryGroup {
+  readonly c: Pick<Rfm, 'frequency' | 'recency' | 'T'>;
+  n: number;
+}
+
+/**
+ * The fit from the distinct histories and their counts (in the order of their first customer, as
+ * fitBgNbd forms them: the same sum in the same order, so the same parameters), `customers` in all.
+ */
+export function fitBgNbdGrouped(distinct: readonly BgNbdHistoryGroup[], customers: number): BgNbdParams {
   const negativeMeanLl = (logParams: readonly number[]) => {
     const [r, alpha, a, b] = logParams.map(Math.exp) as [number, number, number, number];
     let sum = 0;
     for (const { c, n } of distinct) sum += n * bgNbdLogLikelihood({ r, alpha, a, b }, c);
-    return -sum / customers.length;
+    return -sum / customers;
   };
   const [r, alpha, a, b] = minimizeWithRestarts(negativeMeanLl, [0, 0, 0, 0]).map(Math.exp) as [
     number,

@@ -21,13 +21,15 @@ export function discountedClv(
   customer: Pick<Rfm, 'frequency' | 'recency' | 'T'>,
   expectedValue: number,
   options: DiscountOptions,
+  /** Expected purchases by time t (the BG/NBD's own by default): lets a caller reuse them per history. */
+  cumulativePurchases: (t: number) => number = (t) => conditionalExpectedPurchases(params, t, customer),
 ): number {
   const monthlyRate = (1 + options.annualDiscountRate) ** (1 / 12) - 1;
   let total = 0;
   let previous = 0;
   for (let month = 1; (month - 1) * options.periodsPerMonth < options.horizonPeriods; month++) {
     const t = Math.min(month * options.periodsPerMonth, options.horizonPeriods);
-    const cumulative = conditionalExpectedPurchases(params, t, customer);
+    const cumulative = cumulativePurchases(t);
     total += ((cumulative - previous) * expectedValue) / (1 + monthlyRate) ** (t / options.periodsPerMonth);
     previous = cumulative;
   }
