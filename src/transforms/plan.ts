@@ -74,6 +74,8 @@ export async function planBuild(
   await createLastDay(db, raw.files);
   const full = options.fullRefresh || fromVersion === null;
   let readHours: Set<string> | undefined;
+  // a full build counts every user (scope_session_ranges holds them all) over nothing kept
+  let recountTouchedUsers = true;
   let changed: AddFile[] = [];
 
   if (full) {
@@ -94,6 +96,23 @@ export async function planBuild(
       sessions,
       'all_sessions',
       sessionFilesNear(sessions, changed, options.sessionTimeoutMinutes * 60_000),
+    );
+    // conversion_daily recounts only the touched users when the sessions mart is still the one its
+    // figures were counted from; else (another writer, an interrupted build) the touched days anew
+    recountTouchedUsers = await countedFrom(
+      lake,
+      'conversion_daily',
+      marts.get('conversion_daily')!,
+      'sessions',
+      sessions.version,
+    );
+    await registerSnapshot(
+      db,
+      lake.store,
+      'conversion_daily',
+      marts.get('conversion_daily')!,
+      'existing_conversion_daily',
+      recountTouchedUsers ? undefined : [],
     );
     await runScopeModels(db, 'incremental', params);
     const scoped = await db.all<{ key: string }>(
@@ -123,7 +142,15 @@ export async function planBuild(
       marts.get('customer_ltv')!,
       'existing_customer_ltv',
     );
-    registered.add('existing_sessions').add('existing_customer_ltv');
+    await registerSnapshot(
+      db,
+      lake.store,
+      'sessions',
+      sessions,
+      'previous_sessions',
+      recountTouchedUsers ? filesInDays(sessions, readHours) : [],
+    );
+    registered.add('existing_sessions').add('existing_customer_ltv').add('previous_sessions');
   }
 
   return {
@@ -162,12 +189,49 @@ export async function planBuild(
       );
       // and the whole table, where a model needs all of it (CLV leaves every flagged user out)
       if (WHOLE_MARTS.has(name)) await registerSnapshot(db, lake.store, name, snapshot, `all_${name}`);
+      if (name === 'sessions') {
+        // conversion_daily's inputs besides the sessions now (sql/marts/conversion_daily.sql)
+        if (!registered.has('previous_sessions')) {
+          await registerSnapshot(db, lake.store, name, snapshot, 'previous_sessions', []);
+          registered.add('previous_sessions');
+        }
+        await db.run(
+          recountTouchedUsers
+            ? 'CREATE OR REPLACE TEMP VIEW conversion_users AS SELECT user_key FROM scope_session_ranges'
+            : 'CREATE OR REPLACE TEMP VIEW conversion_users AS SELECT DISTINCT user_key FROM sessions',
+        );
+      }
       if (HOURLY_MARTS.has(name)) {
         const files = readHours ? filesInHours(snapshot, readHours) : snapshot.files;
         await registerSnapshot(db, lake.store, name, snapshot, `${name}_read_hours`, files);
       }
     },
   };
+}
+
+/**
+ * Whether `mart`'s latest commit was computed from `upstream` at `version` (its commitInfo's inputs,
+ * as build-marts records them): no other commit (a GDPR erasure, a compaction, a build interrupted
+ * between the two) changed the upstream since.
+ */
+async function countedFrom(
+  lake: Lake,
+  name: string,
+  mart: Snapshot,
+  upstream: string,
+  version: number,
+): Promise<boolean> {
+  const actions = await lake.table(name).log.readCommit(mart.version);
+  for (const action of actions) {
+    if (!('commitInfo' in action)) continue;
+    const inputs = action.commitInfo.inputs;
+    if (!Array.isArray(inputs)) return false;
+    return inputs.some(
+      (input: { table?: unknown; version?: unknown }) =>
+        input.table === upstream && input.version === version,
+    );
+  }
+  return false;
 }
 
 /** The plan of a build with nothing to do. */

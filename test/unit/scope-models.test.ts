@@ -7,7 +7,13 @@ describe('scope models (sql/scope)', () => {
     expect(wanted.length).toBeGreaterThan(0);
     const provided = {
       full: ['all_raw_events', 'changed_event_hours'],
-      incremental: ['all_raw_events', 'all_sessions', 'changed_event_hours', 'changed_raw_events'],
+      incremental: [
+        'all_raw_events',
+        'all_sessions',
+        'changed_event_hours',
+        'changed_raw_events',
+        'existing_conversion_daily',
+      ],
     };
     for (const mode of ['full', 'incremental'] as const) {
       const models = loadScopeModels(mode);

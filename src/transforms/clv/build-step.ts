@@ -44,7 +44,7 @@ export async function writeClvPredictions(db: DuckDb, config: Config['marts']['c
        WHERE excluded_reason IS NULL AND frequency > 0 AND monetary > 0 ORDER BY user_key`,
     )
   ).getColumnsObject();
-  const groups: BgNbdHistoryGroup[] = histories.frequency!.map((frequency, i) => ({
+  const groups: BgNbdHistoryGroup[] = (histories.frequency ?? []).map((frequency, i) => ({
     c: {
       frequency: frequency as number,
       recency: histories.recency![i] as number,
@@ -56,7 +56,7 @@ export async function writeClvPredictions(db: DuckDb, config: Config['marts']['c
     {
       fittable: Number(counts?.fittable ?? 0),
       histories: groups,
-      repeat: repeat.frequency!.map((frequency, i) => ({
+      repeat: (repeat.frequency ?? []).map((frequency, i) => ({
         frequency: frequency as number,
         monetary: repeat.monetary![i] as number,
       })),
@@ -81,7 +81,7 @@ export async function writeClvPredictions(db: DuckDb, config: Config['marts']['c
     const appendNumber = (value: number | null) =>
       value === null || !Number.isFinite(value) ? appender.appendNull() : appender.appendDouble(value);
     const cache: TripleCache = new Map();
-    distinct = fitted.frequency!.length;
+    distinct = fitted.frequency?.length ?? 0;
     for (let i = 0; i < distinct; i++) {
       const history = {
         frequency: fitted.frequency![i] as number,
