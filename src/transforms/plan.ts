@@ -51,6 +51,7 @@ const HOURLY_MARTS = new Set(['sessions']);
 const EXISTING_OF: Record<string, string> = {
   int_sessions_recomputed: 'existing_sessions',
   int_customer_ltv_recomputed: 'existing_customer_ltv',
+  int_fraud_flags_recomputed: 'existing_fraud_flags',
 };
 
 export async function planBuild(
@@ -82,6 +83,7 @@ export async function planBuild(
     await createHourTable(db, 'changed_event_hours', hourKeysOf(raw.files));
     await db.run('CREATE OR REPLACE TEMP VIEW scoped_raw_events AS SELECT * FROM all_raw_events');
     await runScopeModels(db, 'full', params);
+    await db.run('CREATE OR REPLACE TEMP TABLE scoped_users AS SELECT user_id FROM scope_session_ranges');
   } else {
     changed = await changedFiles(lake, raw, fromVersion);
     // only rearrangements (compaction) since the marts were built: nothing to recompute
@@ -115,17 +117,46 @@ export async function planBuild(
       recountTouchedUsers ? undefined : [],
     );
     await runScopeModels(db, 'incremental', params);
-    const scoped = await db.all<{ key: string }>(
-      "SELECT DISTINCT strftime(hour_start, '%Y-%m-%d') || '|' || CAST(hour(hour_start) AS VARCHAR) AS key FROM scope_read_hours",
-    );
-    readHours = new Set(scoped.map((r) => r.key));
+    readHours = await hourKeysIn(db, 'scope_read_hours');
+    const eventHours = await hourKeysIn(db, 'scope_event_hours');
+    const rawHourOf = (f: AddFile) => hourKeyOf(f.partitionValues.dt, f.partitionValues.hour) ?? '';
+    // Every event of the hours whose per-event figures can change; in the other hours read (the
+    // timeout before them, the sessions recomputed, the flags of the hour after) only the events of
+    // the users of those hours and of the recomputed sessions: their cart states, sessions and
+    // flags. The other users' sessions and flags there are kept as they are.
     await registerSnapshot(
       db,
       lake.store,
       rawTable.tableKey,
       raw,
-      'scoped_raw_events',
-      raw.files.filter((f) => readHours!.has(hourKeyOf(f.partitionValues.dt, f.partitionValues.hour) ?? '')),
+      'event_hour_raw_events',
+      raw.files.filter((f) => eventHours.has(rawHourOf(f)) && readHours!.has(rawHourOf(f))),
+    );
+    await registerSnapshot(
+      db,
+      lake.store,
+      rawTable.tableKey,
+      raw,
+      'other_hour_raw_events',
+      raw.files.filter((f) => !eventHours.has(rawHourOf(f)) && readHours!.has(rawHourOf(f))),
+    );
+    await db.run(
+      `CREATE OR REPLACE TEMP TABLE scoped_users AS
+       SELECT user_id FROM event_hour_raw_events UNION SELECT user_id FROM scope_session_ranges`,
+    );
+    await db.run(
+      `CREATE OR REPLACE TEMP VIEW scoped_raw_events AS
+       SELECT * FROM event_hour_raw_events
+       UNION ALL
+       SELECT * FROM other_hour_raw_events WHERE user_id IN (SELECT user_id FROM scoped_users)`,
+    );
+    await registerSnapshot(
+      db,
+      lake.store,
+      'fraud_flags',
+      marts.get('fraud_flags')!,
+      'existing_fraud_flags',
+      filesInHours(marts.get('fraud_flags')!, readHours),
     );
     await registerSnapshot(
       db,
@@ -150,7 +181,11 @@ export async function planBuild(
       'previous_sessions',
       recountTouchedUsers ? filesInDays(sessions, readHours) : [],
     );
-    registered.add('existing_sessions').add('existing_customer_ltv').add('previous_sessions');
+    registered
+      .add('existing_sessions')
+      .add('existing_customer_ltv')
+      .add('previous_sessions')
+      .add('existing_fraud_flags');
   }
 
   return {
@@ -244,6 +279,14 @@ function upToDate(fromVersion: number | null): BuildPlan {
     afterTempModel: async () => undefined,
     registerMartForDownstream: async () => undefined,
   };
+}
+
+/** The `YYYY-MM-DD|H` keys of the hours in a scope table (hour_start). */
+async function hourKeysIn(db: DuckDb, table: string): Promise<Set<string>> {
+  const rows = await db.all<{ key: string }>(
+    `SELECT DISTINCT strftime(hour_start, '%Y-%m-%d') || '|' || CAST(hour(hour_start) AS VARCHAR) AS key FROM ${table}`,
+  );
+  return new Set(rows.map((r) => r.key));
 }
 
 /** `YYYY-MM-DD|H` for a date and hour partition pair. */

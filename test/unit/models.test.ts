@@ -30,6 +30,7 @@ describe('SQL models', () => {
       'conversion_users',
       'currency_rates',
       'existing_customer_ltv',
+      'existing_fraud_flags',
       'existing_sessions',
       'int_customer_clv_predictions',
       'previous_sessions',
@@ -42,6 +43,7 @@ describe('SQL models', () => {
       'scope_session_hours',
       'scope_session_ranges',
       'scoped_raw_events',
+      'scoped_users',
       'sessions_read_hours',
       'user_agent_bots',
     ]);
