@@ -1,6 +1,6 @@
 -- model: conversion_daily
 -- materialized: delta
--- depends_on: sessions, previous_sessions, conversion_users, scope_session_dates, scope_conversion_kept
+-- depends_on: sessions, conversion_sessions_kept, conversion_sessions_added, conversion_sessions_removed, conversion_users, scope_session_dates, scope_conversion_kept
 -- partition_by: session_date
 -- scope: scope_session_dates
 -- unique_key: session_date, device
@@ -14,22 +14,38 @@
 -- parameters: $reporting_currency
 -- Every figure but the rates is a sum over the day's users (per device, and over all devices), so a
 -- build recounts only the users whose sessions it recomputed (conversion_users: every user in a full
--- build) and adds to the day's figures as they stood (scope_conversion_kept) the difference
--- between those users' figures now (sessions, as just written) and before (previous_sessions, the
--- sessions the kept figures were counted from). The plan gives an empty before and no kept figures
--- when the sessions mart changed since conversion_daily was built (another writer, an interrupted
--- build): then conversion_users is every user of the touched days and the days are counted anew.
-WITH changed AS (
+-- build) and adds to the day's figures as they stood (scope_conversion_kept) the difference between
+-- those users' figures now and before: their sessions in the sessions files this build kept count
+-- in both, those in the files it added now, those in the files it removed before. In a full build,
+-- and when the sessions mart changed since conversion_daily was counted (another writer, an
+-- interrupted build), the plan gives no before: every file of the touched days is "added", nothing
+-- is kept, and conversion_users is every user of those days.
+WITH kept_sessions AS MATERIALIZED (
+    -- the recounted users' sessions in the files this build kept: counted now and before
+    SELECT user_key, session_date, device, page_views, product_views, add_to_carts, checkouts, purchases,
+           revenue, currency, value_at_risk, unconverted_events
+    FROM conversion_sessions_kept
+    WHERE session_date IN (SELECT day FROM scope_session_dates) AND NOT is_bot
+      AND user_key IN (SELECT user_key FROM conversion_users)
+),
+
+changed AS (
     -- the recounted users' sessions of the touched days, now (+1) and before (-1)
-    SELECT 1 AS sign, s.*
-    FROM sessions AS s
-    WHERE s.session_date IN (SELECT day FROM scope_session_dates) AND NOT s.is_bot
-      AND s.user_key IN (SELECT user_key FROM conversion_users)
-    UNION ALL BY NAME
-    SELECT -1 AS sign, s.*
-    FROM previous_sessions AS s
-    WHERE s.session_date IN (SELECT day FROM scope_session_dates) AND NOT s.is_bot
-      AND s.user_key IN (SELECT user_key FROM conversion_users)
+    SELECT 1 AS sign, * FROM kept_sessions
+    UNION ALL
+    SELECT 1 AS sign, user_key, session_date, device, page_views, product_views, add_to_carts, checkouts,
+           purchases, revenue, currency, value_at_risk, unconverted_events
+    FROM conversion_sessions_added
+    WHERE session_date IN (SELECT day FROM scope_session_dates) AND NOT is_bot
+      AND user_key IN (SELECT user_key FROM conversion_users)
+    UNION ALL
+    SELECT -1 AS sign, * FROM kept_sessions
+    UNION ALL
+    SELECT -1 AS sign, user_key, session_date, device, page_views, product_views, add_to_carts, checkouts,
+           purchases, revenue, currency, value_at_risk, unconverted_events
+    FROM conversion_sessions_removed
+    WHERE session_date IN (SELECT day FROM scope_session_dates) AND NOT is_bot
+      AND user_key IN (SELECT user_key FROM conversion_users)
 ),
 
 per_user AS (

@@ -77,6 +77,9 @@ export async function planBuild(
   let readHours: Set<string> | undefined;
   // a full build counts every user (scope_session_ranges holds them all) over nothing kept
   let recountTouchedUsers = true;
+  // the sessions files of the days read as the build found them, when conversion_daily recounts
+  // only the touched users (their figures before)
+  let previousSessionFiles: { readonly snapshot: Snapshot; readonly files: readonly AddFile[] } | undefined;
   let changed: AddFile[] = [];
 
   if (full) {
@@ -173,19 +176,9 @@ export async function planBuild(
       marts.get('customer_ltv')!,
       'existing_customer_ltv',
     );
-    await registerSnapshot(
-      db,
-      lake.store,
-      'sessions',
-      sessions,
-      'previous_sessions',
-      recountTouchedUsers ? filesInDays(sessions, readHours) : [],
-    );
-    registered
-      .add('existing_sessions')
-      .add('existing_customer_ltv')
-      .add('previous_sessions')
-      .add('existing_fraud_flags');
+    if (recountTouchedUsers)
+      previousSessionFiles = { snapshot: sessions, files: filesInDays(sessions, readHours) };
+    registered.add('existing_sessions').add('existing_customer_ltv').add('existing_fraud_flags');
   }
 
   return {
@@ -225,11 +218,30 @@ export async function planBuild(
       // and the whole table, where a model needs all of it (CLV leaves every flagged user out)
       if (WHOLE_MARTS.has(name)) await registerSnapshot(db, lake.store, name, snapshot, `all_${name}`);
       if (name === 'sessions') {
-        // conversion_daily's inputs besides the sessions now (sql/marts/conversion_daily.sql)
-        if (!registered.has('previous_sessions')) {
-          await registerSnapshot(db, lake.store, name, snapshot, 'previous_sessions', []);
-          registered.add('previous_sessions');
-        }
+        // conversion_daily's sessions (sql/marts/conversion_daily.sql): the files this build kept
+        // (read once for the figures now and before), those it added (now) and removed (before);
+        // without a before, every file of the days read is "added"
+        const days = readHours ? filesInDays(snapshot, readHours) : [...snapshot.files];
+        const before = new Set(previousSessionFiles?.files.map((f) => f.path));
+        const now = new Set(days.map((f) => f.path));
+        const kept = days.filter((f) => before.has(f.path));
+        await registerSnapshot(db, lake.store, name, snapshot, 'conversion_sessions_kept', kept);
+        await registerSnapshot(
+          db,
+          lake.store,
+          name,
+          snapshot,
+          'conversion_sessions_added',
+          days.filter((f) => !before.has(f.path)),
+        );
+        await registerSnapshot(
+          db,
+          lake.store,
+          name,
+          previousSessionFiles?.snapshot ?? snapshot,
+          'conversion_sessions_removed',
+          previousSessionFiles?.files.filter((f) => !now.has(f.path)) ?? [],
+        );
         await db.run(
           recountTouchedUsers
             ? 'CREATE OR REPLACE TEMP VIEW conversion_users AS SELECT user_key FROM scope_session_ranges'
