@@ -16,9 +16,12 @@ import { loadScopeModels } from './model.js';
  *
  * The scope itself is SQL models (sql/scope/, run here in dependency order as temp tables); the
  * plan provides what only the Delta log knows: all_raw_events, changed_raw_events (incremental),
- * changed_event_hours and all_sessions (incremental), and registers the files the models read:
- * scoped_raw_events (the hour partitions of scope_read_hours, or everything), existing_sessions and
- * existing_customer_ltv; and, as marts are written, each mart (touched days) and all_fraud_flags.
+ * changed_event_hours, all_sessions and existing_conversion_daily (incremental), and registers the
+ * files the models read: scoped_raw_events (every event of the hour partitions of scope_event_hours
+ * and, in the other hours of scope_read_hours, the events of scoped_users; everything in a full
+ * build), existing_sessions, existing_fraud_flags and existing_customer_ltv; and, as marts are
+ * written, each mart (touched days), all_fraud_flags and conversion_daily's sessions (the files of
+ * the touched days this build kept, added and removed).
  */
 export interface BuildPlan {
   readonly mode: 'full' | 'incremental' | 'up-to-date';
