@@ -1,10 +1,11 @@
 -- model: int_fraud_per_minute
 -- materialized: temp
--- depends_on: fraud_user_minute, stg_events
+-- depends_on: fraud_user_minute, fraud_user_minute_read_hours, stg_events
 -- grain: one row per rule (events_per_minute, value_per_minute) a flagged user-minute of
 -- fraud_user_minute breaks; it covers the user's events with money in that minute.
 WITH flagged_minutes AS (
-    SELECT * FROM fraud_user_minute WHERE is_flagged
+    -- the minutes of the hours this build reads (fraud_user_minute_read_hours): the flag hours among them
+    SELECT * FROM fraud_user_minute_read_hours WHERE is_flagged
 ),
 
 minute_values AS (

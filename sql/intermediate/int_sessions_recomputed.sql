@@ -1,6 +1,6 @@
 -- model: int_sessions_recomputed
 -- materialized: temp
--- depends_on: int_events_sessionized, fraud_user_minute, scope_session_ranges
+-- depends_on: int_events_sessionized, fraud_user_minute, fraud_user_minute_read_hours, scope_session_ranges
 -- grain: one row per session recomputed by this build (the users and time ranges in scope).
 -- Pseudonymized: sessions carry user_key, never user_id; session_id derives from user_key too.
 -- parameters: $multi_ip_threshold, $max_cart_value, $max_quantity, $reporting_currency, $convert_currencies
@@ -15,7 +15,8 @@
 -- materialized, one more copy of every event.
 WITH busy_minutes AS (
     -- the few user-minutes over the events-per-minute limit
-    SELECT user_id, minute FROM fraud_user_minute WHERE list_contains(reasons, 'events_per_minute')
+    -- of the hours this build reads, which hold every recomputed session's minutes
+    SELECT user_id, minute FROM fraud_user_minute_read_hours WHERE list_contains(reasons, 'events_per_minute')
 ),
 
 recomputed AS (

@@ -1,6 +1,6 @@
 -- model: metrics_minute
 -- materialized: delta
--- depends_on: stg_events, fraud_user_minute, scope_event_hours
+-- depends_on: stg_events, fraud_user_minute, fraud_user_minute_read_hours, scope_event_hours
 -- partition_by: dt, hour
 -- scope: scope_event_hours
 -- unique_key: minute
@@ -14,7 +14,7 @@
 WITH events AS (
     SELECT e.*, m.user_id IS NOT NULL AS minute_flagged
     FROM stg_events AS e
-    LEFT JOIN (SELECT user_id, minute FROM fraud_user_minute WHERE is_flagged) AS m
+    LEFT JOIN (SELECT user_id, minute FROM fraud_user_minute_read_hours WHERE is_flagged) AS m
         ON e.user_id = m.user_id AND utc_minute(e.event_time) = m.minute
     WHERE utc_hour(e.event_time) IN (SELECT hour_start FROM scope_event_hours)
 ),

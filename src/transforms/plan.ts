@@ -47,9 +47,10 @@ const WHOLE_MARTS = new Set(['fraud_flags']);
 /**
  * Marts the models after them also read by hour, as `<name>_read_hours`: only the hour partitions
  * the build reads (fraud_flags' session rules need the sessions starting in the flag hours, not the
- * whole days conversion_daily needs).
+ * whole days conversion_daily needs; the flagged minutes the rules, sessions and metrics_minute
+ * join are those of the hours read).
  */
-const HOURLY_MARTS = new Set(['sessions']);
+const HOURLY_MARTS = new Set(['sessions', 'fraud_user_minute']);
 
 const EXISTING_OF: Record<string, string> = {
   int_sessions_recomputed: 'existing_sessions',

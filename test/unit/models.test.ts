@@ -35,6 +35,7 @@ describe('SQL models', () => {
       'existing_customer_ltv',
       'existing_fraud_flags',
       'existing_sessions',
+      'fraud_user_minute_read_hours',
       'int_customer_clv_predictions',
       'raw_events_last_day',
       'scope_conversion_kept',
