@@ -92,7 +92,7 @@ suspects AS (
         -- it starts with { or [ or is one of those words (other spellings of NaN/Infinity the reader
         -- accepts, such as nan or INF, pass as text: README): those rows alone are re-read with types.
         -- (json_literal_text: sql/macros/staging.sql)
-        json_literal_text(event_id)
+        CASE WHEN json_literal_text(event_id)
             OR json_literal_text(event_type_text)
             OR json_literal_text(user_id)
             OR json_literal_text(session_id)
@@ -103,7 +103,7 @@ suspects AS (
             OR json_literal_text(product_id)
             OR json_literal_text(category)
             OR json_literal_text(order_id)
-            OR json_literal_text(currency_text) AS maybe_wrong_type,
+            OR json_literal_text(currency_text) THEN true ELSE false END AS maybe_wrong_type,
         -- Numbers in their common shapes (plain integers, at most 2 decimals) convert directly;
         -- every other text takes the exact path (slow_numbers) below.
         CASE WHEN regexp_full_match(quantity_text, '0|[1-9][0-9]{0,8}') THEN TRY_CAST(quantity_text AS INTEGER) END
