@@ -139,9 +139,9 @@ typed AS (
             END) AS received_at,
         lower(event_type_text) AS event_type,
         upper(currency_text) AS currency,
-        -- Exact re-read of suspect rows with JSON types: a value starting with " is a string, one
-        -- starting with a digit or minus a number (kept as its text); others are objects, arrays,
-        -- booleans or NaN/Infinity.
+        -- Exact re-read of suspect rows with JSON types: each value as its JSON text (a string keeps
+        -- its quotes), so json_literal_text on it is true exactly for objects, arrays, booleans and
+        -- the NaN/Infinity spellings it names (numbers and strings, "true" included, are not).
         CASE WHEN maybe_wrong_type THEN from_json(raw, '{
             "event_id": "JSON", "event_type": "JSON", "user_id": "JSON", "session_id": "JSON",
             "ip": "JSON", "user_agent": "JSON", "page_url": "JSON", "referrer": "JSON",
