@@ -18,8 +18,8 @@ import { CHUNK, fileList, HELD_NEW, NEW, ROWS, StreamingDedupe } from './dedupe.
  *
  * Files per partition: data is roughly time-ordered, so a chunk (262,144 lines) covers a few hours
  * with many rows each, plus a few stragglers (late events). A chunk's partition with fewer than
- * CARRY_PART_ROWS rows waits in CARRY and is written with the batch's last files (or when CARRY
- * passes CARRY_MAX_ROWS), so stragglers do not become one tiny file per chunk.
+ * 1/CARRY_SHARE of its lines waits in CARRY and is written with the batch's last files (or when
+ * CARRY passes a chunk's lines), so stragglers do not become one tiny file per chunk.
  */
 
 /** The refused rows of staged chunks (quarantine), with the stagers' rejects in stage.ts's BAD. */
@@ -29,10 +29,12 @@ const CARRY = '__ingest_carry';
 const OUT = '__ingest_out';
 const JOURNAL_PREFIX = 'ids-';
 
-/** A chunk's partition with fewer rows than this waits in CARRY. */
-export const CARRY_PART_ROWS = 2_048;
-/** CARRY is written out when it holds more rows than this (scattered event times: memory stays bounded). */
-export const CARRY_MAX_ROWS = 262_144;
+/**
+ * A chunk's partition with less than this share of the chunk's lines (1/128: 2,048 rows of a
+ * 262,144-line chunk) waits in CARRY; CARRY is written out when it holds more than one chunk's
+ * lines (scattered event times: memory stays bounded, files get smaller).
+ */
+export const CARRY_SHARE = 128;
 
 /** What stage.ts hands each staged chunk to, and tells when a source is dropped. */
 export interface ChunkSink {
@@ -56,6 +58,8 @@ export interface EventWriterOptions {
   readonly schema: DeltaSchema;
   /** Extension column expressions over __ingest_ext_file AS e (schema evolution). */
   readonly extSelect: readonly string[];
+  /** Lines per staged chunk (NDJSON): sizes CARRY. */
+  readonly chunkLines: number;
 }
 
 export class EventWriter implements ChunkSink {
@@ -116,8 +120,9 @@ export class EventWriter implements ChunkSink {
 
     await this.writeJournal(f, NEW);
 
-    const small = parts.filter((p) => Number(p.n) < CARRY_PART_ROWS).length;
-    const smallParts = `(SELECT dt, hour FROM ${PARTS} WHERE n < ${CARRY_PART_ROWS}) AS s ON o.dt = s.dt AND o.hour = s.hour`;
+    const carryBelow = Math.max(1, Math.floor(this.options.chunkLines / CARRY_SHARE));
+    const small = parts.filter((p) => Number(p.n) < carryBelow).length;
+    const smallParts = `(SELECT dt, hour FROM ${PARTS} WHERE n < ${carryBelow}) AS s ON o.dt = s.dt AND o.hour = s.hour`;
     if (small > 0) {
       await this.carry(`SELECT o.*, ${f} AS __f FROM ${NEW} AS o SEMI JOIN ${smallParts}`);
       this.carrySources.add(f);
@@ -131,7 +136,7 @@ export class EventWriter implements ChunkSink {
     await this.dedupe.endChunk();
     await db.run(`DROP VIEW IF EXISTS ${ROWS}`);
     await db.run(`DROP TABLE IF EXISTS ${PARTS}`);
-    if (this.carried > CARRY_MAX_ROWS) await this.flushCarry();
+    if (this.carried > this.options.chunkLines) await this.flushCarry();
   }
 
   /** The good records staged (duplicates included) and their dt/hour partitions, sorted. */

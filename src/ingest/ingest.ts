@@ -25,6 +25,7 @@ import {
 import { EventWriter } from './event-writer.js';
 import { contentHash, resolveSources, type SourceFile } from './sources.js';
 import { BAD, dropStaged, stageFiles, type UnreadableSource } from './stage.js';
+import { NDJSON_CHUNK_LINES } from './stage-lines.js';
 import { boundIngestMemory } from './staging-memory.js';
 import { stagingParams } from './staging-sql.js';
 
@@ -158,6 +159,7 @@ async function ingestFiles(
       [...existingExt, ...newExt].map((c) => c.name),
       'e',
     ),
+    chunkLines: options.stageChunkLines ?? NDJSON_CHUNK_LINES,
   });
   let committed = false;
   try {
