@@ -27,7 +27,8 @@ export const ROWS = '__ingest_rows';
 export const NEW = '__ingest_new';
 const SEEN = '__ingest_seen';
 const HITS = '__ingest_hits';
-const REPEATS = '__ingest_repeats';
+const KEYS = '__ingest_keys';
+const SKIP = '__ingest_skip';
 const HELD = '__ingest_held';
 const TAKEN = '__ingest_taken';
 const LATE = '__ingest_late';
@@ -95,25 +96,22 @@ export class StreamingDedupe {
    */
   async splitChunk(f: number): Promise<ChunkSplit> {
     const db = this.db;
-    // CHUNK is the small side: the join builds its hash table on the chunk and streams SEEN
+    // one hash aggregate over the chunk: its distinct hashes, and which repeat within it
+    await db.run(
+      `CREATE OR REPLACE TEMP TABLE ${KEYS} AS
+       SELECT __h AS h, count(*) AS n FROM ${CHUNK} WHERE error_reason IS NULL GROUP BY __h`,
+    );
+    // KEYS is the small side: the join builds its hash table on the chunk's keys and streams SEEN
     await db.run(
       `CREATE OR REPLACE TEMP TABLE ${HITS} AS
-       SELECT s.h, bool_or(s.f < 0) AS existing
-       FROM ${SEEN} AS s JOIN (SELECT DISTINCT __h FROM ${CHUNK} WHERE error_reason IS NULL) AS c ON s.h = c.__h
-       GROUP BY s.h`,
-    );
-    await db.run(
-      `CREATE OR REPLACE TEMP TABLE ${REPEATS} AS
-       WITH twice AS (SELECT __h FROM ${CHUNK} WHERE error_reason IS NULL GROUP BY __h HAVING count(*) > 1)
-       SELECT event_id, min(source_line) AS first FROM ${CHUNK}
-       WHERE error_reason IS NULL AND __h IN (SELECT __h FROM twice)
-       GROUP BY event_id HAVING count(*) > 1`,
+       SELECT s.h, bool_or(s.f < 0) AS existing FROM ${SEEN} AS s JOIN ${KEYS} AS k ON s.h = k.h GROUP BY s.h`,
     );
     const [counts] = await db.all<{ hits: string; existing: boolean | null; repeats: string }>(
       `SELECT (SELECT count(*) FROM ${HITS}) AS hits, (SELECT bool_or(existing) FROM ${HITS}) AS existing,
-              (SELECT count(*) FROM ${REPEATS}) AS repeats`,
+              (SELECT count(*) FROM ${KEYS} WHERE n > 1) AS repeats`,
     );
     const hits = Number(counts!.hits);
+    const repeats = Number(counts!.repeats) > 0;
     let held = 0;
     if (hits > 0) {
       await db.run(
@@ -129,13 +127,29 @@ export class StreamingDedupe {
       this.held += held;
       if (counts!.existing) this.heldExisting = true;
     }
-    await db.run(`INSERT INTO ${SEEN} SELECT __h, ${Number(f)} FROM ${CHUNK} WHERE error_reason IS NULL`);
-    const repeats = Number(counts!.repeats) > 0;
+    await db.run(`INSERT INTO ${SEEN} SELECT h, ${Number(f)} FROM ${KEYS}`);
+    // the lines NEW leaves out: held ones, and repeats within the chunk after the first of their
+    // event_id (compared exactly; equal hashes alone decide nothing)
+    const skip = [
+      ...(hits > 0
+        ? [`SELECT source_line FROM ${CHUNK} WHERE error_reason IS NULL AND __h IN (SELECT h FROM ${HITS})`]
+        : []),
+      ...(repeats
+        ? [
+            `SELECT source_line FROM (
+               SELECT source_line, row_number() OVER (PARTITION BY event_id ORDER BY source_line) AS k
+               FROM ${CHUNK}
+               WHERE error_reason IS NULL AND __h IN (SELECT h FROM ${KEYS} WHERE n > 1)
+                 AND __h NOT IN (SELECT h FROM ${HITS})
+             ) WHERE k > 1`,
+          ]
+        : []),
+    ];
+    if (skip.length > 0) await db.run(`CREATE OR REPLACE TEMP TABLE ${SKIP} AS ${skip.join(' UNION ALL ')}`);
     await db.run(
       `CREATE OR REPLACE TEMP VIEW ${NEW} AS
-       SELECT r.* EXCLUDE (__h) FROM ${ROWS} AS r${repeats ? `\n       LEFT JOIN ${REPEATS} AS p ON p.event_id = r.event_id` : ''}
-       WHERE true${hits > 0 ? `\n         AND r.__h NOT IN (SELECT h FROM ${HITS})` : ''}${
-         repeats ? '\n         AND (p.event_id IS NULL OR p.first = r.source_line)' : ''
+       SELECT r.* EXCLUDE (__h) FROM ${ROWS} AS r${
+         skip.length > 0 ? ` ANTI JOIN ${SKIP} AS x ON r.source_line = x.source_line` : ''
        }`,
     );
     return { held };
@@ -144,7 +158,7 @@ export class StreamingDedupe {
   /** Drops the chunk's working tables (NEW with them). */
   async endChunk(): Promise<void> {
     await this.db.run(`DROP VIEW IF EXISTS ${NEW}`);
-    for (const table of [HITS, REPEATS]) await this.db.run(`DROP TABLE IF EXISTS ${table}`);
+    for (const table of [KEYS, HITS, SKIP]) await this.db.run(`DROP TABLE IF EXISTS ${table}`);
   }
 
   /** Forgets what source `f` added (it failed, or it is a copy of a landed one). */
@@ -223,8 +237,9 @@ export class StreamingDedupe {
     for (const view of [NEW, EXISTING, ROWS]) await this.db.run(`DROP VIEW IF EXISTS ${view}`);
     for (const table of [
       SEEN,
+      KEYS,
+      SKIP,
       HITS,
-      REPEATS,
       HELD,
       TAKEN,
       LATE,
