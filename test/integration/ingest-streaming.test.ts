@@ -2,8 +2,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { RAW_EVENTS_TABLE } from '../../src/catalog/tables/raw-events.js';
 import { DuckDb } from '../../src/engine/duckdb.js';
+import { CHUNK } from '../../src/ingest/dedupe.js';
+import { BAD_ROWS, EventWriter } from '../../src/ingest/event-writer.js';
 import { type IngestOptions, ingest } from '../../src/ingest/ingest.js';
+import { stageEventsSql, stagingParams } from '../../src/ingest/staging-sql.js';
 import { vacuumTable } from '../../src/lake/operations/vacuum.js';
 import { Lake } from '../../src/lake/table/lake.js';
 import { LocalStore } from '../../src/storage/local-store.js';
@@ -195,6 +199,73 @@ describe('ingest writes chunks as they are staged', () => {
     expect(per('2026-11-15', '2')).toBe(1);
     for (let hour = 0; hour < 8; hour++) expect(per('2026-11-20', String(hour))).toBeLessThanOrEqual(2);
     expect(files.length).toBeLessThanOrEqual(17);
+  });
+
+  it('equal hashes alone drop nothing: with every event_id hashed to one of two values, the same rows land', async () => {
+    // Drives the writer directly with chunks whose hash column is forced to collide: every row
+    // after the first two is "seen before" by hash, and only the exact checks decide.
+    const lake = new Lake(new LocalStore(path.join(dir, 'lake')), db);
+    const table = lake.table('raw_events');
+    const snapshot = await table.ensure(RAW_EVENTS_TABLE.definition);
+    await db.run(
+      `CREATE OR REPLACE TEMP TABLE ${BAD_ROWS} (source_file VARCHAR, source_line BIGINT, error_field VARCHAR, error_reason VARCHAR, raw VARCHAR)`,
+    );
+    const writer = new EventWriter(db, {
+      table,
+      snapshot,
+      schema: snapshot.schema,
+      extSelect: [],
+      chunkLines: 4,
+    });
+    await writer.start();
+    const ids = ['p', 'q', 'p', 'r', 's', 'q', 't', 'u', 'r', 'v', 'p', 'w', 'x', 'x', 'y', 'z'];
+    const sources = ['one.ndjson', 'two.ndjson'];
+    let line = 0;
+    for (const [c, chunk] of [ids.slice(0, 4), ids.slice(4, 8), ids.slice(8, 12), ids.slice(12)].entries()) {
+      const source = sources[c < 2 ? 0 : 1]!;
+      if (c === 2) line = 0;
+      await db.run(
+        'CREATE OR REPLACE TEMP TABLE lines (source_file VARCHAR, line_number BIGINT, raw VARCHAR)',
+      );
+      for (const id of chunk) {
+        await db.run('INSERT INTO lines VALUES ($1, $2, $3)', [
+          source,
+          ++line,
+          JSON.stringify({
+            event_id: id,
+            event_type: 'page_view',
+            user_id: 'u',
+            timestamp: at(20, line % 3),
+          }),
+        ]);
+      }
+      await db.run('CREATE OR REPLACE TEMP VIEW __ingest_lines AS SELECT * FROM lines');
+      await db.run(
+        `CREATE OR REPLACE TEMP TABLE ${CHUNK} AS SELECT *, hash(event_id) % 2 AS __h FROM (${await stageEventsSql(db)}) AS s`,
+        stagingParams(NOW, base),
+      );
+      await writer.chunk(c < 2 ? 0 : 1);
+    }
+    const files = await writer.finish(new Set(['2026-11-20']), snapshot.schema);
+    await table.commitFiles({ mode: 'append', operation: 'WRITE' }, files);
+    await writer.close();
+    await table.register('raw_now');
+    const rows = await db.all<{ k: string }>(
+      "SELECT source_file || ':' || source_line || ':' || event_id AS k FROM raw_now ORDER BY event_id",
+    );
+    expect(rows.map((r) => r.k)).toEqual([
+      'one.ndjson:1:p',
+      'one.ndjson:2:q',
+      'one.ndjson:4:r',
+      'one.ndjson:5:s',
+      'one.ndjson:7:t',
+      'one.ndjson:8:u',
+      'two.ndjson:2:v',
+      'two.ndjson:4:w',
+      'two.ndjson:5:x',
+      'two.ndjson:7:y',
+      'two.ndjson:8:z',
+    ]);
   });
 
   it('a crash after files were written but before the commit changes nothing; the rerun lands once', async () => {
