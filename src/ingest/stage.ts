@@ -1,7 +1,7 @@
 import type { DuckDb } from '../engine/duckdb.js';
 import type { Snapshot } from '../lake/log/snapshot.js';
 import { readAvroRecords } from './avro-source.js';
-import { CHUNK } from './dedupe.js';
+import { CHUNK, EVENT_HASH } from './dedupe.js';
 import { type ExtensionColumn, extensionSql } from './event-contract-evolution.js';
 import { BAD_ROWS, type ChunkSink } from './event-writer.js';
 import { isUnreadableSource } from './line-reader.js';
@@ -154,7 +154,7 @@ async function stageSource(
 
 /**
  * Stages the records now in __ingest_lines into CHUNK (their typed rows and `__h`, the hash of
- * the event_id dedupe uses), reads their extension columns into __ingest_ext_file (a value that
+ * the event_id dedupe uses, EVENT_HASH), reads their extension columns into __ingest_ext_file (a value that
  * does not convert quarantines its record, field = the column), and hands them to `take`.
  */
 async function stageLines(
@@ -164,7 +164,7 @@ async function stageLines(
   take: () => Promise<void>,
 ): Promise<void> {
   await db.run(
-    `CREATE OR REPLACE TEMP TABLE ${CHUNK} AS SELECT *, hash(event_id) AS __h FROM (${await stageEventsSql(db)}) AS s`,
+    `CREATE OR REPLACE TEMP TABLE ${CHUNK} AS SELECT *, ${EVENT_HASH} AS __h FROM (${await stageEventsSql(db)}) AS s`,
     params,
   );
   if (extColumns.length > 0) {
