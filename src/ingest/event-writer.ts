@@ -12,7 +12,7 @@ import { CHUNK, fileList, HELD_NEW, NEW, ROWS, StreamingDedupe } from './dedupe.
 /**
  * Writes a batch's new events chunk by chunk, as they are staged, straight to data files of
  * raw_events (dt/hour partitions, zstd, the lake's own writer and statistics): nothing of the batch
- * is held but SEEN (see dedupe.ts), the few held rows and CARRY. The files stay invisible until
+ * is held but the seen set of event_id hashes (dedupe.ts), the few held rows and CARRY. The files stay invisible until
  * commit.ts adds them (with the quarantine's txns, as one write did before); a crash leaves only
  * unreferenced files, which vacuum removes.
  *
