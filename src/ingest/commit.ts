@@ -5,7 +5,9 @@ import type { Txn } from '../lake/log/actions.js';
 import type { Snapshot } from '../lake/log/snapshot.js';
 import type { ColumnDef } from '../lake/table/columns.js';
 import type { DeltaTable, WriteResult } from '../lake/table/delta-table.js';
-import { type Deduplication, GOOD } from './dedupe.js';
+import { registerSnapshot } from '../lake/table/table-scan.js';
+import { fileList } from './dedupe.js';
+import type { EventWriter } from './event-writer.js';
 import { BAD, type PendingFile } from './stage.js';
 
 /**
@@ -66,7 +68,12 @@ export interface EventsCommit {
   readonly table: DeltaTable;
   readonly snapshot: Snapshot;
   readonly pending: readonly PendingFile[];
-  readonly dedupe: Deduplication;
+  /** The batch's written files (event-writer.ts): rewritten when a concurrent commit landed some events. */
+  readonly writer: EventWriter;
+  /** The days the events were deduplicated against: the write's read predicate. */
+  readonly days: ReadonlySet<string>;
+  /** The event_ids the batch wrote (Parquet files), to find the ones a concurrent commit landed. */
+  readonly journal: readonly string[];
   readonly runId: string;
   /** Schema evolution: columns this write adds to the table. */
   readonly addColumns: readonly ColumnDef[];
@@ -77,29 +84,37 @@ export interface EventsCommitted extends WriteResult {
   readonly written: number;
 }
 
+const LANDED = '__ingest_landed';
+const CONCURRENT = '__ingest_concurrent';
+
 /**
- * Appends GOOD with the touched days as the write's read predicate. When a concurrent commit added
- * data to one of them, the events it landed were not checked: re-check against the new snapshot
- * and write again, so two racing ingests never both land an event. A concurrent run that landed
- * one of these very files, or too many retries, is a conflict (exit 75; the rerun resumes).
+ * Commits the batch's written files with the touched days as the write's read predicate. When a
+ * concurrent commit added data to one of them, the events it landed were not checked: find them
+ * in the newer snapshot's new files of those days, rewrite (or drop) only our files holding one,
+ * and commit again, so two racing ingests never both land an event. A concurrent run that landed
+ * one of these very sources, or too many retries, is a conflict (exit 75; the rerun resumes).
  */
 export async function commitEvents(request: EventsCommit): Promise<EventsCommitted> {
-  const { table, pending, dedupe, runId } = request;
-  const readPartitions = [...dedupe.days].map((dt) => ({ dt }));
+  const { table, pending, writer, runId } = request;
+  const readPartitions = [...request.days].map((dt) => ({ dt }));
   let readSnapshot = request.snapshot;
   for (let attempt = 1; ; attempt++) {
     try {
-      const result = await table.write({
-        relation: GOOD,
-        mode: 'append',
-        txns: pending.flatMap((p) => (p.appId === p.statId ? [txn(p.appId)] : [txn(p.appId), txn(p.statId)])),
-        operation: 'WRITE',
-        parameters: { partitionBy: JSON.stringify(PARTITION_COLUMNS.map((c) => c.name)) },
-        commitProperties: { runId, sources: pending.map((p) => p.file.path) },
-        ...(request.addColumns.length > 0 ? { addColumns: request.addColumns } : {}),
-        readSnapshot,
-        readPartitions,
-      });
+      const result = await table.commitFiles(
+        {
+          mode: 'append',
+          txns: pending.flatMap((p) =>
+            p.appId === p.statId ? [txn(p.appId)] : [txn(p.appId), txn(p.statId)],
+          ),
+          operation: 'WRITE',
+          parameters: { partitionBy: JSON.stringify(PARTITION_COLUMNS.map((c) => c.name)) },
+          commitProperties: { runId, sources: pending.map((p) => p.file.path) },
+          ...(request.addColumns.length > 0 ? { addColumns: request.addColumns } : {}),
+          readSnapshot,
+          readPartitions,
+        },
+        writer.files(),
+      );
       const written = result.added.reduce(
         (sum, add) => sum + (JSON.parse(add.stats ?? '{}').numRecords as number),
         0,
@@ -108,15 +123,38 @@ export async function commitEvents(request: EventsCommit): Promise<EventsCommitt
     } catch (error) {
       const retry = error instanceof ShopstreamError && error.code === 'CONCURRENT_APPEND';
       if (!retry || attempt >= MAX_DEDUPE_ATTEMPTS) throw error;
-      readSnapshot = await table.snapshot();
+      const newer = await table.snapshot();
       const landed = pending.some(
-        (p) =>
-          readSnapshot.txnVersion(p.appId) !== undefined || readSnapshot.txnVersion(p.statId) !== undefined,
+        (p) => newer.txnVersion(p.appId) !== undefined || newer.txnVersion(p.statId) !== undefined,
       );
       if (landed) throw error;
-      await dedupe.recheck(readSnapshot);
+      await dropLandedEvents(table.db, request, readSnapshot, newer);
+      readSnapshot = newer;
     }
   }
+}
+
+/** Rewrites (or drops) the batch's files holding events that `newer` added to the batch's days since `older`. */
+async function dropLandedEvents(
+  db: DuckDb,
+  request: EventsCommit,
+  older: Snapshot,
+  newer: Snapshot,
+): Promise<void> {
+  const known = new Set(older.files.map((f) => f.path));
+  const added = newer.files.filter((f) => !known.has(f.path) && request.days.has(f.partitionValues.dt ?? ''));
+  if (added.length === 0 || request.journal.length === 0) return;
+  const { table } = request;
+  await registerSnapshot(db, table.store, table.tableKey, newer, CONCURRENT, added);
+  await db.run(
+    `CREATE OR REPLACE TEMP TABLE ${LANDED} AS
+     SELECT DISTINCT event_id FROM ${CONCURRENT}
+     WHERE event_id IN (SELECT event_id FROM read_parquet(${fileList(request.journal)}))`,
+  );
+  await request.writer.removeEvents(LANDED);
+  await db.run(`DROP VIEW IF EXISTS ${CONCURRENT}`);
+  for (const name of [LANDED, `__partition_values_${CONCURRENT}`])
+    await db.run(`DROP TABLE IF EXISTS ${name}`);
 }
 
 export interface QuarantineSample {

@@ -7,13 +7,12 @@ import { listSchemaVersions, SCHEMAS_DIR } from '../governance/avro-registry.js'
 import type { PartitionValues } from '../lake/log/actions.js';
 import type { Snapshot } from '../lake/log/snapshot.js';
 import { schemaFromColumns } from '../lake/table/columns.js';
-import type { DeltaTable } from '../lake/table/delta-table.js';
+import { type DeltaTable, schemaWithColumns } from '../lake/table/delta-table.js';
 import type { Lake } from '../lake/table/lake.js';
 import { currentRun } from '../runtime/run-context.js';
 import type { S3StoreOptions } from '../storage/s3-store.js';
 import { readAvroWriterSchema } from './avro-source.js';
 import { commitEvents, commitQuarantine, type QuarantineSample, quarantineSamples } from './commit.js';
-import { countBatch, dedupeBatch, dropDedupe } from './dedupe.js';
 import {
   type AvroWriter,
   columnsToAdd,
@@ -23,8 +22,10 @@ import {
   requireRegistered,
   toColumnDefs,
 } from './event-contract-evolution.js';
+import { EventWriter } from './event-writer.js';
 import { contentHash, resolveSources, type SourceFile } from './sources.js';
-import { dropStaged, stageFiles, type UnreadableSource } from './stage.js';
+import { BAD, dropStaged, stageFiles, type UnreadableSource } from './stage.js';
+import { NDJSON_CHUNK_LINES } from './stage-lines.js';
 import { boundIngestMemory } from './staging-memory.js';
 import { stagingParams } from './staging-sql.js';
 
@@ -145,77 +146,123 @@ async function ingestFiles(
 
   const db = lake.db;
   settings.restore = await boundIngestMemory(db, lake.store);
-  let bytesDone = 0;
-  const { pending, unreadable } = await stageFiles(db, {
-    files,
+  // Events are written as they are staged, with every extension column the batch may add; the
+  // commit adds the columns of the sources that land (finish rewrites if one was dropped).
+  const existingExt = extColumns.filter((c) => schemaPlan.existing.has(c.name));
+  const newExt = extColumns.filter((c) => !schemaPlan.existing.has(c.name));
+  const writer = new EventWriter(db, {
+    table: raw,
     snapshot: rawSnapshot,
-    params: stagingParams(now, options),
-    extColumns,
-    chunkLines: options.stageChunkLines,
-    statAppId,
-    contentAppId:
-      options.fingerprint === 'content'
-        ? (file) => file.local().then(contentHash).then(sourceAppId)
-        : undefined,
-    onFile: (index, file) => {
-      bytesDone += file.size;
-      progress('read', index + 1, bytesDone);
-    },
+    schema: schemaWithColumns(rawSnapshot, toColumnDefs(newExt)),
+    extSelect: extensionSelect(
+      extColumns,
+      [...existingExt, ...newExt].map((c) => c.name),
+      'e',
+    ),
+    chunkLines: options.stageChunkLines ?? NDJSON_CHUNK_LINES,
   });
+  let committed = false;
+  try {
+    await writer.start();
+    let bytesDone = 0;
+    const { pending, unreadable } = await stageFiles(db, {
+      files,
+      snapshot: rawSnapshot,
+      params: stagingParams(now, options),
+      extColumns,
+      chunkLines: options.stageChunkLines,
+      statAppId,
+      contentAppId:
+        options.fingerprint === 'content'
+          ? (file) => file.local().then(contentHash).then(sourceAppId)
+          : undefined,
+      onFile: (index, file) => {
+        bytesDone += file.size;
+        progress('read', index + 1, bytesDone);
+      },
+      sink: writer,
+    });
 
-  const base = {
-    runId,
-    files: {
-      total: files.length,
-      alreadyIngested: files.length - pending.length - unreadable.length,
-      ingested: pending.length,
-    },
-    unreadable,
-    maxBadRatio: options.maxBadRatio,
-  };
-  if (pending.length === 0) {
+    const base = {
+      runId,
+      files: {
+        total: files.length,
+        alreadyIngested: files.length - pending.length - unreadable.length,
+        ingested: pending.length,
+      },
+      unreadable,
+      maxBadRatio: options.maxBadRatio,
+    };
+    if (pending.length === 0) {
+      await dropStaged(db);
+      return { ...base, ...NOTHING_LANDED, durationMs: Date.now() - started };
+    }
+
+    // Quarantine first: its txns say which sources' bad records are already kept.
+    const quarantineVersion = await commitQuarantine(db, {
+      table: quarantine,
+      snapshot: quarantineSnapshot,
+      pending,
+      runId,
+      now,
+    });
+    const [bad] = await db.all<{ n: string }>(`SELECT count(*) AS n FROM ${BAD}`);
+    const quarantined = Number(bad!.n);
+    const { good, partitions } = writer.counts();
+    const read = good + quarantined;
+    // Extension columns this write adds: those of the sources that land.
+    const addColumns = columnsToAdd(
+      schemaPlan,
+      pending.filter((p) => p.file.format === 'avro').map((p) => p.file.path),
+    );
+    const days = new Set(partitions.map((p) => p.dt));
+    await writer.finish(days, schemaWithColumns(rawSnapshot, toColumnDefs(addColumns)));
+
+    progress('write', pending.length, bytesDone);
+    const events = await commitEvents({
+      table: raw,
+      snapshot: rawSnapshot,
+      pending,
+      writer,
+      days,
+      journal: writer.journalFiles(),
+      runId,
+      addColumns: toColumnDefs(addColumns),
+    });
+    committed = true;
+    const samples = await quarantineSamples(db);
     await dropStaged(db);
-    return { ...base, ...NOTHING_LANDED, durationMs: Date.now() - started };
+    return landedSummary(base, events, {
+      read,
+      quarantined,
+      partitions,
+      quarantineVersion,
+      samples,
+      addColumns,
+      started,
+      options,
+    });
+  } finally {
+    if (!committed) await writer.discard().catch(() => undefined);
+    await writer.close();
   }
+}
 
-  // Quarantine first: its txns say which sources' bad records are already kept.
-  const quarantineVersion = await commitQuarantine(db, {
-    table: quarantine,
-    snapshot: quarantineSnapshot,
-    pending,
-    runId,
-    now,
-  });
-  const { read, quarantined, partitions } = await countBatch(db);
-  // Extension columns: the table's, then the ones this write adds (values keyed by file and line).
-  const addColumns = columnsToAdd(
-    schemaPlan,
-    pending.filter((p) => p.file.format === 'avro').map((p) => p.file.path),
-  );
-  const extNames = [
-    ...extColumns.filter((c) => schemaPlan.existing.has(c.name)).map((c) => c.name),
-    ...addColumns.map((c) => c.name),
-  ];
-  const dedupe = await dedupeBatch(db, {
-    table: raw,
-    snapshot: rawSnapshot,
-    days: new Set(partitions.map((p) => p.dt)),
-    extSelect: extensionSelect(extColumns, extNames, 'e'),
-  });
-
-  progress('write', pending.length, bytesDone);
-  const events = await commitEvents({
-    table: raw,
-    snapshot: rawSnapshot,
-    pending,
-    dedupe,
-    runId,
-    addColumns: toColumnDefs(addColumns),
-  });
-  const samples = await quarantineSamples(db);
-  await dropDedupe(db);
-  await dropStaged(db);
-
+function landedSummary(
+  base: Pick<IngestSummary, 'runId' | 'files' | 'unreadable' | 'maxBadRatio'>,
+  events: { written: number; version: number },
+  batch: {
+    read: number;
+    quarantined: number;
+    partitions: readonly { dt: string; hour: number }[];
+    quarantineVersion: number | null;
+    samples: readonly QuarantineSample[];
+    addColumns: readonly { name: string }[];
+    started: number;
+    options: IngestOptions;
+  },
+): IngestSummary {
+  const { read, quarantined, partitions, options } = batch;
   const good = read - quarantined;
   const badRatio = read === 0 ? 0 : quarantined / read;
   currentRun.record({
@@ -235,10 +282,10 @@ async function ingestFiles(
     badRatioExceeded: badRatio > options.maxBadRatio,
     partitions: partitions.map((t) => `dt=${t.dt}/hour=${t.hour}`),
     rawEventsVersion: events.version,
-    quarantineVersion,
-    quarantineSamples: samples,
-    addedColumns: addColumns.map((c) => c.name),
-    durationMs: Date.now() - started,
+    quarantineVersion: batch.quarantineVersion,
+    quarantineSamples: batch.samples,
+    addedColumns: batch.addColumns.map((c) => c.name),
+    durationMs: Date.now() - batch.started,
   };
 }
 

@@ -14,7 +14,7 @@ import {
 } from '../log/actions.js';
 import { matchesPartition } from '../log/conflicts.js';
 import { type CommitProperties, DeltaLog, type SnapshotTarget } from '../log/delta-log.js';
-import { schemaToString } from '../log/delta-schema.js';
+import { type DeltaSchema, schemaToString } from '../log/delta-schema.js';
 import type { Snapshot } from '../log/snapshot.js';
 import { type ColumnDef, schemaFromColumns } from './columns.js';
 import { writeDataFiles } from './data-writer.js';
@@ -143,37 +143,67 @@ export class DeltaTable {
   async write(request: WriteRequest): Promise<WriteResult> {
     const snapshot = request.readSnapshot ?? (await this.snapshot());
     assertWritable(snapshot, this.name);
-    let metaData: Metadata | undefined;
-    if (request.replaceColumns) {
-      if (request.mode !== 'overwrite' || request.replacePartitions) {
-        throw new Error('replacing the schema needs a whole-table overwrite');
-      }
-      metaData = {
-        ...snapshot.metadata,
-        schemaString: schemaToString(schemaFromColumns(request.replaceColumns)),
-        partitionColumns: [...(request.replacePartitionColumns ?? snapshot.partitionColumns)],
-      };
-    }
-    let schema = metaData ? schemaFromColumns(request.replaceColumns!) : snapshot.schema;
-    const addedColumns = request.addColumns ?? [];
-    if (addedColumns.length > 0) {
-      if (request.replaceColumns) throw new Error('addColumns and replaceColumns cannot be combined');
-      const existing = new Set(snapshot.schema.fields.map((f) => f.name));
-      const clash = addedColumns.find((c) => existing.has(c.name));
-      if (clash) throw new Error(`table ${this.name} already has a column ${clash.name}`);
-      schema = {
-        type: 'struct',
-        fields: [
-          ...snapshot.schema.fields,
-          ...schemaFromColumns(addedColumns.map((c) => ({ ...c, nullable: true }))).fields,
-        ],
-      };
-      metaData = { ...snapshot.metadata, schemaString: schemaToString(schema) };
-    }
+    const plan = planWrite(snapshot, request, this.name);
     const added = await writeDataFiles(this.db, this.store, this.tableKey, request.relation, {
-      schema,
-      partitionColumns: metaData ? metaData.partitionColumns : snapshot.partitionColumns,
+      schema: plan.schema,
+      partitionColumns: plan.partitionColumns,
     });
+    try {
+      return await this.commitPlanned(snapshot, request, plan, added);
+    } catch (error) {
+      // A conflict means no version holds these files: remove them rather than leave them to vacuum.
+      if (error instanceof ShopstreamError && error.kind === 'conflict') await this.discardFiles(added);
+      throw error;
+    }
+  }
+
+  /**
+   * Writes the rows of `relation` as data files of this table with `schema` (partitioned as the
+   * table, or all into `fixedPartition`) WITHOUT committing them: no reader sees them until
+   * {@link commitFiles} adds them; a crash leaves them unreferenced (vacuum removes them).
+   */
+  writeFiles(
+    relation: string,
+    schema: DeltaSchema,
+    partitionColumns: readonly string[],
+    fixedPartition?: PartitionValues,
+  ): Promise<AddFile[]> {
+    return writeDataFiles(this.db, this.store, this.tableKey, relation, {
+      schema,
+      partitionColumns,
+      ...(fixedPartition ? { fixedPartition } : {}),
+    });
+  }
+
+  /**
+   * Commits files written ahead by {@link writeFiles} as {@link write} would have committed them
+   * (same actions, metrics, conflict scope). On a conflict the files stay: the caller may rewrite
+   * some and commit again, or {@link discardFiles} them.
+   */
+  async commitFiles(
+    request: Omit<WriteRequest, 'relation'>,
+    added: readonly AddFile[],
+  ): Promise<WriteResult> {
+    const snapshot = request.readSnapshot ?? (await this.snapshot());
+    assertWritable(snapshot, this.name);
+    return this.commitPlanned(snapshot, request, planWrite(snapshot, request, this.name), added);
+  }
+
+  /** Deletes data files no version references (written ahead, then rewritten or abandoned). */
+  async discardFiles(added: readonly AddFile[]): Promise<void> {
+    for (const add of added) {
+      await this.store.delete(joinKey(this.tableKey, decodeDataPath(add.path))).catch(() => undefined);
+    }
+  }
+
+  private async commitPlanned(
+    snapshot: Snapshot,
+    request: Omit<WriteRequest, 'relation'>,
+    plan: WritePlan,
+    added: readonly AddFile[],
+  ): Promise<WriteResult> {
+    const { metaData } = plan;
+    const addedColumns = request.addColumns ?? [];
     const now = Date.now();
     const removed =
       request.mode === 'overwrite'
@@ -196,7 +226,7 @@ export class DeltaTable {
       ...added.map((add) => ({ add })),
     ];
     const rows = added.reduce((sum, add) => sum + (JSON.parse(add.stats ?? '{}').numRecords ?? 0), 0);
-    const commit = this.log.commit({
+    const version = await this.log.commit({
       readVersion: snapshot.version,
       actions,
       operation: request.operation,
@@ -222,20 +252,58 @@ export class DeltaTable {
             },
       ...(request.commitProperties ? { properties: request.commitProperties } : {}),
     });
-    let version: number;
-    try {
-      version = await commit;
-    } catch (error) {
-      // A conflict means no version holds these files: remove them rather than leave them to vacuum.
-      if (error instanceof ShopstreamError && error.kind === 'conflict') {
-        for (const add of added) {
-          await this.store.delete(joinKey(this.tableKey, decodeDataPath(add.path))).catch(() => undefined);
-        }
-      }
-      throw error;
-    }
     return { version, added, removed: removed.length };
   }
+}
+
+interface WritePlan {
+  /** A new metaData action (replaced or added columns), if the write changes the schema. */
+  readonly metaData: Metadata | undefined;
+  /** The schema the written files follow. */
+  readonly schema: DeltaSchema;
+  readonly partitionColumns: readonly string[];
+}
+
+/** The schema of a write: the snapshot's, replaced (whole-table overwrite) or with columns added. */
+function planWrite(snapshot: Snapshot, request: Omit<WriteRequest, 'relation'>, name: string): WritePlan {
+  let metaData: Metadata | undefined;
+  if (request.replaceColumns) {
+    if (request.mode !== 'overwrite' || request.replacePartitions) {
+      throw new Error('replacing the schema needs a whole-table overwrite');
+    }
+    metaData = {
+      ...snapshot.metadata,
+      schemaString: schemaToString(schemaFromColumns(request.replaceColumns)),
+      partitionColumns: [...(request.replacePartitionColumns ?? snapshot.partitionColumns)],
+    };
+  }
+  let schema = metaData ? schemaFromColumns(request.replaceColumns!) : snapshot.schema;
+  const addedColumns = request.addColumns ?? [];
+  if (addedColumns.length > 0) {
+    if (request.replaceColumns) throw new Error('addColumns and replaceColumns cannot be combined');
+    const existing = new Set(snapshot.schema.fields.map((f) => f.name));
+    const clash = addedColumns.find((c) => existing.has(c.name));
+    if (clash) throw new Error(`table ${name} already has a column ${clash.name}`);
+    schema = schemaWithColumns(snapshot, addedColumns);
+    metaData = { ...snapshot.metadata, schemaString: schemaToString(schema) };
+  }
+  return {
+    metaData,
+    schema,
+    partitionColumns: metaData ? metaData.partitionColumns : snapshot.partitionColumns,
+  };
+}
+
+/** The snapshot's schema with `columns` appended (always nullable): what a write adding them writes. */
+export function schemaWithColumns(snapshot: Snapshot, columns: readonly ColumnDef[]): DeltaSchema {
+  if (columns.length === 0) return snapshot.schema;
+  return {
+    type: 'struct',
+    fields: [
+      ...snapshot.schema.fields,
+      ...schemaFromColumns(columns.map((c) => ({ ...c, nullable: true }))).fields,
+    ],
+  };
 }
 
 function assertWritable(snapshot: Snapshot, name: string): void {
