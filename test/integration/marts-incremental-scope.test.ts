@@ -1,14 +1,9 @@
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MART_NAMES } from '../../src/catalog/tables/marts.js';
 import { ConfigSchema } from '../../src/config/config-schema.js';
-import { DuckDb } from '../../src/engine/duckdb.js';
-import { ingest } from '../../src/ingest/ingest.js';
-import { Lake } from '../../src/lake/table/lake.js';
-import { LocalStore } from '../../src/storage/local-store.js';
+import type { DuckDb } from '../../src/engine/duckdb.js';
+import type { Lake } from '../../src/lake/table/lake.js';
 import { buildMarts } from '../../src/transforms/build-marts.js';
-import { tempDir } from '../helpers/cli.js';
+import { EventLake, type TestEvent } from '../helpers/event-lake.js';
 
 // The incremental scope (sql/scope/incremental) reads only the sessions files whose statistics
 // reach a changed event within the timeout, and replaces only the partitions the scope models name.
@@ -16,66 +11,22 @@ import { tempDir } from '../helpers/cli.js';
 // incrementally, and must equal a full rebuild of the same lake.
 const config = ConfigSchema.parse({}).marts;
 const NOW = new Date('2026-11-24T00:00:00Z');
-const CHROME =
-  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36';
 
-interface Event {
-  readonly user: string;
-  readonly at: string;
-  readonly type?: string;
-  readonly properties?: Record<string, unknown>;
-}
+type Event = TestEvent;
 
 describe('incremental scope', () => {
-  let dir: string;
+  let t: EventLake;
   let db: DuckDb;
   let lake: Lake;
-  let batch = 0;
-  let id = 0;
 
   beforeEach(async () => {
-    dir = tempDir('marts-scope');
-    db = await DuckDb.open();
-    lake = new Lake(new LocalStore(path.join(dir, 'lake')), db);
-    batch = 0;
-    id = 0;
+    t = await EventLake.open('marts-scope');
+    ({ db, lake } = t);
   });
-  afterEach(() => db.close());
+  afterEach(() => t.close());
 
-  const land = async (events: readonly Event[]) => {
-    const file = path.join(dir, `batch-${++batch}.ndjson`);
-    const lines = events.map((e) =>
-      JSON.stringify({
-        event_id: `e${String(++id).padStart(5, '0')}`,
-        event_type: e.type ?? 'page_view',
-        user_id: e.user,
-        timestamp: e.at,
-        received_at: e.at,
-        ip: '10.0.0.1',
-        user_agent: CHROME,
-        page_url: '/',
-        properties: e.properties ?? {},
-      }),
-    );
-    writeFileSync(file, `${lines.join('\n')}\n`);
-    await ingest(lake, {
-      sources: [file],
-      maxBadRatio: 0,
-      maxFutureHours: 24,
-      minEventDate: '2000-01-01',
-      now: NOW,
-    });
-  };
-  const dump = async () => {
-    const out: Record<string, string[]> = {};
-    for (const mart of MART_NAMES) {
-      await lake.table(mart).register(mart);
-      out[mart] = (await db.all<Record<string, unknown>>(`SELECT * FROM ${mart}`))
-        .map((r) => JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? String(v) : v)))
-        .sort();
-    }
-    return out;
-  };
+  const land = (events: readonly Event[]) => t.land(events, NOW);
+  const dump = () => t.dumpMarts();
   const sessionsOf = async (user: string) => {
     await lake.table('sessions').register('sessions');
     return db.all<{ start_time: string; event_count: string }>(

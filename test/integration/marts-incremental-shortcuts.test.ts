@@ -1,14 +1,12 @@
-import { rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MART_NAMES } from '../../src/catalog/tables/marts.js';
 import { ConfigSchema } from '../../src/config/config-schema.js';
-import { DuckDb } from '../../src/engine/duckdb.js';
-import { ingest } from '../../src/ingest/ingest.js';
-import { Lake } from '../../src/lake/table/lake.js';
-import { LocalStore } from '../../src/storage/local-store.js';
+import type { DuckDb } from '../../src/engine/duckdb.js';
+import type { Lake } from '../../src/lake/table/lake.js';
 import { buildMarts } from '../../src/transforms/build-marts.js';
-import { tempDir } from '../helpers/cli.js';
+import { EventLake, type TestEvent } from '../helpers/event-lake.js';
 
 // The shortcuts an incremental build takes beyond the scope models: conversion_daily adds the
 // touched users' differences to the day's figures as they stood (and counts the day anew when the
@@ -16,20 +14,11 @@ import { tempDir } from '../helpers/cli.js';
 // history, builds, lands a batch, builds incrementally, and must equal a full rebuild of the lake.
 const config = ConfigSchema.parse({}).marts;
 const NOW = new Date('2026-11-24T00:00:00Z');
-const CHROME =
-  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36';
 const IPAD =
   'Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1';
 const BOT = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)';
 
-interface Event {
-  readonly user: string;
-  readonly at: string;
-  readonly type?: string;
-  readonly ua?: string;
-  readonly ip?: string;
-  readonly properties?: Record<string, unknown>;
-}
+type Event = TestEvent;
 
 const cart = (user: string, at: string, cartValue: number, quantity = 1): Event => ({
   user,
@@ -45,55 +34,19 @@ const purchase = (user: string, at: string, orderId: string, amount: number): Ev
 });
 
 describe('incremental shortcuts equal a full rebuild', () => {
+  let t: EventLake;
   let dir: string;
   let db: DuckDb;
   let lake: Lake;
-  let batch = 0;
-  let id = 0;
 
   beforeEach(async () => {
-    dir = tempDir('marts-shortcuts');
-    db = await DuckDb.open();
-    lake = new Lake(new LocalStore(path.join(dir, 'lake')), db);
-    batch = 0;
-    id = 0;
+    t = await EventLake.open('marts-shortcuts');
+    ({ dir, db, lake } = t);
   });
-  afterEach(() => db.close());
+  afterEach(() => t.close());
 
-  const land = async (events: readonly Event[]) => {
-    const file = path.join(dir, `batch-${++batch}.ndjson`);
-    const lines = events.map((e) =>
-      JSON.stringify({
-        event_id: `e${String(++id).padStart(5, '0')}`,
-        event_type: e.type ?? 'page_view',
-        user_id: e.user,
-        timestamp: e.at,
-        received_at: e.at,
-        ip: e.ip ?? '10.0.0.1',
-        user_agent: e.ua ?? CHROME,
-        page_url: '/',
-        properties: e.properties ?? {},
-      }),
-    );
-    writeFileSync(file, `${lines.join('\n')}\n`);
-    await ingest(lake, {
-      sources: [file],
-      maxBadRatio: 0,
-      maxFutureHours: 24,
-      minEventDate: '2000-01-01',
-      now: NOW,
-    });
-  };
-  const dump = async () => {
-    const out: Record<string, string[]> = {};
-    for (const mart of MART_NAMES) {
-      await lake.table(mart).register(mart);
-      out[mart] = (await db.all<Record<string, unknown>>(`SELECT * FROM ${mart}`))
-        .map((r) => JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? String(v) : v)))
-        .sort();
-    }
-    return out;
-  };
+  const land = (events: readonly Event[]) => t.land(events, NOW);
+  const dump = () => t.dumpMarts();
   const query = async (sql: string) => {
     for (const mart of MART_NAMES) await lake.table(mart).register(mart);
     return db.all<Record<string, string>>(sql);
