@@ -106,7 +106,9 @@ async function runAt(millionsPerMinute) {
   const exited = new Promise((resolve) => child.on('exit', resolve));
   if (!fromSpawn) {
     child.stdin.write('{"probe":"bench/microbatch.mjs: refused, starts the offer"}\n');
-    await Promise.race([firstMetric, exited]);
+    const answer = await Promise.race([firstMetric.then(() => 'ready'), exited]);
+    if (answer !== 'ready')
+      throw new Error(`the consumer exited (code ${answer}) before answering the probe`);
     processed = 0;
     batchLatencies.length = 0;
   }
