@@ -31,20 +31,27 @@ export function bgNbdLogLikelihood(params: BgNbdParams, c: Pick<Rfm, 'frequency'
  * evaluated once and weighted by its count (whole days make few distinct triples).
  */
 export function fitBgNbd(customers: readonly Rfm[]): BgNbdParams {
-  const groups = new Map<string, BgNbdHistoryGroup>();
-  for (const c of customers) {
-    const key = `${c.frequency}|${c.recency}|${c.T}`;
-    const group = groups.get(key);
-    if (group) group.n++;
-    else groups.set(key, { c, n: 1 });
-  }
-  return fitBgNbdGrouped([...groups.values()], customers.length);
+  return fitBgNbdGrouped(groupHistories(customers), customers.length);
 }
 
 /** Customers sharing one (frequency, recency, T): one history and how many have it. */
 export interface BgNbdHistoryGroup {
   readonly c: Pick<Rfm, 'frequency' | 'recency' | 'T'>;
   n: number;
+}
+
+/** The customers' distinct (frequency, recency, T), each with its count, in order of first customer. */
+export function groupHistories<C extends Pick<Rfm, 'frequency' | 'recency' | 'T'>>(
+  customers: readonly C[],
+): { c: C; n: number }[] {
+  const groups = new Map<string, { c: C; n: number }>();
+  for (const c of customers) {
+    const key = `${c.frequency}|${c.recency}|${c.T}`;
+    const group = groups.get(key);
+    if (group) group.n++;
+    else groups.set(key, { c, n: 1 });
+  }
+  return [...groups.values()];
 }
 
 /**

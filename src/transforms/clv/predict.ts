@@ -3,6 +3,7 @@ import {
   type BgNbdParams,
   conditionalExpectedPurchases,
   fitBgNbdGrouped,
+  groupHistories,
   probabilityAlive,
 } from './bg-nbd.js';
 import { discountedClv } from './discounted-clv.js';
@@ -152,17 +153,10 @@ export type FittedModels =
 /** Both models on the customers not excluded: too few customers, a failed fit, or the parameters. */
 export function fitClvModels(customers: readonly CustomerRfm[], minCustomers: number): FittedModels {
   const fittable = customers.filter((c) => c.excluded_reason === null);
-  const groups = new Map<string, BgNbdHistoryGroup>();
-  for (const c of fittable) {
-    const key = `${c.frequency}|${c.recency}|${c.T}`;
-    const group = groups.get(key);
-    if (group) group.n++;
-    else groups.set(key, { c, n: 1 });
-  }
   return fitClvModelsFrom(
     {
       fittable: fittable.length,
-      histories: [...groups.values()],
+      histories: groupHistories(fittable),
       repeat: fittable.filter((c) => c.frequency > 0 && c.monetary > 0),
     },
     minCustomers,
