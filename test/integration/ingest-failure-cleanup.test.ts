@@ -5,7 +5,7 @@ import { DuckDb } from '../../src/engine/duckdb.js';
 import { type IngestOptions, ingest } from '../../src/ingest/ingest.js';
 import { Lake } from '../../src/lake/table/lake.js';
 import { LocalStore } from '../../src/storage/local-store.js';
-import { tempDir } from '../helpers/cli.js';
+import { cli, tempDir } from '../helpers/cli.js';
 
 // A batch that fails after staging began (here: the progress callback throws, as a CLI whose
 // output pipe broke would) leaves nothing behind in the connection or the table: no temp tables
@@ -77,4 +77,28 @@ describe('an ingest that fails midway', () => {
       expect(rerun).toMatchObject({ read: 100, written: 81, duplicates: 9, quarantined: 10 });
     });
   }
+
+  it("drops the quarantine commit's temp tables when that commit conflicts (a concurrent run landed the file)", async () => {
+    const source = write(path.join(dir, 'in', 'a.ndjson'));
+    const lakeDir = path.join(dir, 'lake');
+    const lake = new Lake(new LocalStore(lakeDir), db);
+    let other: ReturnType<typeof cli> | undefined;
+    await expect(
+      ingest(lake, {
+        ...base,
+        sources: [source],
+        onProgress: (p) => {
+          // the file is staged; another run lands it before this one commits its quarantine
+          if (p.phase === 'read')
+            other = cli(['ingest', source, '--lake', lakeDir, '--max-bad-ratio', '1', '--json']);
+        },
+      }),
+    ).rejects.toThrow(/concurrent/);
+    expect(other?.status, other?.stderr).toBe(0);
+    const left = await db.all<{ name: string }>(
+      `SELECT table_name AS name FROM duckdb_tables() WHERE temporary
+       UNION ALL SELECT view_name FROM duckdb_views() WHERE temporary AND NOT internal`,
+    );
+    expect(left.map((r) => r.name).filter((n) => n.startsWith('__ingest'))).toEqual([]);
+  });
 });
