@@ -57,6 +57,13 @@ export async function readAvroRecords(
     input.destroy();
     throw unreadable(name, error);
   }
+  // avsc ends silently when the file stops inside a block: the bytes after the last whole block
+  // stay in its buffer (a truncated copy would otherwise land its first records only)
+  const tap = (decoder as unknown as { _tap?: { buf: Buffer; pos: number } })._tap;
+  const left = tap ? tap.buf.length - tap.pos : 0;
+  if (left > 0) {
+    throw unreadable(name, new Error(`truncated: ${left} bytes after record ${count} are not a whole block`));
+  }
   return count;
 }
 

@@ -33,9 +33,23 @@ export interface QuarantineCommit {
  * records are already kept otherwise). Returns the new version, or null when there was nothing new.
  */
 export async function commitQuarantine(db: DuckDb, request: QuarantineCommit): Promise<number | null> {
-  const { table, snapshot, runId, now } = request;
+  const { snapshot } = request;
   const files = request.pending.filter((p) => snapshot.txnVersion(p.appId) === undefined);
   if (files.length === 0) return null;
+  try {
+    return await appendQuarantine(db, request, files);
+  } finally {
+    // also when the commit fails (a conflict): the batch's refused rows leave the connection
+    for (const name of [QUARANTINE_ROWS, QUARANTINE_FILES]) await db.run(`DROP TABLE IF EXISTS ${name}`);
+  }
+}
+
+async function appendQuarantine(
+  db: DuckDb,
+  request: QuarantineCommit,
+  files: readonly PendingFile[],
+): Promise<number> {
+  const { table, snapshot, runId, now } = request;
   await db.run(`CREATE OR REPLACE TEMP TABLE ${QUARANTINE_FILES} (source_file VARCHAR)`);
   const appender = await db.connection.createAppender(QUARANTINE_FILES, 'main', 'temp');
   for (const p of files) {
@@ -60,7 +74,6 @@ export async function commitQuarantine(db: DuckDb, request: QuarantineCommit): P
     readSnapshot: snapshot,
     commitProperties: { runId, sources: files.map((p) => p.file.path) },
   });
-  for (const name of [QUARANTINE_ROWS, QUARANTINE_FILES]) await db.run(`DROP TABLE IF EXISTS ${name}`);
   return result.version;
 }
 
@@ -145,16 +158,19 @@ async function dropLandedEvents(
   const added = newer.files.filter((f) => !known.has(f.path) && request.days.has(f.partitionValues.dt ?? ''));
   if (added.length === 0 || request.journal.length === 0) return;
   const { table } = request;
-  await registerSnapshot(db, table.store, table.tableKey, newer, CONCURRENT, added);
-  await db.run(
-    `CREATE OR REPLACE TEMP TABLE ${LANDED} AS
-     SELECT DISTINCT event_id FROM ${CONCURRENT}
-     WHERE event_id IN (SELECT event_id FROM read_parquet(${fileList(request.journal)}))`,
-  );
-  await request.writer.removeEvents(LANDED);
-  await db.run(`DROP VIEW IF EXISTS ${CONCURRENT}`);
-  for (const name of [LANDED, `__partition_values_${CONCURRENT}`])
-    await db.run(`DROP TABLE IF EXISTS ${name}`);
+  try {
+    await registerSnapshot(db, table.store, table.tableKey, newer, CONCURRENT, added);
+    await db.run(
+      `CREATE OR REPLACE TEMP TABLE ${LANDED} AS
+       SELECT DISTINCT event_id FROM ${CONCURRENT}
+       WHERE event_id IN (SELECT event_id FROM read_parquet(${fileList(request.journal)}))`,
+    );
+    await request.writer.removeEvents(LANDED);
+  } finally {
+    await db.run(`DROP VIEW IF EXISTS ${CONCURRENT}`);
+    for (const name of [LANDED, `__partition_values_${CONCURRENT}`])
+      await db.run(`DROP TABLE IF EXISTS ${name}`);
+  }
 }
 
 export interface QuarantineSample {
