@@ -244,9 +244,12 @@ async function ingestFiles(
     });
   } finally {
     if (!committed) await writer.discard().catch(() => undefined);
-    await writer.close();
-    // a failed batch leaves none of its staged rows in the connection (a consumer reuses it)
-    if (!committed) await dropStaged(db);
+    try {
+      await writer.close();
+    } finally {
+      // a failed batch leaves none of its staged rows in the connection (a consumer reuses it)
+      if (!committed) await dropStaged(db);
+    }
   }
 }
 
