@@ -1,7 +1,7 @@
 import { isIdentityColumn } from '../catalog/column-privacy.js';
 import { quoteLiteral } from '../engine/duckdb.js';
 import { isShopstreamError } from '../errors.js';
-import { type Action, type AddFile, toRemove } from '../lake/log/actions.js';
+import { type Action, type AddFile, recordsIn, toRemove } from '../lake/log/actions.js';
 import type { CommitProperties } from '../lake/log/delta-log.js';
 import { fileKey, type Snapshot } from '../lake/log/snapshot.js';
 import { unreferencedDataFiles } from '../lake/operations/vacuum.js';
@@ -115,7 +115,7 @@ async function deleteRows(
     ...affected.map((file) => ({ remove: toRemove(file, now, true) })),
     ...added.map((add) => ({ add })),
   ];
-  const copied = added.reduce((sum, add) => sum + (JSON.parse(add.stats ?? '{}').numRecords ?? 0), 0);
+  const copied = recordsIn(added);
   const version = await table.log.commit({
     readVersion: snapshot.version,
     actions,

@@ -1,7 +1,7 @@
 import { PARTITION_COLUMNS } from '../catalog/tables/raw-events.js';
 import type { DuckDb } from '../engine/duckdb.js';
 import { ShopstreamError } from '../errors.js';
-import type { Txn } from '../lake/log/actions.js';
+import { recordsIn, type Txn } from '../lake/log/actions.js';
 import type { Snapshot } from '../lake/log/snapshot.js';
 import type { ColumnDef } from '../lake/table/columns.js';
 import type { DeltaTable, WriteResult } from '../lake/table/delta-table.js';
@@ -128,11 +128,7 @@ export async function commitEvents(request: EventsCommit): Promise<EventsCommitt
         },
         writer.files(),
       );
-      const written = result.added.reduce(
-        (sum, add) => sum + (JSON.parse(add.stats ?? '{}').numRecords as number),
-        0,
-      );
-      return { ...result, written };
+      return { ...result, written: recordsIn(result.added) };
     } catch (error) {
       const retry = error instanceof ShopstreamError && error.code === 'CONCURRENT_APPEND';
       if (!retry || attempt >= MAX_DEDUPE_ATTEMPTS) throw error;

@@ -33,6 +33,14 @@ export interface AddFile {
   readonly tags?: Record<string, string> | null;
 }
 
+/** The rows the files hold, from their statistics (a file without statistics counts 0). */
+export function recordsIn(files: readonly Pick<AddFile, 'stats'>[]): number {
+  return files.reduce(
+    (sum, add) => sum + ((JSON.parse(add.stats ?? '{}') as { numRecords?: number }).numRecords ?? 0),
+    0,
+  );
+}
+
 export interface RemoveFile {
   readonly path: string;
   readonly deletionTimestamp?: number | null;

@@ -8,6 +8,7 @@ import {
   type AddFile,
   type Metadata,
   type PartitionValues,
+  recordsIn,
   SUPPORTED_PROTOCOL,
   type Txn,
   toRemove,
@@ -225,7 +226,7 @@ export class DeltaTable {
       ...removed.map((file) => ({ remove: toRemove(file, now, true) })),
       ...added.map((add) => ({ add })),
     ];
-    const rows = added.reduce((sum, add) => sum + (JSON.parse(add.stats ?? '{}').numRecords ?? 0), 0);
+    const rows = recordsIn(added);
     const version = await this.log.commit({
       readVersion: snapshot.version,
       actions,
