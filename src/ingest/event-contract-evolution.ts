@@ -206,13 +206,6 @@ export function extensionSql(columns: readonly ExtensionColumn[]): string {
     FROM p`;
 }
 
-/** The definition of __ingest_ext: the extension values of good records, keyed by file and line. */
-export function extensionTableSql(columns: readonly ExtensionColumn[]): string {
-  return `CREATE OR REPLACE TEMP TABLE __ingest_ext (__x_file VARCHAR, __x_line BIGINT${columns
-    .map((c, i) => `, __x${i} ${duckDbType(c.type)}`)
-    .join('')})`;
-}
-
 /** `e.__x3 AS "coupon_code"`, ... for the wanted columns. */
 export function extensionSelect(
   columns: readonly ExtensionColumn[],
