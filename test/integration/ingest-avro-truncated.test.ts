@@ -1,14 +1,13 @@
-import { createWriteStream, mkdirSync, readFileSync, statSync, truncateSync } from 'node:fs';
+import { createWriteStream, readFileSync, statSync, truncateSync } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import avro from 'avsc';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DuckDb } from '../../src/engine/duckdb.js';
+import { describe, expect, it } from 'vitest';
 import { SCHEMAS_DIR } from '../../src/governance/avro-registry.js';
 import { type IngestOptions, ingest } from '../../src/ingest/ingest.js';
 import { Lake } from '../../src/lake/table/lake.js';
 import { LocalStore } from '../../src/storage/local-store.js';
-import { tempDir } from '../helpers/cli.js';
+import { ingestWorkspace } from '../helpers/ingest-workspace.js';
 
 // An Avro file cut short (a copy or upload interrupted mid-block) must not land the records
 // before the cut and be recorded as landed: the rest would never be read. It fails naming the file.
@@ -22,19 +21,11 @@ const base: Omit<IngestOptions, 'sources'> = {
 };
 
 describe('a truncated Avro file', () => {
-  let dir: string;
-  let db: DuckDb;
-
-  beforeEach(async () => {
-    dir = tempDir('ingest-avro-truncated');
-    mkdirSync(path.join(dir, 'in'));
-    db = await DuckDb.open();
-  });
-  afterEach(() => db.close());
+  const ws = ingestWorkspace('ingest-avro-truncated');
 
   it('lands nothing and is named, instead of landing the records before the cut', async () => {
     const schema = JSON.parse(readFileSync(path.join(SCHEMAS_DIR, 'clickstream_event', 'v1.avsc'), 'utf8'));
-    const file = path.join(dir, 'in', 'events.avro');
+    const file = path.join(ws.dir, 'in', 'events.avro');
     const encoder = new avro.streams.BlockEncoder(schema, { codec: 'deflate', blockSize: 2048 });
     const done = pipeline(encoder, createWriteStream(file));
     for (let i = 0; i < 400; i++) {
@@ -53,7 +44,7 @@ describe('a truncated Avro file', () => {
     await done;
     truncateSync(file, Math.floor(statSync(file).size / 2));
 
-    const lake = new Lake(new LocalStore(path.join(dir, 'lake')), db);
+    const lake = new Lake(new LocalStore(path.join(ws.dir, 'lake')), ws.db);
     await expect(ingest(lake, { ...base, sources: [file] })).rejects.toThrow(/events\.avro.*truncated/);
     const raw = lake.table('raw_events');
     expect((await raw.snapshot()).files).toEqual([]);

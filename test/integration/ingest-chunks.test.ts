@@ -1,12 +1,11 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DuckDb } from '../../src/engine/duckdb.js';
+import { describe, expect, it } from 'vitest';
 import { type IngestOptions, ingest } from '../../src/ingest/ingest.js';
 import { Lake } from '../../src/lake/table/lake.js';
 import { LocalStore } from '../../src/storage/local-store.js';
-import { tempDir } from '../helpers/cli.js';
+import { ingestWorkspace } from '../helpers/ingest-workspace.js';
 
 // NDJSON is staged in bounded chunks (the raw text is never held whole). Files of several MiB
 // staged 1,000 lines at a time must land exactly as with one chunk per file: true line numbers,
@@ -49,28 +48,20 @@ function content(prefix: string, repeatOf: string): Buffer {
 }
 
 describe('ingest stages NDJSON in bounded chunks', () => {
-  let dir: string;
-  let db: DuckDb;
-
-  beforeEach(async () => {
-    dir = tempDir('ingest-chunks');
-    mkdirSync(path.join(dir, 'in'));
-    db = await DuckDb.open();
-  });
-  afterEach(() => db.close());
+  const ws = ingestWorkspace('ingest-chunks');
 
   const write = (name: string, bytes: Buffer) => {
-    const file = path.join(dir, 'in', name);
+    const file = path.join(ws.dir, 'in', name);
     writeFileSync(file, bytes);
     return file;
   };
   const landed = async (lake: Lake) => {
     for (const name of await lake.tableNames()) await lake.table(name).register(name);
     return {
-      events: await db.all<Record<string, unknown>>(
+      events: await ws.db.all<Record<string, unknown>>(
         `SELECT event_id, source_file, CAST(source_line AS INTEGER) AS line FROM raw_events ORDER BY ALL`,
       ),
-      quarantine: await db.all<Record<string, unknown>>(
+      quarantine: await ws.db.all<Record<string, unknown>>(
         `SELECT source_file, CAST(source_line AS INTEGER) AS line, error_field, error_reason FROM quarantine ORDER BY ALL`,
       ),
     };
@@ -84,7 +75,7 @@ describe('ingest stages NDJSON in bounded chunks', () => {
     const damaged = write('c.ndjson.gz', whole.subarray(0, Math.floor(whole.length * 0.8)));
     const sources = [plain, gz, damaged];
 
-    const chunked = new Lake(new LocalStore(path.join(dir, 'chunked')), db);
+    const chunked = new Lake(new LocalStore(path.join(ws.dir, 'chunked')), ws.db);
     const summary = await ingest(chunked, { ...base, sources, stageChunkLines: 1_000 });
     const got = await landed(chunked);
 
@@ -113,7 +104,7 @@ describe('ingest stages NDJSON in bounded chunks', () => {
     ]);
 
     // The same batch staged whole per file lands exactly the same.
-    const single = new Lake(new LocalStore(path.join(dir, 'single')), db);
+    const single = new Lake(new LocalStore(path.join(ws.dir, 'single')), ws.db);
     await ingest(single, { ...base, sources, stageChunkLines: Number.MAX_SAFE_INTEGER });
     expect(await landed(single)).toEqual(got);
 

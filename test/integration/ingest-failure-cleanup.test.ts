@@ -1,11 +1,11 @@
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DuckDb } from '../../src/engine/duckdb.js';
+import { describe, expect, it } from 'vitest';
 import { type IngestOptions, ingest } from '../../src/ingest/ingest.js';
 import { Lake } from '../../src/lake/table/lake.js';
 import { LocalStore } from '../../src/storage/local-store.js';
-import { cli, tempDir } from '../helpers/cli.js';
+import { cli } from '../helpers/cli.js';
+import { ingestWorkspace } from '../helpers/ingest-workspace.js';
 
 // A batch that fails after staging began (here: the progress callback throws, as a CLI whose
 // output pipe broke would) leaves nothing behind in the connection or the table: no temp tables
@@ -33,21 +33,13 @@ function write(file: string): string {
 }
 
 describe('an ingest that fails midway', () => {
-  let dir: string;
-  let db: DuckDb;
-
-  beforeEach(async () => {
-    dir = tempDir('ingest-failure-cleanup');
-    mkdirSync(path.join(dir, 'in'));
-    db = await DuckDb.open();
-  });
-  afterEach(() => db.close());
+  const ws = ingestWorkspace('ingest-failure-cleanup');
 
   for (const phase of ['read', 'write'] as const) {
     it(`drops every temp object of the batch and its files (failure in the ${phase} phase)`, async () => {
-      const source = write(path.join(dir, 'in', 'a.ndjson'));
-      const lakeDir = path.join(dir, 'lake');
-      const lake = new Lake(new LocalStore(lakeDir), db);
+      const source = write(path.join(ws.dir, 'in', 'a.ndjson'));
+      const lakeDir = path.join(ws.dir, 'lake');
+      const lake = new Lake(new LocalStore(lakeDir), ws.db);
       await expect(
         ingest(lake, {
           ...base,
@@ -59,7 +51,7 @@ describe('an ingest that fails midway', () => {
         }),
       ).rejects.toThrow('progress output failed');
 
-      const left = await db.all<{ name: string }>(
+      const left = await ws.db.all<{ name: string }>(
         `SELECT table_name AS name FROM duckdb_tables() WHERE temporary
          UNION ALL SELECT view_name FROM duckdb_views() WHERE temporary AND NOT internal`,
       );
@@ -79,9 +71,9 @@ describe('an ingest that fails midway', () => {
   }
 
   it("drops the quarantine commit's temp tables when that commit conflicts (a concurrent run landed the file)", async () => {
-    const source = write(path.join(dir, 'in', 'a.ndjson'));
-    const lakeDir = path.join(dir, 'lake');
-    const lake = new Lake(new LocalStore(lakeDir), db);
+    const source = write(path.join(ws.dir, 'in', 'a.ndjson'));
+    const lakeDir = path.join(ws.dir, 'lake');
+    const lake = new Lake(new LocalStore(lakeDir), ws.db);
     let other: ReturnType<typeof cli> | undefined;
     await expect(
       ingest(lake, {
@@ -95,7 +87,7 @@ describe('an ingest that fails midway', () => {
       }),
     ).rejects.toThrow(/concurrent/);
     expect(other?.status, other?.stderr).toBe(0);
-    const left = await db.all<{ name: string }>(
+    const left = await ws.db.all<{ name: string }>(
       `SELECT table_name AS name FROM duckdb_tables() WHERE temporary
        UNION ALL SELECT view_name FROM duckdb_views() WHERE temporary AND NOT internal`,
     );

@@ -1,9 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RAW_EVENTS_TABLE } from '../../src/catalog/tables/raw-events.js';
-import { DuckDb } from '../../src/engine/duckdb.js';
 import { CHUNK } from '../../src/ingest/dedupe.js';
 import { BAD_ROWS, EventWriter } from '../../src/ingest/event-writer.js';
 import { type IngestOptions, ingest } from '../../src/ingest/ingest.js';
@@ -11,7 +10,8 @@ import { stageEventsSql, stagingParams } from '../../src/ingest/staging-sql.js';
 import { vacuumTable } from '../../src/lake/operations/vacuum.js';
 import { Lake } from '../../src/lake/table/lake.js';
 import { LocalStore } from '../../src/storage/local-store.js';
-import { cli, ROOT, tempDir } from '../helpers/cli.js';
+import { cli, ROOT } from '../helpers/cli.js';
+import { ingestWorkspace } from '../helpers/ingest-workspace.js';
 
 // Ingest writes each staged chunk's new events straight to data files (event-writer.ts) and
 // deduplicates as it goes (dedupe.ts: a seen set of event_id hashes, held rows checked exactly at
@@ -131,38 +131,30 @@ function batchLines(): { a: Line[]; b: Line[]; upper: Line[]; existing: Line[] }
 }
 
 describe('ingest writes chunks as they are staged', () => {
-  let dir: string;
-  let db: DuckDb;
-
-  beforeEach(async () => {
-    dir = tempDir('ingest-streaming');
-    mkdirSync(path.join(dir, 'in'));
-    db = await DuckDb.open();
-  });
-  afterEach(() => db.close());
+  const ws = ingestWorkspace('ingest-streaming');
 
   it('lands exactly the first occurrence of each event_id across many chunks, files and existing days', async () => {
     const { a, b, upper, existing } = batchLines();
-    const old = write(path.join(dir, 'in', 'old.ndjson'), existing);
+    const old = write(path.join(ws.dir, 'in', 'old.ndjson'), existing);
     const files = [
-      { path: path.join(dir, 'in', 'new', 'a.ndjson'), lines: a },
-      { path: path.join(dir, 'in', 'new', 'b.ndjson'), lines: b },
-      { path: path.join(dir, 'in', 'new', 'B.ndjson'), lines: upper },
+      { path: path.join(ws.dir, 'in', 'new', 'a.ndjson'), lines: a },
+      { path: path.join(ws.dir, 'in', 'new', 'b.ndjson'), lines: b },
+      { path: path.join(ws.dir, 'in', 'new', 'B.ndjson'), lines: upper },
     ];
-    mkdirSync(path.join(dir, 'in', 'new'));
+    mkdirSync(path.join(ws.dir, 'in', 'new'));
     for (const f of files) write(f.path, f.lines);
     const want = expected(files, existing);
     expect(want.some((k) => k.endsWith(':moved'))).toBe(false);
     expect(want.some((k) => k.endsWith('B.ndjson:1:a200'))).toBe(true);
 
     for (const chunkLines of [23, 1_000_000]) {
-      const lakeDir = path.join(dir, `lake-${chunkLines}`);
-      const lake = new Lake(new LocalStore(lakeDir), db);
+      const lakeDir = path.join(ws.dir, `lake-${chunkLines}`);
+      const lake = new Lake(new LocalStore(lakeDir), ws.db);
       const first = await ingest(lake, { ...base, sources: [old], now: new Date('2026-11-23T00:00:00Z') });
       expect(first.written).toBe(existing.length);
       const summary = await ingest(lake, {
         ...base,
-        sources: [path.join(dir, 'in', 'new')],
+        sources: [path.join(ws.dir, 'in', 'new')],
         stageChunkLines: chunkLines,
       });
       const got = await landedRows(lake, summary.rawEventsVersion!);
@@ -174,7 +166,7 @@ describe('ingest writes chunks as they are staged', () => {
       const snapshot = await lake.table('raw_events').snapshot();
       expect(snapshot.files.map((f) => decodeURIComponent(f.path)).sort()).toEqual(parquetFiles(lakeDir));
       // nothing twice
-      const [dupes] = await db.all<{ n: string }>(
+      const [dupes] = await ws.db.all<{ n: string }>(
         "SELECT count(*) - count(DISTINCT event_id) AS n FROM raw_now WHERE dt <> DATE '2026-11-05'",
       );
       expect(Number(dupes!.n)).toBe(0);
@@ -188,8 +180,8 @@ describe('ingest writes chunks as they are staged', () => {
         ? { id: `s${i}`, ts: at(15, 2, i % 60) }
         : { id: `e${i}`, ts: at(20, Math.floor(i / 250), i % 60) },
     );
-    const source = write(path.join(dir, 'in', 'timed.ndjson'), lines);
-    const lake = new Lake(new LocalStore(path.join(dir, 'lake')), db);
+    const source = write(path.join(ws.dir, 'in', 'timed.ndjson'), lines);
+    const lake = new Lake(new LocalStore(path.join(ws.dir, 'lake')), ws.db);
     // chunks of 256 lines: a partition with fewer than 2 of a chunk's rows waits for the end
     const summary = await ingest(lake, { ...base, sources: [source], stageChunkLines: 256 });
     expect(summary.written).toBe(2_000);
@@ -204,13 +196,13 @@ describe('ingest writes chunks as they are staged', () => {
   it('equal hashes alone drop nothing: with every event_id hashed to one of two values, the same rows land', async () => {
     // Drives the writer directly with chunks whose hash column is forced to collide: every row
     // after the first two is "seen before" by hash, and only the exact checks decide.
-    const lake = new Lake(new LocalStore(path.join(dir, 'lake')), db);
+    const lake = new Lake(new LocalStore(path.join(ws.dir, 'lake')), ws.db);
     const table = lake.table('raw_events');
     const snapshot = await table.ensure(RAW_EVENTS_TABLE.definition);
-    await db.run(
+    await ws.db.run(
       `CREATE OR REPLACE TEMP TABLE ${BAD_ROWS} (source_file VARCHAR, source_line BIGINT, error_field VARCHAR, error_reason VARCHAR, raw VARCHAR)`,
     );
-    const writer = new EventWriter(db, {
+    const writer = new EventWriter(ws.db, {
       table,
       snapshot,
       schema: snapshot.schema,
@@ -224,11 +216,11 @@ describe('ingest writes chunks as they are staged', () => {
     for (const [c, chunk] of [ids.slice(0, 4), ids.slice(4, 8), ids.slice(8, 12), ids.slice(12)].entries()) {
       const source = sources[c < 2 ? 0 : 1]!;
       if (c === 2) line = 0;
-      await db.run(
+      await ws.db.run(
         'CREATE OR REPLACE TEMP TABLE lines (source_file VARCHAR, line_number BIGINT, raw VARCHAR)',
       );
       for (const id of chunk) {
-        await db.run('INSERT INTO lines VALUES ($1, $2, $3)', [
+        await ws.db.run('INSERT INTO lines VALUES ($1, $2, $3)', [
           source,
           ++line,
           JSON.stringify({
@@ -239,9 +231,9 @@ describe('ingest writes chunks as they are staged', () => {
           }),
         ]);
       }
-      await db.run('CREATE OR REPLACE TEMP VIEW __ingest_lines AS SELECT * FROM lines');
-      await db.run(
-        `CREATE OR REPLACE TEMP TABLE ${CHUNK} AS SELECT *, hash(event_id) % 2 AS __h FROM (${await stageEventsSql(db)}) AS s`,
+      await ws.db.run('CREATE OR REPLACE TEMP VIEW __ingest_lines AS SELECT * FROM lines');
+      await ws.db.run(
+        `CREATE OR REPLACE TEMP TABLE ${CHUNK} AS SELECT *, hash(event_id) % 2 AS __h FROM (${await stageEventsSql(ws.db)}) AS s`,
         stagingParams(NOW, base),
       );
       await writer.chunk(c < 2 ? 0 : 1);
@@ -250,7 +242,7 @@ describe('ingest writes chunks as they are staged', () => {
     await table.commitFiles({ mode: 'append', operation: 'WRITE' }, files);
     await writer.close();
     await table.register('raw_now');
-    const rows = await db.all<{ k: string }>(
+    const rows = await ws.db.all<{ k: string }>(
       "SELECT source_file || ':' || source_line || ':' || event_id AS k FROM raw_now ORDER BY event_id",
     );
     expect(rows.map((r) => r.k)).toEqual([
@@ -269,18 +261,18 @@ describe('ingest writes chunks as they are staged', () => {
   });
 
   it('a crash after files were written but before the commit changes nothing; the rerun lands once', async () => {
-    const lakeDir = path.join(dir, 'lake');
+    const lakeDir = path.join(ws.dir, 'lake');
     const first = write(
-      path.join(dir, 'in', 'a.ndjson'),
+      path.join(ws.dir, 'in', 'a.ndjson'),
       Array.from({ length: 200 }, (_, i) => ({ id: `c${i}`, ts: at(20, i % 24) })),
     );
     const second = write(
-      path.join(dir, 'in', 'b.ndjson'),
+      path.join(ws.dir, 'in', 'b.ndjson'),
       Array.from({ length: 50 }, (_, i) => ({ id: `d${i}`, ts: at(21, i % 24) })),
     );
     // The process kills itself once the first source is staged (its chunks' files are written),
     // before anything is committed: a crash at the worst moment, without timing.
-    const script = path.join(dir, 'crash.mjs');
+    const script = path.join(ws.dir, 'crash.mjs');
     const dist = (p: string) => JSON.stringify(path.join(ROOT, 'dist', p));
     writeFileSync(
       script,
@@ -300,7 +292,7 @@ await ingest(new Lake(new LocalStore(${JSON.stringify(lakeDir)}), db), {
     const crashed = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 600_000 });
     expect(crashed.signal).toBe('SIGKILL');
 
-    const lake = new Lake(new LocalStore(lakeDir), db);
+    const lake = new Lake(new LocalStore(lakeDir), ws.db);
     const table = lake.table('raw_events');
     const before = await table.snapshot();
     const orphans = parquetFiles(lakeDir);
@@ -314,7 +306,7 @@ await ingest(new Lake(new LocalStore(${JSON.stringify(lakeDir)}), db), {
     expect(again).toMatchObject({ read: 0, written: 0, rawEventsVersion: null });
     const [counted] = await (async () => {
       await table.register('raw_now');
-      return db.all<{ n: string; ids: string }>(
+      return ws.db.all<{ n: string; ids: string }>(
         'SELECT count(*) AS n, count(DISTINCT event_id) AS ids FROM raw_now',
       );
     })();
@@ -328,16 +320,16 @@ await ingest(new Lake(new LocalStore(${JSON.stringify(lakeDir)}), db), {
   });
 
   it('a concurrent commit of some of the same events: only the files holding them are rewritten', async () => {
-    const lakeDir = path.join(dir, 'lake');
+    const lakeDir = path.join(ws.dir, 'lake');
     // A: 300 events over two days; B (committed while A is about to commit) shares 20 of them
     const aLines = Array.from({ length: 300 }, (_, i) => ({ id: `e${i}`, ts: at(20 + (i % 2), i % 24) }));
     const bLines = [
       ...Array.from({ length: 20 }, (_, i) => aLines[i * 15]!),
       ...Array.from({ length: 10 }, (_, i) => ({ id: `f${i}`, ts: at(20, 5) })),
     ];
-    const a = write(path.join(dir, 'in', 'a.ndjson'), aLines);
-    const b = write(path.join(dir, 'in', 'b.ndjson'), bLines);
-    const lake = new Lake(new LocalStore(lakeDir), db);
+    const a = write(path.join(ws.dir, 'in', 'a.ndjson'), aLines);
+    const b = write(path.join(ws.dir, 'in', 'b.ndjson'), bLines);
+    const lake = new Lake(new LocalStore(lakeDir), ws.db);
     let other: ReturnType<typeof cli> | undefined;
     const summary = await ingest(lake, {
       ...base,
@@ -354,7 +346,7 @@ await ingest(new Lake(new LocalStore(${JSON.stringify(lakeDir)}), db), {
 
     const table = lake.table('raw_events');
     await table.register('raw_now');
-    const [counted] = await db.all<{ n: string; ids: string; fromB: string }>(
+    const [counted] = await ws.db.all<{ n: string; ids: string; fromB: string }>(
       `SELECT count(*) AS n, count(DISTINCT event_id) AS ids,
               count(*) FILTER (WHERE source_file = $1) AS fromB FROM raw_now`,
       [b],
