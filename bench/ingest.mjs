@@ -3,7 +3,10 @@
 // columns, typed -> dt/hour-partitioned zstd Parquet (bench/ingest-reference.mjs), on the same file
 // in the same run. Each is its own process, timed by /usr/bin/time (wall, user+sys CPU, peak RSS),
 // run in turn (reference, shopstream, reference, ...); medians, and the ratio of each pair.
-// Usage: node bench/ingest.mjs [--events 1000000,5000000] [--runs 3] [--data DIR]
+// With --floor, each round also runs bench/ingest-validation-floor.mjs (DuckDB reading the file and
+// applying ingest's staging rules, nothing else): how close to the reference any ingest that
+// validates like shopstream could come on this machine.
+// Usage: node bench/ingest.mjs [--events 1000000,5000000] [--runs 3] [--data DIR] [--floor]
 // DIR holds (or receives) events-<N>m.ndjson.gz, generated with --seed 7. Needs `npm run build`.
 // Appends a section to bench/RESULTS.md.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -15,6 +18,7 @@ import { appendResults, arg, bin, machine, median, root } from './lib.mjs';
 const sizes = arg('events', '1000000,5000000').split(',').map(Number);
 const runs = Number(arg('runs', '3'));
 const dataDir = arg('data', path.join(root, 'bench/data'));
+const withFloor = process.argv.includes('--floor');
 mkdirSync(dataDir, { recursive: true });
 
 /** Runs a command under /usr/bin/time: wall and CPU seconds, peak RSS in MiB, its stdout. */
@@ -32,12 +36,14 @@ function timed(command, args) {
   return { wall, cpu: user + sys, rssMiB: kb / 1024, stdout: run.stdout };
 }
 
-function reference(file) {
+/** One of the DuckDB scripts (the reference, the validation floor) writing FILE's events to a temp folder. */
+function script(name, file) {
   const out = mkdtempSync(path.join(os.tmpdir(), 'bench-reference-'));
-  const result = timed(process.execPath, [path.join(root, 'bench/ingest-reference.mjs'), file, out]);
+  const result = timed(process.execPath, [path.join(root, 'bench', name), file, out]);
   rmSync(out, { recursive: true, force: true });
   return result;
 }
+const reference = (file) => script('ingest-reference.mjs', file);
 
 function shopstream(file) {
   const lake = mkdtempSync(path.join(os.tmpdir(), 'bench-lake-'));
@@ -66,15 +72,18 @@ for (const n of sizes) {
   }
   const ref = [];
   const ours = [];
+  const floor = [];
   for (let r = 0; r < runs; r++) {
     ref.push(reference(file));
     ours.push(shopstream(file));
+    if (withFloor) floor.push(script('ingest-validation-floor.mjs', file));
     const [a, b] = [ref.at(-1), ours.at(-1)];
     process.stderr.write(
-      `events ${n} run ${r + 1}/${runs}: reference ${a.wall} s wall ${a.cpu.toFixed(1)} s CPU ${a.rssMiB.toFixed(0)} MiB; shopstream ${b.wall} s wall ${b.cpu.toFixed(1)} s CPU ${b.rssMiB.toFixed(0)} MiB\n`,
+      `events ${n} run ${r + 1}/${runs}: reference ${a.wall} s wall ${a.cpu.toFixed(1)} s CPU ${a.rssMiB.toFixed(0)} MiB; shopstream ${b.wall} s wall ${b.cpu.toFixed(1)} s CPU ${b.rssMiB.toFixed(0)} MiB${withFloor ? `; validation floor ${floor.at(-1).wall} s wall ${floor.at(-1).cpu.toFixed(1)} s CPU` : ''}\n`,
     );
   }
   const pair = (f) => median(ref.map((a, i) => f(a) / f(ours[i])));
+  const floorPair = (f) => median(ref.map((a, i) => f(a) / f(floor[i])));
   rows.push({
     n,
     bytes: statSync(file).size,
@@ -93,6 +102,14 @@ for (const n of sizes) {
     wallRatio: pair((r) => r.wall),
     cpuRatio: pair((r) => r.cpu),
     rssRatio: median(ours.map((o, i) => o.rssMiB / ref[i].rssMiB)),
+    floor: withFloor
+      ? {
+          wall: median(floor.map((r) => r.wall)),
+          cpu: median(floor.map((r) => r.cpu)),
+          wallRatio: floorPair((r) => r.wall),
+          cpuRatio: floorPair((r) => r.cpu),
+        }
+      : undefined,
   });
 }
 
@@ -115,5 +132,18 @@ const lines = [
   ),
   '',
   'Throughput vs reference = reference wall ÷ shopstream wall, pair by pair (100% = as fast); CPU-time ratio the same with user+sys seconds (less sensitive to other load on the machine).',
+  ...(withFloor
+    ? [
+        '',
+        'Validation floor (bench/ingest-validation-floor.mjs: DuckDB reads the file and applies only the staging rules, then writes the accepted rows; no line numbers, integrity check, deduplication, quarantine or log): the most any ingest that validates like shopstream could reach here.',
+        '',
+        '| events | floor wall / CPU | floor vs reference (wall) | floor vs reference (CPU) |',
+        '|---|---|---|---|',
+        ...rows.map(
+          (r) =>
+            `| ${r.n.toLocaleString('en-US')} | ${r.floor.wall.toFixed(2)} s / ${r.floor.cpu.toFixed(2)} s | ${(r.floor.wallRatio * 100).toFixed(0)}% | ${(r.floor.cpuRatio * 100).toFixed(0)}% |`,
+        ),
+      ]
+    : []),
 ];
 appendResults(lines);
