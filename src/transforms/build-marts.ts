@@ -1,3 +1,4 @@
+import { CUSTOMER_PURCHASES } from '../catalog/tables/customer-purchases.js';
 import { RAW_EVENTS } from '../catalog/tables/raw-events.js';
 import type { Config } from '../config/config-schema.js';
 import type { DuckDb } from '../engine/duckdb.js';
@@ -12,6 +13,7 @@ import type { Lake } from '../lake/table/lake.js';
 import { currentRun } from '../runtime/run-context.js';
 import { classifyUserAgents } from './bot-user-agents.js';
 import { type CurrencySetup, installCurrencyRates } from './currency-rates.js';
+import { writeCustomerPurchases } from './customer-purchases.js';
 import {
   type MartSettings,
   martSettings,
@@ -99,10 +101,15 @@ export async function buildMarts(lake: Lake, options: BuildOptions): Promise<Bui
   // a mart built with other settings means something else: rebuild it (and what reads it) in full
   const rebuilt = options.fullRefresh ? [] : await staleMarts(martTables, martSnapshots, settings);
   const rewrite = new Set(rebuilt.map((r) => r.mart));
+  // customer_ltv's purchases, carried from build to build (src/transforms/customer-purchases.ts)
+  const purchasesTable = lake.table(CUSTOMER_PURCHASES);
+  const purchasesSnapshot = (await purchasesTable.exists()) ? await purchasesTable.snapshot() : undefined;
+  const purchasesFingerprint = settings.get('customer_ltv')!.fingerprint;
   const plan = await planBuild(lake, rawSnapshot, martSnapshots, {
     fullRefresh: (options.fullRefresh ?? false) || rewrite.size > 0,
     appId: BUILD_APP_ID,
     sessionTimeoutMinutes: options.config.sessionTimeoutMinutes,
+    customerPurchases: { snapshot: purchasesSnapshot, fingerprint: purchasesFingerprint },
   });
   const db = lake.db;
   const results: MartResult[] = [];
@@ -148,6 +155,14 @@ export async function buildMarts(lake: Lake, options: BuildOptions): Promise<Bui
       builtFiles.set(model.name, result.added);
       await plan.registerMartForDownstream(model.name, await table.snapshot());
     }
+    if (plan.customerPurchases !== 'none')
+      await writeCustomerPurchases(
+        purchasesTable,
+        plan.customerPurchases,
+        purchasesSnapshot,
+        { appId: BUILD_APP_ID, rawVersion: rawSnapshot.version, fingerprint: purchasesFingerprint },
+        { fromVersion: plan.fromVersion, runId: options.runId ?? currentRun.id },
+      );
   } else {
     for (const mart of marts)
       results.push({ name: mart.name, version: null, rows: 0, partitionsReplaced: 0, added: [] });
