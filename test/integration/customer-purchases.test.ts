@@ -1,3 +1,5 @@
+import { rmSync } from 'node:fs';
+import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CUSTOMER_PURCHASES } from '../../src/catalog/tables/customer-purchases.js';
 import { ConfigSchema } from '../../src/config/config-schema.js';
@@ -111,6 +113,17 @@ describe('customer_purchases', () => {
     // the forget rewrote the raw_events files it was in, with the other customers' purchases: an
     // append would count those again
     await land([purchase('u_rep0', '2026-11-22T10:00:00Z', 'r0c', 12)]);
+    expect(await build()).toBe('incremental');
+    expect(await lastWrite()).toBe('Overwrite');
+    const { carried, expected } = await incrementalEqualsFull();
+    expect(carried).toEqual(expected);
+  });
+
+  it('is written whole by an incremental build that finds no table (a lake built before it existed, or a dropped table)', async () => {
+    await land(customers);
+    expect(await build()).toBe('full');
+    rmSync(path.join(t.dir, 'lake', CUSTOMER_PURCHASES), { recursive: true, force: true });
+    await land([purchase('u_rep2', '2026-11-22T10:00:00Z', 'r2c', 12)]);
     expect(await build()).toBe('incremental');
     expect(await lastWrite()).toBe('Overwrite');
     const { carried, expected } = await incrementalEqualsFull();
