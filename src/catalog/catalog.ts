@@ -1,6 +1,7 @@
 import type { CatalogTable } from './table-definition.js';
 import { AUDIT_LOG_TABLE } from './tables/audit-log.js';
 import { CLV_BACKTESTS_TABLE } from './tables/clv-backtests.js';
+import { CUSTOMER_PURCHASES_TABLE } from './tables/customer-purchases.js';
 import { DELETION_REQUESTS_TABLE } from './tables/deletion-requests.js';
 import { LATE_EVENTS_TABLE } from './tables/late-events.js';
 import { MART_TABLES } from './tables/marts.js';
@@ -14,6 +15,7 @@ export const LAKE_TABLES: readonly CatalogTable[] = [
   RAW_EVENTS_TABLE,
   QUARANTINE_TABLE,
   ...MART_TABLES,
+  CUSTOMER_PURCHASES_TABLE,
   LATE_EVENTS_TABLE,
   METRICS_MICROBATCH_TABLE,
   PIPELINE_RUNS_TABLE,

@@ -18,9 +18,10 @@ interface CatalogEntry {
 export interface DeclaredTable extends CatalogEntry {
   /**
    * landed: events and refused records written by ingest and the micro-batch; record: append-only
-   * records of what shopstream did; stream: written by the micro-batch mode.
+   * records of what shopstream did; stream: written by the micro-batch mode; carried: derived from
+   * raw_events by build-marts, like a mart, and read back by its next incremental build.
    */
-  readonly role: 'landed' | 'record' | 'stream';
+  readonly role: 'landed' | 'record' | 'stream' | 'carried';
   readonly definition: TableDefinition;
 }
 

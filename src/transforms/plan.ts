@@ -1,9 +1,11 @@
+import { CUSTOMER_PURCHASES } from '../catalog/tables/customer-purchases.js';
 import { RAW_EVENTS } from '../catalog/tables/raw-events.js';
 import type { DuckDb } from '../engine/duckdb.js';
 import { type AddFile, type PartitionValues, parseStats } from '../lake/log/actions.js';
 import type { Snapshot } from '../lake/log/snapshot.js';
 import type { Lake } from '../lake/table/lake.js';
 import { registerSnapshot } from '../lake/table/table-scan.js';
+import { SETTINGS_APP_ID } from './mart-settings.js';
 import { loadScopeModels } from './model.js';
 
 /**
@@ -15,19 +17,30 @@ import { loadScopeModels } from './model.js';
  * also cover the hours the timeout reaches after each changed one, and reads reach as far back.
  *
  * The scope itself is SQL models (sql/scope/, run here in dependency order as temp tables); the
- * plan provides what only the Delta log knows: all_raw_events, changed_raw_events (incremental),
+ * plan provides what only the Delta log knows: all_raw_events (where a model reads all of it: a full
+ * build, customer_purchases rewritten, the end of observation without statistics), changed_raw_events (incremental),
  * changed_event_hours, all_sessions and existing_conversion_daily (incremental), and registers the
  * files the models read: scoped_raw_events (every event of the hour partitions of scope_event_hours
  * and, in the other hours of scope_read_hours, the events of scoped_users; everything in a full
  * build), existing_sessions, existing_fraud_flags and existing_customer_ltv; and, as marts are
  * written, each mart (touched days), all_fraud_flags and conversion_daily's sessions (the files of
- * the touched days this build kept, added and removed).
+ * the touched days this build kept, added and removed). For customer_ltv's purchases it provides
+ * ltv_purchase_events and ltv_purchase_users, and existing_customer_purchases when it carries
+ * customer_purchases forward (see `customerPurchases`).
  */
 export interface BuildPlan {
   readonly mode: 'full' | 'incremental' | 'up-to-date';
   readonly fromVersion: number | null;
   /** raw_events files whose rows changed since fromVersion (empty for full builds). */
   readonly changedRawFiles: readonly AddFile[];
+  /**
+   * How the build writes customer_purchases (int_ltv_purchase_events' rows): `append` when it holds
+   * every purchase of raw_events at fromVersion, written with the same settings, and raw_events only
+   * gained files since (no file's rows removed: a GDPR rewrite, a restore); then the build reads the
+   * touched customers' earlier purchases there and the changed files' new ones. Otherwise `rewrite`:
+   * the build reads every purchase of raw_events and the table is rewritten whole.
+   */
+  readonly customerPurchases: 'append' | 'rewrite' | 'none';
   /** Partition values a partitioned mart replaces, from its scope table: (date) or (date, hour). */
   partitionsFor(scopeTable: string, columns: readonly string[]): Promise<PartitionValues[]>;
   /** Called after each temp model: supplies an empty `existing_*` of the right shape when needed. */
@@ -40,6 +53,8 @@ export interface PlanOptions {
   readonly fullRefresh: boolean;
   readonly appId: string;
   readonly sessionTimeoutMinutes: number;
+  /** customer_purchases as the build found it, and the settings fingerprint its rows must carry. */
+  readonly customerPurchases: { readonly snapshot: Snapshot | undefined; readonly fingerprint: number };
 }
 
 /** Marts the models after them read whole, as `all_<name>` (besides the touched days as `<name>`). */
@@ -56,6 +71,7 @@ const EXISTING_OF: Record<string, string> = {
   int_sessions_recomputed: 'existing_sessions',
   int_customer_ltv_recomputed: 'existing_customer_ltv',
   int_fraud_flags_recomputed: 'existing_fraud_flags',
+  int_ltv_purchase_events: 'existing_customer_purchases',
 };
 
 export async function planBuild(
@@ -75,8 +91,13 @@ export async function planBuild(
   if (!options.fullRefresh && fromVersion !== null && fromVersion >= raw.version)
     return upToDate(fromVersion);
 
-  await registerSnapshot(db, lake.store, rawTable.tableKey, raw, 'all_raw_events');
-  await createLastDay(db, raw.files);
+  // every raw_events file (~30 ms to register on 5M events): only what reads all of it registers it
+  let allRegistered = false;
+  const registerAll = async () => {
+    if (!allRegistered) await registerSnapshot(db, lake.store, rawTable.tableKey, raw, 'all_raw_events');
+    allRegistered = true;
+  };
+  await createLastDay(db, raw.files, registerAll);
   const full = options.fullRefresh || fromVersion === null;
   let readHours: Set<string> | undefined;
   // a full build counts every user (scope_session_ranges holds them all) over nothing kept
@@ -85,14 +106,22 @@ export async function planBuild(
   // only the touched users (their figures before)
   let previousSessionFiles: { readonly snapshot: Snapshot; readonly files: readonly AddFile[] } | undefined;
   let changed: AddFile[] = [];
+  let customerPurchases: 'append' | 'rewrite' = 'rewrite';
 
   if (full) {
+    await registerAll();
     await createHourTable(db, 'changed_event_hours', hourKeysOf(raw.files));
     await db.run('CREATE OR REPLACE TEMP VIEW scoped_raw_events AS SELECT * FROM all_raw_events');
     await runScopeModels(db, 'full', params);
     await db.run('CREATE OR REPLACE TEMP TABLE scoped_users AS SELECT user_id FROM scope_session_ranges');
+    // every customer is in scope_ltv_users already
+    await db.run('CREATE OR REPLACE TEMP VIEW ltv_purchase_events AS SELECT * FROM all_raw_events');
+    await db.run(
+      'CREATE OR REPLACE TEMP VIEW ltv_purchase_users AS SELECT user_id, user_key FROM scope_ltv_users',
+    );
   } else {
-    changed = await changedFiles(lake, raw, fromVersion);
+    const since = await changedFiles(lake, raw, fromVersion);
+    changed = since.files;
     // only rearrangements (compaction) since the marts were built: nothing to recompute
     if (changed.length === 0) return upToDate(fromVersion);
     await registerSnapshot(db, lake.store, rawTable.tableKey, raw, 'changed_raw_events', changed);
@@ -180,6 +209,36 @@ export async function planBuild(
       marts.get('customer_ltv')!,
       'existing_customer_ltv',
     );
+    const carried = options.customerPurchases;
+    if (
+      !since.rowsRemoved &&
+      carried.snapshot &&
+      carried.snapshot.txnVersion(options.appId) === fromVersion &&
+      carried.snapshot.txnVersion(SETTINGS_APP_ID) === carried.fingerprint
+    ) {
+      customerPurchases = 'append';
+      await registerSnapshot(
+        db,
+        lake.store,
+        CUSTOMER_PURCHASES,
+        carried.snapshot,
+        'existing_customer_purchases',
+      );
+      registered.add('existing_customer_purchases');
+      await db.run('CREATE OR REPLACE TEMP VIEW ltv_purchase_events AS SELECT * FROM changed_raw_events');
+      await db.run(
+        'CREATE OR REPLACE TEMP VIEW ltv_purchase_users AS SELECT user_id, user_key FROM scope_ltv_users',
+      );
+    } else {
+      // every customer's purchases, to rewrite customer_purchases with
+      await registerAll();
+      await db.run('CREATE OR REPLACE TEMP VIEW ltv_purchase_events AS SELECT * FROM all_raw_events');
+      await db.run(
+        `CREATE OR REPLACE TEMP VIEW ltv_purchase_users AS
+         SELECT user_id, pseudonym(user_id) AS user_key
+         FROM (SELECT DISTINCT user_id FROM all_raw_events WHERE event_type = 'purchase')`,
+      );
+    }
     if (recountTouchedUsers)
       previousSessionFiles = { snapshot: sessions, files: filesInDays(sessions, readHours) };
     registered.add('existing_sessions').add('existing_customer_ltv').add('existing_fraud_flags');
@@ -189,6 +248,7 @@ export async function planBuild(
     mode: full ? 'full' : 'incremental',
     fromVersion,
     changedRawFiles: changed,
+    customerPurchases,
     async partitionsFor(scopeTable, columns) {
       const [dateColumn, hourColumn] = columns as [string, string | undefined];
       if (hourColumn) {
@@ -291,6 +351,7 @@ function upToDate(fromVersion: number | null): BuildPlan {
     mode: 'up-to-date',
     fromVersion,
     changedRawFiles: [],
+    customerPurchases: 'none',
     partitionsFor: async () => [],
     afterTempModel: async () => undefined,
     registerMartForDownstream: async () => undefined,
@@ -363,7 +424,11 @@ function sessionFilesNear(sessions: Snapshot, changed: readonly AddFile[], timeo
  * maximum is rounded up to the millisecond, so it gives the date exactly unless a day starts within
  * that millisecond; then, or when a file has no statistic, it is scanned.
  */
-async function createLastDay(db: DuckDb, files: readonly AddFile[]): Promise<void> {
+async function createLastDay(
+  db: DuckDb,
+  files: readonly AddFile[],
+  registerAll: () => Promise<void>,
+): Promise<void> {
   let latest = Number.NEGATIVE_INFINITY;
   for (const file of files)
     latest = Math.max(latest, Date.parse(String(parseStats(file)?.maxValues?.event_time)));
@@ -377,21 +442,31 @@ async function createLastDay(db: DuckDb, files: readonly AddFile[]): Promise<voi
     const [row] = await db.all<{ day: unknown }>('SELECT day FROM raw_events_last_day');
     if (row?.day != null) return;
   }
+  await registerAll();
   await db.run(
     'CREATE OR REPLACE TEMP TABLE raw_events_last_day AS SELECT CAST(max(event_time) AS DATE) AS day FROM all_raw_events',
   );
 }
 
-/** Files whose rows changed since `fromVersion`: added ones still live, and removed ones still on disk. */
-async function changedFiles(lake: Lake, raw: Snapshot, fromVersion: number): Promise<AddFile[]> {
+/**
+ * Files whose rows changed since `fromVersion`: added ones still live, and removed ones still on disk;
+ * and whether any file's rows were removed (on disk or not), which an append alone cannot say.
+ */
+async function changedFiles(
+  lake: Lake,
+  raw: Snapshot,
+  fromVersion: number,
+): Promise<{ files: AddFile[]; rowsRemoved: boolean }> {
   const log = lake.table(RAW_EVENTS).log;
   const live = new Map(raw.files.map((f) => [f.path, f]));
   const out = new Map<string, AddFile>();
+  let rowsRemoved = false;
   for (let version = fromVersion + 1; version <= raw.version; version++) {
     for (const action of await log.readCommit(version)) {
       if ('add' in action && action.add.dataChange && live.has(action.add.path))
         out.set(action.add.path, action.add);
       if ('remove' in action && action.remove.dataChange) {
+        rowsRemoved = true;
         const key = `${RAW_EVENTS}/${decodeURIComponent(action.remove.path)}`;
         if (await lake.store.head(key)) {
           out.set(action.remove.path, {
@@ -405,7 +480,7 @@ async function changedFiles(lake: Lake, raw: Snapshot, fromVersion: number): Pro
       }
     }
   }
-  return [...out.values()];
+  return { files: [...out.values()], rowsRemoved };
 }
 
 /** The distinct `YYYY-MM-DD|H` hour partitions of raw_events files. */

@@ -83,6 +83,7 @@ describe('the whole pipeline on an s3:// lake', () => {
       'audit_log',
       'conversion_daily',
       'customer_ltv',
+      'customer_purchases',
       'fraud_flags',
       'fraud_user_minute',
       'metrics_minute',

@@ -43,10 +43,12 @@ export function fitGammaGamma(customers: readonly Pick<Rfm, 'frequency' | 'monet
  * log-parameters: exactly the mean of gammaGammaLogLikelihood (the same operations in the same
  * order, so the optimizer takes the same path to the same parameters), but what does not depend on
  * the customer is computed once per evaluation, the log-gammas once per distinct x (a handful), and
- * log m, log x and x m once per customer: one log per customer per evaluation instead of three
- * log-gammas and four logs. The sums are not regrouped: on a flat likelihood (q and v in the
- * millions) sums of large terms would cancel and leave more rounding noise than the optimizer's
- * tolerance, which then never converges.
+ * each customer's term once per distinct (x, m): customers sharing a history share the term's
+ * value bit for bit, and whole cents make a third as many histories as customers (4.5k of 12.7k on
+ * 5M generated events), so one log per distinct history per evaluation instead of three log-gammas
+ * and four logs per customer. The sum is still taken customer by customer, in their order: on a
+ * flat likelihood (q and v in the millions) regrouped sums of large terms would cancel and leave
+ * more rounding noise than the optimizer's tolerance, which then never converges.
  */
 export function gammaGammaNegativeMeanLl(
   customers: readonly Pick<Rfm, 'frequency' | 'monetary'>[],
@@ -54,13 +56,28 @@ export function gammaGammaNegativeMeanLl(
   const fitted = customers.filter((c) => c.frequency > 0 && c.monetary > 0);
   const distinctX = [...new Set(fitted.map((c) => c.frequency))];
   const indexOfX = new Map(distinctX.map((x, i) => [x, i]));
+  // the distinct (x, m) histories, in order of their first customer, and each customer's history
+  const indexOfHistory = new Map<string, number>();
+  const histories: Pick<Rfm, 'frequency' | 'monetary'>[] = [];
   const n = fitted.length;
-  const xs = new Float64Array(n);
-  const xIndex = new Int32Array(n);
-  const logM = new Float64Array(n);
-  const logX = new Float64Array(n);
-  const xm = new Float64Array(n);
+  const historyOf = new Int32Array(n);
   fitted.forEach((c, i) => {
+    const key = `${c.frequency}|${c.monetary}`;
+    let index = indexOfHistory.get(key);
+    if (index === undefined) {
+      index = histories.length;
+      indexOfHistory.set(key, index);
+      histories.push(c);
+    }
+    historyOf[i] = index;
+  });
+  const h = histories.length;
+  const xs = new Float64Array(h);
+  const xIndex = new Int32Array(h);
+  const logM = new Float64Array(h);
+  const logX = new Float64Array(h);
+  const xm = new Float64Array(h);
+  histories.forEach((c, i) => {
     xs[i] = c.frequency;
     xIndex[i] = indexOfX.get(c.frequency)!;
     logM[i] = Math.log(c.monetary);
@@ -68,6 +85,7 @@ export function gammaGammaNegativeMeanLl(
     xm[i] = c.frequency * c.monetary;
   });
   const head = new Float64Array(distinctX.length);
+  const term = new Float64Array(h);
   return (logParams) => {
     const [p, q, v] = logParams.map(Math.exp) as [number, number, number];
     const qLogV = q * Math.log(v);
@@ -76,11 +94,12 @@ export function gammaGammaNegativeMeanLl(
     distinctX.forEach((x, i) => {
       head[i] = gammaln(p * x + q) - gammaln(p * x) - gammalnQ + qLogV;
     });
-    let sum = 0;
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < h; i++) {
       const px = p * xs[i]!;
-      sum += head[xIndex[i]!]! + (px - 1) * logM[i]! + px * logX[i]! - (px + q) * Math.log(xm[i]! + v);
+      term[i] = head[xIndex[i]!]! + (px - 1) * logM[i]! + px * logX[i]! - (px + q) * Math.log(xm[i]! + v);
     }
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += term[historyOf[i]!]!;
     return -sum / n;
   };
 }

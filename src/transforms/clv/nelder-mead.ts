@@ -14,6 +14,11 @@ export interface MinimizeOptions {
   readonly tolerance?: number;
   /** Initial step along each axis. */
   readonly step?: number;
+  /**
+   * End a walk whose simplex comes back to one it held (the default) with the simplex it would
+   * hold after maxIterations: the same result, without walking the cycle. Off only for tests.
+   */
+  readonly stopOnCycle?: boolean;
 }
 
 export interface MinimizeResult {
@@ -40,7 +45,16 @@ export function nelderMead(
     (x) => ({ x, v: value(x) }),
   );
   const along = (from: number[], to: number[], t: number) => from.map((a, i) => a + t * (to[i]! - a));
+  const cycle = options.stopOnCycle === false ? undefined : new SimplexCycle(maxIterations);
   for (let iteration = 0; iteration < maxIterations; iteration++) {
+    // a step depends on the simplex alone: once a simplex comes back, the walk repeats it forever
+    // (on a flat likelihood whose rounding noise exceeds the tolerance, the simplex shrinks to an
+    // ulp and cycles there), so the simplex it would end on after maxIterations is known now
+    const ending = cycle?.endingOf(simplex, iteration);
+    if (ending) {
+      simplex = ending;
+      break;
+    }
     simplex.sort((p, q) => p.v - q.v);
     const best = simplex[0]!;
     const worst = simplex[n]!;
@@ -68,4 +82,46 @@ export function nelderMead(
   }
   simplex.sort((p, q) => p.v - q.v);
   return { x: simplex[0]!.x, value: simplex[0]!.v, iterations: maxIterations, converged: false };
+}
+
+/** A number's text that tells -0 from 0 (a step may treat them differently). */
+const exact = (n: number): string => (Object.is(n, -0) ? '-0' : String(n));
+
+interface Vertex {
+  readonly x: number[];
+  readonly v: number;
+}
+
+/**
+ * The last simplexes of a walk (vertices in their order, bit for bit), to find one that comes back.
+ * Vertices are never changed in place (a step replaces them), so keeping the arrays keeps the states.
+ */
+class SimplexCycle {
+  static readonly KEPT = 16;
+  private readonly keys: string[] = [];
+  private readonly states: Vertex[][] = [];
+
+  constructor(private readonly maxIterations: number) {}
+
+  /**
+   * The simplex the walk would hold after its last iteration, if `simplex` (the state at the top of
+   * `iteration`) repeats one of the last states kept: the walk is then periodic from that state on.
+   */
+  endingOf(simplex: readonly Vertex[], iteration: number): Vertex[] | undefined {
+    const key = simplex.map((p) => `${p.x.map(exact).join(',')}:${p.v}`).join(';');
+    const at = this.keys.lastIndexOf(key);
+    if (at >= 0) {
+      const first = iteration - (this.keys.length - at); // the iteration that held this state before
+      const period = iteration - first;
+      const last = first + ((this.maxIterations - first) % period);
+      return [...this.states[at + (last - first)]!];
+    }
+    this.keys.push(key);
+    this.states.push([...simplex]);
+    if (this.keys.length > SimplexCycle.KEPT) {
+      this.keys.shift();
+      this.states.shift();
+    }
+    return undefined;
+  }
 }
