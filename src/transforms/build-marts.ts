@@ -106,8 +106,11 @@ export async function buildMarts(lake: Lake, options: BuildOptions): Promise<Bui
   });
   const db = lake.db;
   const results: MartResult[] = [];
-  // what this build wrote, per table: an incremental build checks only that
-  const builtFiles = new Map<string, readonly AddFile[]>([[RAW_EVENTS, plan.changedRawFiles]]);
+  // what this build wrote, per table, and the raw files new to it: an incremental build checks
+  // only that; a full one the marts whole and raw_events as plan.changedRawFiles says
+  const builtFiles = new Map<string, readonly AddFile[]>(
+    plan.changedRawFiles ? [[RAW_EVENTS, plan.changedRawFiles]] : [],
+  );
   if (plan.mode !== 'up-to-date') {
     for (const file of MACRO_FILES) await db.run(loadSql(file));
     await classifyUserAgents(db, 'scoped_raw_events');
@@ -155,7 +158,11 @@ export async function buildMarts(lake: Lake, options: BuildOptions): Promise<Bui
   const quality = await runQualityChecks(
     lake,
     options.config,
-    plan.mode === 'incremental' ? builtFiles : undefined,
+    plan.mode === 'incremental'
+      ? builtFiles
+      : plan.mode === 'full' && plan.changedRawFiles
+        ? new Map([[RAW_EVENTS, plan.changedRawFiles]])
+        : undefined,
   );
   currentRun.record({
     rowsOut: results.reduce((sum, r) => sum + r.rows, 0),

@@ -26,8 +26,12 @@ import { loadScopeModels } from './model.js';
 export interface BuildPlan {
   readonly mode: 'full' | 'incremental' | 'up-to-date';
   readonly fromVersion: number | null;
-  /** raw_events files whose rows changed since fromVersion (empty for full builds). */
-  readonly changedRawFiles: readonly AddFile[];
+  /**
+   * raw_events files whose rows changed since fromVersion: what the quality checks read of
+   * raw_events after a build (a full build too, when every mart was built before from a version
+   * this table still has); undefined when raw_events is to be checked whole.
+   */
+  readonly changedRawFiles: readonly AddFile[] | undefined;
   /** Partition values a partitioned mart replaces, from its scope table: (date) or (date, hour). */
   partitionsFor(scopeTable: string, columns: readonly string[]): Promise<PartitionValues[]>;
   /** Called after each temp model: supplies an empty `existing_*` of the right shape when needed. */
@@ -86,13 +90,18 @@ export async function planBuild(
   let previousSessionFiles: { readonly snapshot: Snapshot; readonly files: readonly AddFile[] } | undefined;
   let changed: AddFile[] = [];
 
+  let rawFilesToCheck: AddFile[] | undefined;
   if (full) {
+    // the raw files the earlier builds did not check (a first build checks the whole table)
+    if (fromVersion !== null && fromVersion <= raw.version)
+      rawFilesToCheck = await changedFiles(lake, raw, fromVersion);
     await createHourTable(db, 'changed_event_hours', hourKeysOf(raw.files));
     await db.run('CREATE OR REPLACE TEMP VIEW scoped_raw_events AS SELECT * FROM all_raw_events');
     await runScopeModels(db, 'full', params);
     await db.run('CREATE OR REPLACE TEMP TABLE scoped_users AS SELECT user_id FROM scope_session_ranges');
   } else {
     changed = await changedFiles(lake, raw, fromVersion);
+    rawFilesToCheck = changed;
     // only rearrangements (compaction) since the marts were built: nothing to recompute
     if (changed.length === 0) return upToDate(fromVersion);
     await registerSnapshot(db, lake.store, rawTable.tableKey, raw, 'changed_raw_events', changed);
@@ -188,7 +197,7 @@ export async function planBuild(
   return {
     mode: full ? 'full' : 'incremental',
     fromVersion,
-    changedRawFiles: changed,
+    changedRawFiles: rawFilesToCheck,
     async partitionsFor(scopeTable, columns) {
       const [dateColumn, hourColumn] = columns as [string, string | undefined];
       if (hourColumn) {
