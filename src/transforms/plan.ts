@@ -90,18 +90,20 @@ export async function planBuild(
   let previousSessionFiles: { readonly snapshot: Snapshot; readonly files: readonly AddFile[] } | undefined;
   let changed: AddFile[] = [];
 
+  // the raw files the earlier builds did not check, live ones only: a file removed since (a restore,
+  // a rewrite) is recomputed from but not in the table (a first build checks the whole table)
+  const live = new Set(raw.files.map((f) => f.path));
   let rawFilesToCheck: AddFile[] | undefined;
   if (full) {
-    // the raw files the earlier builds did not check (a first build checks the whole table)
     if (fromVersion !== null && fromVersion <= raw.version)
-      rawFilesToCheck = await changedFiles(lake, raw, fromVersion);
+      rawFilesToCheck = (await changedFiles(lake, raw, fromVersion)).filter((f) => live.has(f.path));
     await createHourTable(db, 'changed_event_hours', hourKeysOf(raw.files));
     await db.run('CREATE OR REPLACE TEMP VIEW scoped_raw_events AS SELECT * FROM all_raw_events');
     await runScopeModels(db, 'full', params);
     await db.run('CREATE OR REPLACE TEMP TABLE scoped_users AS SELECT user_id FROM scope_session_ranges');
   } else {
     changed = await changedFiles(lake, raw, fromVersion);
-    rawFilesToCheck = changed;
+    rawFilesToCheck = changed.filter((f) => live.has(f.path));
     // only rearrangements (compaction) since the marts were built: nothing to recompute
     if (changed.length === 0) return upToDate(fromVersion);
     await registerSnapshot(db, lake.store, rawTable.tableKey, raw, 'changed_raw_events', changed);
