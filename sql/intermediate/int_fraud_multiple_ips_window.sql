@@ -4,6 +4,7 @@
 -- grain: one row per episode of a user's events with at least marts.fraud.multiIpThreshold distinct
 -- IPs within a sliding marts.fraud.multiIpWindowMinutes (a new episode after a quiet gap longer
 -- than the window), so a long multi-IP spell is one flag, not one per minute.
+-- parameters: $multi_ip_threshold
 WITH ip_buckets AS (
     -- a sliding window of W minutes lies within two consecutive W-minute buckets, so only users
     -- whose IPs over some bucket pair reach the threshold can trip the rule: few users, few events.
@@ -18,8 +19,11 @@ candidate_buckets AS (
     SELECT a.user_id, a.bucket
     FROM ip_buckets AS a
     LEFT JOIN ip_buckets AS b ON a.user_id = b.user_id AND b.bucket = a.bucket - 1
-    CROSS JOIN int_fraud_thresholds AS t
-    WHERE len(list_distinct(list_concat(a.ips, coalesce(b.ips, [])))) >= t.multi_ip_threshold
+    -- the bound parameter, not int_fraud_thresholds' column: against a joined column DuckDB ran the
+    -- test as a nested-loop join over every bucket pair; first the cheap bound (the two buckets'
+    -- IPs together), then the exact count only where it can reach the threshold
+    WHERE len(a.ips) + len(coalesce(b.ips, [])) >= CAST($multi_ip_threshold AS BIGINT)
+      AND len(list_distinct(list_concat(a.ips, coalesce(b.ips, [])))) >= CAST($multi_ip_threshold AS BIGINT)
 ),
 
 window_buckets AS (

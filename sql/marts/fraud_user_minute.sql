@@ -11,7 +11,9 @@
 -- running cart totals. Amounts that cannot be expressed in the reporting currency (no rates file,
 -- or no rate) are not added nor compared with the threshold: unconverted_events counts them.
 WITH scoped AS (
-    SELECT * FROM stg_events WHERE utc_hour(event_time) IN (SELECT hour_start FROM scope_event_hours)
+    -- hours as integers (epoch hours): a join on a computed TIMESTAMPTZ costs more per event
+    SELECT * FROM stg_events
+    WHERE epoch_us(event_time) // 3600000000 IN (SELECT epoch_us(hour_start) // 3600000000 FROM scope_event_hours)
 ),
 
 per_minute AS (
@@ -21,7 +23,8 @@ per_minute AS (
         count(*) AS events,
         CAST(coalesce(sum(reporting_value), 0) AS DECIMAL(18, 2)) AS total_value,
         count(*) FILTER (WHERE value_at_risk > 0 AND reporting_value IS NULL) AS unconverted_events,
-        count(DISTINCT ip) AS distinct_ips,
+        -- = count(DISTINCT ip) (list_distinct drops NULLs), cheaper over millions of small groups
+        len(list_distinct(list(ip))) AS distinct_ips,
         bool_or(is_bot) AS is_bot
     FROM scoped
     GROUP BY user_id, utc_minute(event_time)

@@ -161,13 +161,17 @@ async function build(lake: Lake, options: BuildOptions, threads: DuckDbThreads):
   // a file without statistics (a removed one, a foreign writer's) might hold any number of rows
   const small =
     plan.mode === 'incremental' &&
+    plan.changedRawFiles !== undefined &&
     plan.changedRawFiles.every((f) => f.stats) &&
     recordsIn(plan.changedRawFiles) <= ONE_THREAD_MAX_CHANGED_ROWS;
   if (!small) await threads.restore();
   const db = lake.db;
   const results: MartResult[] = [];
-  // what this build wrote, per table: an incremental build checks only that
-  const builtFiles = new Map<string, readonly AddFile[]>([[RAW_EVENTS, plan.changedRawFiles]]);
+  // what this build wrote, per table, and the raw files new to it: an incremental build checks
+  // only that; a full one the marts whole and raw_events as plan.changedRawFiles says
+  const builtFiles = new Map<string, readonly AddFile[]>(
+    plan.changedRawFiles ? [[RAW_EVENTS, plan.changedRawFiles]] : [],
+  );
   if (plan.mode !== 'up-to-date') {
     for (const file of MACRO_FILES) await db.run(loadSql(file));
     await classifyUserAgents(db, 'scoped_raw_events');
@@ -223,7 +227,11 @@ async function build(lake: Lake, options: BuildOptions, threads: DuckDbThreads):
   const quality = await runQualityChecks(
     lake,
     options.config,
-    plan.mode === 'incremental' ? builtFiles : undefined,
+    plan.mode === 'incremental'
+      ? builtFiles
+      : plan.mode === 'full' && plan.changedRawFiles
+        ? new Map([[RAW_EVENTS, plan.changedRawFiles]])
+        : undefined,
   );
   currentRun.record({
     rowsOut: results.reduce((sum, r) => sum + r.rows, 0),

@@ -31,8 +31,12 @@ import { loadScopeModels } from './model.js';
 export interface BuildPlan {
   readonly mode: 'full' | 'incremental' | 'up-to-date';
   readonly fromVersion: number | null;
-  /** raw_events files whose rows changed since fromVersion (empty for full builds). */
-  readonly changedRawFiles: readonly AddFile[];
+  /**
+   * raw_events files whose rows changed since fromVersion: what the quality checks read of
+   * raw_events after a build (a full build too, when every mart was built before from a version
+   * this table still has); undefined when raw_events is to be checked whole.
+   */
+  readonly changedRawFiles: readonly AddFile[] | undefined;
   /**
    * How the build writes customer_purchases (int_ltv_purchase_events' rows): `append` when it holds
    * every purchase of raw_events at fromVersion, written with the same settings, and raw_events only
@@ -108,8 +112,14 @@ export async function planBuild(
   let changed: AddFile[] = [];
   let customerPurchases: 'append' | 'rewrite' = 'rewrite';
 
+  // the raw files the earlier builds did not check, live ones only: a file removed since (a restore,
+  // a rewrite) is recomputed from but not in the table (a first build checks the whole table)
+  const live = new Set(raw.files.map((f) => f.path));
+  let rawFilesToCheck: AddFile[] | undefined;
   if (full) {
     await registerAll();
+    if (fromVersion !== null && fromVersion <= raw.version)
+      rawFilesToCheck = (await changedFiles(lake, raw, fromVersion)).files.filter((f) => live.has(f.path));
     await createHourTable(db, 'changed_event_hours', hourKeysOf(raw.files));
     await db.run('CREATE OR REPLACE TEMP VIEW scoped_raw_events AS SELECT * FROM all_raw_events');
     await runScopeModels(db, 'full', params);
@@ -122,6 +132,7 @@ export async function planBuild(
   } else {
     const since = await changedFiles(lake, raw, fromVersion);
     changed = since.files;
+    rawFilesToCheck = changed.filter((f) => live.has(f.path));
     // only rearrangements (compaction) since the marts were built: nothing to recompute
     if (changed.length === 0) return upToDate(fromVersion);
     await registerSnapshot(db, lake.store, rawTable.tableKey, raw, 'changed_raw_events', changed);
@@ -247,7 +258,7 @@ export async function planBuild(
   return {
     mode: full ? 'full' : 'incremental',
     fromVersion,
-    changedRawFiles: changed,
+    changedRawFiles: rawFilesToCheck,
     customerPurchases,
     async partitionsFor(scopeTable, columns) {
       const [dateColumn, hourColumn] = columns as [string, string | undefined];
