@@ -1,8 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { type DuckDb, quoteIdent, quoteLiteral } from '../../engine/duckdb.js';
 import { joinKey, type ObjectStore } from '../../storage/object-store.js';
-import type { AddFile } from '../log/actions.js';
-import { isPrimitive } from '../log/delta-schema.js';
+import { type AddFile, parseStats } from '../log/actions.js';
+import { type DeltaField, isPrimitive } from '../log/delta-schema.js';
 import type { Snapshot } from '../log/snapshot.js';
 import { duckDbType } from './columns.js';
 import { decodeDataPath, isAbsoluteUri } from './paths.js';
@@ -33,10 +33,21 @@ export async function registerSnapshot(
   }
   const locals = await Promise.all(files.map((file) => dataFileLocalPath(store, tableKey, file.path)));
   const fileList = `[${locals.map(quoteLiteral).join(', ')}]`;
-  const described = await db.all<{ column_name: string }>(
-    `DESCRIBE SELECT * FROM read_parquet(${fileList}, union_by_name = true)`,
-  );
-  const present = new Set(described.map((c) => c.column_name));
+  const dataFields = fields.filter((f) => !partitionColumns.has(f.name));
+  // When the log proves every file holds every column, DuckDB matches each file's columns by name
+  // against the first file's: no footer is read to register the view, and a query binding it reads
+  // one. Otherwise (older files without newer columns, files without statistics) union_by_name reads
+  // every footer at each bind, and columns no file has read as NULL.
+  const uniform = filesHoldEveryColumn(files, dataFields);
+  const present = uniform
+    ? new Set(dataFields.map((f) => f.name))
+    : new Set(
+        (
+          await db.all<{ column_name: string }>(
+            `DESCRIBE SELECT * FROM read_parquet(${fileList}, union_by_name = true)`,
+          )
+        ).map((c) => c.column_name),
+      );
 
   let join = '';
   if (partitionColumns.size > 0 || options.fileColumn) {
@@ -75,9 +86,24 @@ export async function registerSnapshot(
   });
   if (options.fileColumn) select.push(`__pv.__lake_path AS ${quoteIdent(options.fileColumn)}`);
   await db.run(
-    `CREATE OR REPLACE TEMP VIEW ${view} AS SELECT ${select.join(', ')} FROM read_parquet(${fileList}, filename = true, union_by_name = true) AS __data${join}`,
+    `CREATE OR REPLACE TEMP VIEW ${view} AS SELECT ${select.join(', ')} FROM read_parquet(${fileList}, filename = true, union_by_name = ${!uniform}) AS __data${join}`,
   );
   return locals;
+}
+
+/**
+ * Whether every file's statistics count the nulls of every (top-level, primitive) data column: a
+ * writer's statistics describe the columns its file holds, so a file written before a column was
+ * added lacks that column's count. The table's types never change (reader 1: no type widening), so
+ * the files agree on them too. Arrays, maps and structs have no statistics (and a struct may have
+ * gained fields in newer files): not proven.
+ */
+function filesHoldEveryColumn(files: readonly AddFile[], dataFields: readonly DeltaField[]): boolean {
+  if (!dataFields.every((f) => isPrimitive(f.type))) return false;
+  return files.every((file) => {
+    const nullCount = parseStats(file)?.nullCount;
+    return nullCount != null && dataFields.every((f) => typeof nullCount[f.name] === 'number');
+  });
 }
 
 /** The local path of a data file named by an add/remove action. */
