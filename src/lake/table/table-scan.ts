@@ -102,8 +102,8 @@ async function columnsHeld(
   locals: readonly string[],
   dataFields: readonly DeltaField[],
 ): Promise<ReadonlySet<string>[]> {
-  let read = footerColumns.get(db);
-  if (!read) footerColumns.set(db, (read = new Map()));
+  const read = footerColumns.get(db) ?? new Map<string, ReadonlySet<string>>();
+  footerColumns.set(db, read);
   const complete = new Set(dataFields.map((f) => f.name));
   const proven = files.map((file, i) => {
     const nullCount = parseStats(file)?.nullCount;
