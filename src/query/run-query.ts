@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { type DuckDBPreparedStatement, StatementType } from '@duckdb/node-api';
+import type { DuckDBPreparedStatement } from '@duckdb/node-api';
+import { StatementType } from '../engine/duckdb.js';
 import { isShopstreamError, usageError } from '../errors.js';
 import type { SnapshotTarget } from '../lake/log/delta-log.js';
 import type { Lake } from '../lake/table/lake.js';
