@@ -1,26 +1,13 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, fixture, ROOT, tempDir } from '../helpers/cli.js';
+import { fixture, tempDir } from '../helpers/cli.js';
+import { loadsOf } from '../helpers/trace-loads.js';
 
 /**
  * Start-up cost is part of every command: the CLI must import only what a command uses. Each run is
- * traced (test/helpers/trace-imports.mjs records every package a process imports); no timing.
+ * traced (test/helpers/trace-loads.ts: every package a process loads); no timing.
  */
-function importsOf(args: readonly string[], cwd: string): string[] {
-  const trace = path.join(cwd, `imports-${Math.random().toString(36).slice(2)}.txt`);
-  const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(process.env))
-    if (!key.startsWith('SHOPSTREAM_') && value !== undefined) env[key] = value;
-  const result = spawnSync(
-    process.execPath,
-    ['--import', path.join(ROOT, 'test/helpers/trace-imports.mjs'), BIN, ...args],
-    { cwd, env: { ...env, SHOPSTREAM_TRACE_IMPORTS: trace }, encoding: 'utf8', timeout: 600_000 },
-  );
-  expect(result.status, result.stderr).toBe(0);
-  return existsSync(trace) ? [...new Set(readFileSync(trace, 'utf8').split('\n').filter(Boolean))] : [];
-}
+const importsOf = (args: readonly string[], cwd: string): readonly string[] => loadsOf(args, cwd).all;
 
 const CLOUD = [/^@aws-sdk\//, /^snowflake-sdk/, /^ioredis/, /^vega/];
 const cloudIn = (imports: readonly string[]) => imports.filter((i) => CLOUD.some((c) => c.test(i)));

@@ -58,9 +58,14 @@ export class EventLake {
       }),
     );
     writeFileSync(file, `${lines.join('\n')}\n`);
+    await this.ingestFile(file, now);
+  }
+
+  /** Ingests a file the test wrote (by default no bad record allowed). */
+  async ingestFile(file: string, now: Date, maxBadRatio = 0): Promise<void> {
     await ingest(this.lake, {
       sources: [file],
-      maxBadRatio: 0,
+      maxBadRatio,
       maxFutureHours: 24,
       minEventDate: '2000-01-01',
       now,

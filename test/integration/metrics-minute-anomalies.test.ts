@@ -1,18 +1,10 @@
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigSchema } from '../../src/config/config-schema.js';
-import { DuckDb } from '../../src/engine/duckdb.js';
-import { ingest } from '../../src/ingest/ingest.js';
-import { Lake } from '../../src/lake/table/lake.js';
-import { LocalStore } from '../../src/storage/local-store.js';
 import { buildMarts } from '../../src/transforms/build-marts.js';
-import { tempDir } from '../helpers/cli.js';
+import { CHROME, EventLake, type TestEvent } from '../helpers/event-lake.js';
 
 const config = ConfigSchema.parse({}).marts;
 const NOW = new Date('2026-11-24T00:00:00Z');
-const CHROME =
-  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36';
 const BOT = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)';
 
 /**
@@ -21,34 +13,23 @@ const BOT = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.
  * minus the events that are both: each event once, however many reasons it has.
  */
 describe('metrics_minute anomalous events', () => {
-  let dir: string;
-  let db: DuckDb;
-  let lake: Lake;
+  let t: EventLake;
   beforeEach(async () => {
-    dir = tempDir('metrics-minute');
-    db = await DuckDb.open();
-    lake = new Lake(new LocalStore(path.join(dir, 'lake')), db);
+    t = await EventLake.open('metrics-minute');
   });
-  afterEach(() => db.close());
+  afterEach(() => t.close());
 
   it('counts each event once, whether anomalous by itself, in a flagged minute, or both', async () => {
-    const lines: string[] = [];
-    const add = (user: string, agent: string, second: number, properties: Record<string, unknown> = {}) => {
+    const events: TestEvent[] = [];
+    const add = (user: string, ua: string, second: number, properties: Record<string, unknown> = {}) => {
       const at = new Date(Date.parse('2026-11-20T10:00:00Z') + second * 1000).toISOString();
-      const type = 'cart_value' in properties ? 'add_to_cart' : 'page_view';
-      lines.push(
-        JSON.stringify({
-          event_id: `e${lines.length + 1}`,
-          event_type: type,
-          user_id: user,
-          timestamp: at,
-          received_at: at,
-          ip: '10.0.0.1',
-          user_agent: agent,
-          page_url: '/p',
-          properties,
-        }),
-      );
+      events.push({
+        user,
+        at,
+        ua,
+        properties,
+        type: 'cart_value' in properties ? 'add_to_cart' : 'page_view',
+      });
     };
     // 10:00 - a bot over the events-per-minute limit (each event both), a busy human (flagged
     // minute only), a cart over 10,000 (by itself only), a quiet user (neither)
@@ -59,19 +40,11 @@ describe('metrics_minute anomalous events', () => {
     // 10:01 - the quiet user again, and the bot once (anomalous by itself, minute not flagged)
     add('u_quiet', CHROME, 61);
     add('u_bot', BOT, 62);
-    const file = path.join(dir, 'events.ndjson');
-    writeFileSync(file, `${lines.join('\n')}\n`);
-    await ingest(lake, {
-      sources: [file],
-      maxBadRatio: 1,
-      maxFutureHours: 24,
-      minEventDate: '2000-01-01',
-      now: NOW,
-    });
+    await t.land(events, NOW);
 
-    await buildMarts(lake, { config });
-    await lake.table('metrics_minute').register('metrics_minute');
-    const rows = await db.all<Record<string, unknown>>(
+    await buildMarts(t.lake, { config });
+    await t.lake.table('metrics_minute').register('metrics_minute');
+    const rows = await t.db.all<Record<string, unknown>>(
       `SELECT strftime(minute, '%H:%M') AS m, events, unique_users, anomalous_events, anomaly_rate
        FROM metrics_minute ORDER BY minute`,
     );

@@ -2,14 +2,12 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigSchema } from '../../src/config/config-schema.js';
-import { DuckDb } from '../../src/engine/duckdb.js';
-import { ingest } from '../../src/ingest/ingest.js';
+import type { DuckDb } from '../../src/engine/duckdb.js';
 import { type AddFile, recordsIn } from '../../src/lake/log/actions.js';
 import { restoreTable } from '../../src/lake/operations/restore.js';
-import { Lake } from '../../src/lake/table/lake.js';
-import { LocalStore } from '../../src/storage/local-store.js';
+import type { Lake } from '../../src/lake/table/lake.js';
 import { type BuildSummary, buildMarts } from '../../src/transforms/build-marts.js';
-import { tempDir } from '../helpers/cli.js';
+import { EventLake } from '../helpers/event-lake.js';
 import { buildFixture, toLine } from '../helpers/marts-fixture.js';
 
 const config = ConfigSchema.parse({}).marts;
@@ -21,28 +19,21 @@ const NOW = new Date('2026-11-24T00:00:00Z');
  * always whole. A duplicate event landed behind ingest's back must still fail the build.
  */
 describe('quality checks of a full build', () => {
-  let dir: string;
-  let db: DuckDb;
+  let t: EventLake;
   let lake: Lake;
+  let db: DuckDb;
 
   beforeEach(async () => {
-    dir = tempDir('quality-full');
-    db = await DuckDb.open();
-    lake = new Lake(new LocalStore(path.join(dir, 'lake')), db);
+    t = await EventLake.open('quality-full');
+    ({ lake, db } = t);
   });
-  afterEach(() => db.close());
+  afterEach(() => t.close());
 
   const events = buildFixture();
   const land = async () => {
-    const file = path.join(dir, 'events.ndjson');
+    const file = path.join(t.dir, 'events.ndjson');
     writeFileSync(file, `${events.map(toLine).join('\n')}\n`);
-    await ingest(lake, {
-      sources: [file],
-      maxBadRatio: 1,
-      maxFutureHours: 24,
-      minEventDate: '2000-01-01',
-      now: NOW,
-    });
+    await t.ingestFile(file, NOW, 1);
   };
   /** One landed event a second time, through the lake API (a blind append, as racing ingests did). */
   const landDuplicate = async (): Promise<readonly AddFile[]> => {
