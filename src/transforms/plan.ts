@@ -1,7 +1,7 @@
 import { CUSTOMER_PURCHASES } from '../catalog/tables/customer-purchases.js';
 import { RAW_EVENTS } from '../catalog/tables/raw-events.js';
 import type { DuckDb } from '../engine/duckdb.js';
-import { type AddFile, type PartitionValues, parseStats } from '../lake/log/actions.js';
+import { type AddFile, type PartitionValues, parseStats, type RemoveFile } from '../lake/log/actions.js';
 import type { Snapshot } from '../lake/log/snapshot.js';
 import type { Lake } from '../lake/table/lake.js';
 import { registerSnapshot } from '../lake/table/table-scan.js';
@@ -114,12 +114,11 @@ export async function planBuild(
 
   // the raw files the earlier builds did not check, live ones only: a file removed since (a restore,
   // a rewrite) is recomputed from but not in the table (a first build checks the whole table)
-  const live = new Set(raw.files.map((f) => f.path));
   let rawFilesToCheck: AddFile[] | undefined;
   if (full) {
     await registerAll();
     if (fromVersion !== null && fromVersion <= raw.version)
-      rawFilesToCheck = (await changedFiles(lake, raw, fromVersion)).files.filter((f) => live.has(f.path));
+      rawFilesToCheck = (await changesSince(lake, raw, fromVersion)).added;
     await createHourTable(db, 'changed_event_hours', hourKeysOf(raw.files));
     await db.run('CREATE OR REPLACE TEMP VIEW scoped_raw_events AS SELECT * FROM all_raw_events');
     await runScopeModels(db, 'full', params);
@@ -130,9 +129,9 @@ export async function planBuild(
       'CREATE OR REPLACE TEMP VIEW ltv_purchase_users AS SELECT user_id, user_key FROM scope_ltv_users',
     );
   } else {
-    const since = await changedFiles(lake, raw, fromVersion);
-    changed = since.files;
-    rawFilesToCheck = changed.filter((f) => live.has(f.path));
+    const since = await changesSince(lake, raw, fromVersion);
+    changed = await changedFiles(lake, since);
+    rawFilesToCheck = since.added;
     // only rearrangements (compaction) since the marts were built: nothing to recompute
     if (changed.length === 0) return upToDate(fromVersion);
     await registerSnapshot(db, lake.store, rawTable.tableKey, raw, 'changed_raw_events', changed);
@@ -222,7 +221,7 @@ export async function planBuild(
     );
     const carried = options.customerPurchases;
     if (
-      !since.rowsRemoved &&
+      since.removed.length === 0 &&
       carried.snapshot &&
       carried.snapshot.txnVersion(options.appId) === fromVersion &&
       carried.snapshot.txnVersion(SETTINGS_APP_ID) === carried.fingerprint
@@ -460,38 +459,50 @@ async function createLastDay(
 }
 
 /**
- * Files whose rows changed since `fromVersion`: added ones still live, and removed ones still on disk;
- * and whether any file's rows were removed (on disk or not), which an append alone cannot say.
+ * What raw_events' commits since `fromVersion` changed: the files added that are still live, and the
+ * files whose rows were removed (on disk or not), which an append alone cannot have.
  */
-async function changedFiles(
+async function changesSince(
   lake: Lake,
   raw: Snapshot,
   fromVersion: number,
-): Promise<{ files: AddFile[]; rowsRemoved: boolean }> {
+): Promise<{ added: AddFile[]; removed: RemoveFile[] }> {
   const log = lake.table(RAW_EVENTS).log;
-  const live = new Map(raw.files.map((f) => [f.path, f]));
-  const out = new Map<string, AddFile>();
-  let rowsRemoved = false;
+  const live = new Set(raw.files.map((f) => f.path));
+  const added = new Map<string, AddFile>();
+  const removed: RemoveFile[] = [];
   for (let version = fromVersion + 1; version <= raw.version; version++) {
     for (const action of await log.readCommit(version)) {
       if ('add' in action && action.add.dataChange && live.has(action.add.path))
-        out.set(action.add.path, action.add);
-      if ('remove' in action && action.remove.dataChange) {
-        rowsRemoved = true;
-        const key = `${RAW_EVENTS}/${decodeURIComponent(action.remove.path)}`;
-        if (await lake.store.head(key)) {
-          out.set(action.remove.path, {
-            path: action.remove.path,
-            partitionValues: action.remove.partitionValues ?? {},
-            size: action.remove.size ?? 0,
-            modificationTime: 0,
-            dataChange: true,
-          });
-        }
-      }
+        added.set(action.add.path, action.add);
+      if ('remove' in action && action.remove.dataChange) removed.push(action.remove);
     }
   }
-  return { files: [...out.values()], rowsRemoved };
+  return { added: [...added.values()], removed };
+}
+
+/**
+ * Files whose rows changed, as the build recomputes from them: the added ones, and the removed ones
+ * still on disk (read to recompute the hours they held; a live file removed and added again is live).
+ */
+async function changedFiles(
+  lake: Lake,
+  since: { added: AddFile[]; removed: RemoveFile[] },
+): Promise<AddFile[]> {
+  const out = new Map<string, AddFile>();
+  for (const remove of since.removed) {
+    if (await lake.store.head(`${RAW_EVENTS}/${decodeURIComponent(remove.path)}`)) {
+      out.set(remove.path, {
+        path: remove.path,
+        partitionValues: remove.partitionValues ?? {},
+        size: remove.size ?? 0,
+        modificationTime: 0,
+        dataChange: true,
+      });
+    }
+  }
+  for (const add of since.added) out.set(add.path, add);
+  return [...out.values()];
 }
 
 /** The distinct `YYYY-MM-DD|H` hour partitions of raw_events files. */
