@@ -6,6 +6,7 @@ import { ingest } from '../../src/ingest/ingest.js';
 import { Lake } from '../../src/lake/table/lake.js';
 import { LocalStore } from '../../src/storage/local-store.js';
 import { tempDir } from './cli.js';
+import { testIngestOptions } from './ingest-workspace.js';
 
 export const CHROME =
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36';
@@ -63,13 +64,7 @@ export class EventLake {
 
   /** Ingests a file the test wrote (by default no bad record allowed). */
   async ingestFile(file: string, now: Date, maxBadRatio = 0): Promise<void> {
-    await ingest(this.lake, {
-      sources: [file],
-      maxBadRatio,
-      maxFutureHours: 24,
-      minEventDate: '2000-01-01',
-      now,
-    });
+    await ingest(this.lake, { ...testIngestOptions(now), sources: [file], maxBadRatio });
   }
 
   /** Every mart's rows as sorted JSON lines: two builds are equal when their dumps are. */

@@ -4,21 +4,16 @@ import { pipeline } from 'node:stream/promises';
 import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
 import { SCHEMAS_DIR } from '../../src/governance/avro-registry.js';
-import { type IngestOptions, ingest } from '../../src/ingest/ingest.js';
+import { ingest } from '../../src/ingest/ingest.js';
 import { Lake } from '../../src/lake/table/lake.js';
 import { LocalStore } from '../../src/storage/local-store.js';
-import { ingestWorkspace } from '../helpers/ingest-workspace.js';
+import { ingestWorkspace, testIngestOptions } from '../helpers/ingest-workspace.js';
 
 // An Avro file cut short (a copy or upload interrupted mid-block) must not land the records
 // before the cut and be recorded as landed: the rest would never be read. It fails naming the file.
 
 const NOW = new Date('2026-11-24T12:00:00Z');
-const base: Omit<IngestOptions, 'sources'> = {
-  maxBadRatio: 1,
-  maxFutureHours: 24,
-  minEventDate: '2000-01-01',
-  now: NOW,
-};
+const base = testIngestOptions(NOW);
 
 describe('a truncated Avro file', () => {
   const ws = ingestWorkspace('ingest-avro-truncated');

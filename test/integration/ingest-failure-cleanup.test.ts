@@ -1,23 +1,18 @@
 import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type IngestOptions, ingest } from '../../src/ingest/ingest.js';
+import { ingest } from '../../src/ingest/ingest.js';
 import { Lake } from '../../src/lake/table/lake.js';
 import { LocalStore } from '../../src/storage/local-store.js';
 import { cli } from '../helpers/cli.js';
-import { ingestWorkspace } from '../helpers/ingest-workspace.js';
+import { ingestWorkspace, testIngestOptions } from '../helpers/ingest-workspace.js';
 
 // A batch that fails after staging began (here: the progress callback throws, as a CLI whose
 // output pipe broke would) leaves nothing behind in the connection or the table: no temp tables
 // or views of the batch (a micro-batch consumer reuses the connection), no uncommitted data files.
 
 const NOW = new Date('2026-11-24T12:00:00Z');
-const base: Omit<IngestOptions, 'sources'> = {
-  maxBadRatio: 1,
-  maxFutureHours: 24,
-  minEventDate: '2000-01-01',
-  now: NOW,
-};
+const base = testIngestOptions(NOW);
 
 function write(file: string): string {
   const lines = Array.from({ length: 100 }, (_, i) =>

@@ -3,24 +3,20 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DuckDb } from '../../src/engine/duckdb.js';
-import { type IngestOptions, ingest } from '../../src/ingest/ingest.js';
+import { ingest } from '../../src/ingest/ingest.js';
 import { MAX_LINE_BYTES, REJECT_RAW_BYTES } from '../../src/ingest/line-reader.js';
 import { Lake } from '../../src/lake/table/lake.js';
 import { LocalStore } from '../../src/storage/local-store.js';
 import { S3Store } from '../../src/storage/s3-store.js';
 import { cli, tempDir } from '../helpers/cli.js';
+import { testIngestOptions } from '../helpers/ingest-workspace.js';
 import { startTestS3 } from '../helpers/s3-server.mjs';
 
 // How ingest reads source files: bad lines are quarantined one by one, damaged files fail alone and
 // leave no trace, and every record keeps its true line number. Real files, one batch.
 
 const NOW = new Date('2026-11-24T12:00:00Z');
-const base: Omit<IngestOptions, 'sources'> = {
-  maxBadRatio: 1,
-  maxFutureHours: 24,
-  minEventDate: '2000-01-01',
-  now: NOW,
-};
+const base = testIngestOptions(NOW);
 
 const event = (id: string, extra: Record<string, unknown> = {}) =>
   JSON.stringify({

@@ -2,21 +2,17 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DuckDb } from '../../src/engine/duckdb.js';
-import { type IngestOptions, ingest } from '../../src/ingest/ingest.js';
+import { ingest } from '../../src/ingest/ingest.js';
 import { Lake } from '../../src/lake/table/lake.js';
 import { LocalStore } from '../../src/storage/local-store.js';
 import { tempDir } from '../helpers/cli.js';
+import { testIngestOptions } from '../helpers/ingest-workspace.js';
 
 // The per-record validation rules of sql/ingest/stage_events.sql (README "Validation rules"), through
 // ingest() of real files into a real lake.
 
 const NOW = new Date('2026-11-24T12:00:00Z');
-const base: Omit<IngestOptions, 'sources'> = {
-  maxBadRatio: 1,
-  maxFutureHours: 24,
-  minEventDate: '2000-01-01',
-  now: NOW,
-};
+const base = testIngestOptions(NOW);
 
 /** One record's JSON text: a valid event with `id`, then `extra` spliced in before the closing brace. */
 function event(id: string, extra = ''): string {

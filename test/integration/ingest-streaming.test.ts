@@ -5,13 +5,13 @@ import { describe, expect, it } from 'vitest';
 import { RAW_EVENTS_TABLE } from '../../src/catalog/tables/raw-events.js';
 import { CHUNK } from '../../src/ingest/dedupe.js';
 import { BAD_ROWS, EventWriter } from '../../src/ingest/event-writer.js';
-import { type IngestOptions, ingest } from '../../src/ingest/ingest.js';
+import { ingest } from '../../src/ingest/ingest.js';
 import { stageEventsSql, stagingParams } from '../../src/ingest/staging-sql.js';
 import { vacuumTable } from '../../src/lake/operations/vacuum.js';
 import { Lake } from '../../src/lake/table/lake.js';
 import { LocalStore } from '../../src/storage/local-store.js';
 import { cli, ROOT } from '../helpers/cli.js';
-import { ingestWorkspace } from '../helpers/ingest-workspace.js';
+import { ingestWorkspace, testIngestOptions } from '../helpers/ingest-workspace.js';
 
 // Ingest writes each staged chunk's new events straight to data files (event-writer.ts) and
 // deduplicates as it goes (dedupe.ts: a seen set of event_id hashes, held rows checked exactly at
@@ -21,12 +21,7 @@ import { ingestWorkspace } from '../helpers/ingest-workspace.js';
 // concurrent commit's events are taken out of the files before committing again.
 
 const NOW = new Date('2026-11-24T12:00:00Z');
-const base: Omit<IngestOptions, 'sources'> = {
-  maxBadRatio: 1,
-  maxFutureHours: 24,
-  minEventDate: '2000-01-01',
-  now: NOW,
-};
+const base = testIngestOptions(NOW);
 
 interface Line {
   readonly id: string;

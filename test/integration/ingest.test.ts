@@ -3,18 +3,14 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DuckDb } from '../../src/engine/duckdb.js';
-import { type IngestOptions, ingest } from '../../src/ingest/ingest.js';
+import { ingest } from '../../src/ingest/ingest.js';
 import { Lake } from '../../src/lake/table/lake.js';
 import { LocalStore } from '../../src/storage/local-store.js';
 import { fixture, tempDir } from '../helpers/cli.js';
+import { testIngestOptions } from '../helpers/ingest-workspace.js';
 
 const NOW = new Date('2026-11-24T12:00:00Z');
-const base: Omit<IngestOptions, 'sources'> = {
-  maxBadRatio: 1,
-  maxFutureHours: 24,
-  minEventDate: '2000-01-01',
-  now: NOW,
-};
+const base = testIngestOptions(NOW);
 
 describe('ingest', () => {
   let dir: string;
