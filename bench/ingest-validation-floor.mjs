@@ -38,12 +38,12 @@ const params = {
   min_event_time: '2000-01-01 00:00:00+00',
   max_event_time: new Date(now.getTime() + 24 * 3600_000).toISOString(),
 };
-const bound = staging.replace(/\$(ingested_at|min_event_time|max_event_time)\b/g, (_, name) =>
-  quote(params[name]),
+const copied = await c.runAndReadAll(
+  `COPY (
+  SELECT * EXCLUDE (error_field, error_reason, raw) FROM (${staging}) WHERE error_field IS NULL)
+  TO ${quote(out)} (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, PARTITION_BY (dt, hour), OVERWRITE_OR_IGNORE)`,
+  params,
 );
-const copied = await c.runAndReadAll(`COPY (
-  SELECT * EXCLUDE (error_field, error_reason, raw) FROM (${bound}) WHERE error_field IS NULL)
-  TO ${quote(out)} (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, PARTITION_BY (dt, hour), OVERWRITE_OR_IGNORE)`);
 process.stdout.write(`${JSON.stringify({ written: Number(copied.getRows()[0][0]) })}\n`);
 c.closeSync();
 instance.closeSync();
